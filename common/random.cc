@@ -1,0 +1,66 @@
+#include "common/random.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace webhooks {
+
+std::string SecureRandom::Bytes(size_t n) {
+  std::string out(n, '\0');
+  size_t filled = 0;
+  while (filled < n) {
+    ssize_t got = getrandom(out.data() + filled, n - filled, 0);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      std::abort();  // The kernel's generator failing is not recoverable.
+    }
+    filled += static_cast<size_t>(got);
+  }
+  return out;
+}
+
+std::string SeededRandom::Bytes(size_t n) {
+  absl::MutexLock lock(&mu_);
+  std::string out;
+  out.reserve(n);
+  while (out.size() < n) {
+    // splitmix64
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    for (int i = 0; i < 8 && out.size() < n; ++i) {
+      out.push_back(static_cast<char>((z >> (8 * i)) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::string NewId(std::string_view prefix, int64_t unix_millis,
+                  RandomSource& random) {
+  static constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+  unsigned char bytes[16];
+  uint64_t ms = static_cast<uint64_t>(unix_millis);
+  for (int i = 0; i < 6; ++i) {
+    bytes[i] = static_cast<unsigned char>((ms >> (8 * (5 - i))) & 0xff);
+  }
+  std::string tail = random.Bytes(10);
+  for (int i = 0; i < 10; ++i) bytes[6 + i] = static_cast<unsigned char>(tail[i]);
+  // 128 bits -> 26 base32 characters (130 bits, top 2 bits zero).
+  std::string out(prefix);
+  int bit = -2;
+  for (int c = 0; c < 26; ++c, bit += 5) {
+    int value = 0;
+    for (int b = 0; b < 5; ++b) {
+      int pos = bit + b;
+      value <<= 1;
+      if (pos >= 0) value |= (bytes[pos / 8] >> (7 - pos % 8)) & 1;
+    }
+    out.push_back(kAlphabet[value]);
+  }
+  return out;
+}
+
+}  // namespace webhooks

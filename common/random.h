@@ -1,0 +1,51 @@
+// Randomness, injected: identifiers and secrets come from a RandomSource so
+// tests can make them predictable.
+//
+//   SecureRandom random;
+//   std::string bytes = random.Bytes(32);
+#ifndef WEBHOOKS_COMMON_RANDOM_H_
+#define WEBHOOKS_COMMON_RANDOM_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace webhooks {
+
+// Thread-safe source of random bytes.
+class RandomSource {
+ public:
+  virtual ~RandomSource() = default;
+  // Returns `n` random bytes.
+  virtual std::string Bytes(size_t n) = 0;
+};
+
+// Cryptographically secure bytes from the operating system (getrandom).
+class SecureRandom final : public RandomSource {
+ public:
+  std::string Bytes(size_t n) override;
+};
+
+// Deterministic bytes for tests: a counter-based generator from a seed.
+class SeededRandom final : public RandomSource {
+ public:
+  explicit SeededRandom(uint64_t seed) : state_(seed) {}
+  std::string Bytes(size_t n) override ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  absl::Mutex mu_;
+  uint64_t state_ ABSL_GUARDED_BY(mu_);
+};
+
+// Returns an identifier: `prefix` followed by 26 lowercase base32 characters
+// of 16 bytes that begin with the time in milliseconds, so identifiers made
+// later sort later (like a ULID).
+std::string NewId(std::string_view prefix, int64_t unix_millis,
+                  RandomSource& random);
+
+}  // namespace webhooks
+
+#endif  // WEBHOOKS_COMMON_RANDOM_H_

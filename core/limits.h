@@ -1,0 +1,30 @@
+// Size limits applied to every input. Defaults here; the server's config file
+// may change them (webhooks.v1.Limits).
+#ifndef WEBHOOKS_CORE_LIMITS_H_
+#define WEBHOOKS_CORE_LIMITS_H_
+
+#include <cstddef>
+
+namespace webhooks::core {
+
+struct Limits {
+  int max_site_length = 512;
+  int max_site_depth = 32;
+  int max_type_length = 128;
+  int max_url_length = 2048;
+  int max_principal_length = 256;
+  int max_permission_length = 128;
+  int max_groups = 256;
+  int default_page_size = 50;
+  int max_page_size = 1000;
+  int max_subscriptions = 1000000;
+  int max_dialects = 1000;
+  int max_dialect_headers = 32;
+  int max_header_name_length = 128;
+  int max_header_value_length = 4096;
+  int max_status_message_length = 1024;
+};
+
+}  // namespace webhooks::core
+
+#endif  // WEBHOOKS_CORE_LIMITS_H_

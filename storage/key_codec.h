@@ -1,0 +1,101 @@
+// The one key codec: order-preserving encodings of tuples, and the keys of
+// every column built from them.
+//
+// A tuple encodes as the concatenation of its components:
+//   string: bytes with 0x00 escaped as 0x00 0xff, then the terminator 0x00 0x01
+//   uint64: 8 bytes big-endian
+// so byte order of keys equals component-wise order of tuples, and a tuple
+// prefix is a byte prefix of every longer tuple that starts with it.
+//
+//   std::string key = keys::SubscriptionSite("/NOAA/NWS", "user", "added", id);
+//   std::string all_noaa = keys::SiteSubtreePrefix("/NOAA");  // ScanPrefix
+#ifndef WEBHOOKS_STORAGE_KEY_CODEC_H_
+#define WEBHOOKS_STORAGE_KEY_CODEC_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace webhooks::storage {
+
+// Appends components to a key.
+class KeyBuilder {
+ public:
+  KeyBuilder& AddString(std::string_view s);
+  KeyBuilder& AddUint64(uint64_t v);
+  // Appends `s` escaped but not terminated: the prefix of every key whose
+  // next string component begins with `s`.
+  KeyBuilder& AddStringPrefix(std::string_view s);
+  const std::string& key() const { return key_; }
+  std::string Build() && { return std::move(key_); }
+
+ private:
+  std::string key_;
+};
+
+// Reads components back, in the order they were added. Each Read returns
+// false (and leaves the reader unusable) when the key is malformed.
+class KeyReader {
+ public:
+  explicit KeyReader(std::string_view key) : rest_(key) {}
+  bool ReadString(std::string* out);
+  bool ReadUint64(uint64_t* out);
+  bool done() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+namespace keys {
+
+// kSubscriptionsBySite. The site component is the normalized site with a
+// trailing "/" ("/" stays "/"), so a site's subtree is one byte prefix.
+std::string SubscriptionSite(std::string_view site,
+                             std::string_view resource_type,
+                             std::string_view event_type,
+                             std::string_view subscription_id);
+// Keys of subscriptions exactly in `site`.
+std::string SiteExactPrefix(std::string_view site);
+// Keys of subscriptions in `site` and every site below it.
+std::string SiteSubtreePrefix(std::string_view site);
+// Keys of subscriptions in `site` with this resource and event type.
+std::string SiteTypesPrefix(std::string_view site,
+                            std::string_view resource_type,
+                            std::string_view event_type);
+
+struct SubscriptionSiteKey {
+  std::string site;  // normalized, without the trailing "/"
+  std::string resource_type;
+  std::string event_type;
+  std::string subscription_id;
+};
+std::optional<SubscriptionSiteKey> ParseSubscriptionSite(std::string_view key);
+
+// kSubscriptionsByOwner.
+std::string SubscriptionOwner(std::string_view owner,
+                              std::string_view subscription_id);
+std::string OwnerPrefix(std::string_view owner);
+// The subscription id of a SubscriptionOwner key.
+std::optional<std::string> ParseSubscriptionOwner(std::string_view key);
+
+// kTransactionEvents: events of a transaction in the order prepared.
+std::string TransactionEvent(std::string_view transaction_id, uint64_t seq);
+std::string TransactionEventsPrefix(std::string_view transaction_id);
+
+// kDeliveryQueue: due time in microseconds since the epoch, then delivery id.
+std::string QueueEntry(uint64_t due_micros, std::string_view delivery_id);
+struct QueueEntryKey {
+  uint64_t due_micros;
+  std::string delivery_id;
+};
+std::optional<QueueEntryKey> ParseQueueEntry(std::string_view key);
+
+// kAttempts: a subscription's attempts in the order made.
+std::string Attempt(std::string_view subscription_id, uint64_t seq);
+std::string AttemptsPrefix(std::string_view subscription_id);
+
+}  // namespace keys
+}  // namespace webhooks::storage
+
+#endif  // WEBHOOKS_STORAGE_KEY_CODEC_H_

@@ -1,0 +1,120 @@
+// The storage interface: an ordered key-value store with a fixed set of
+// columns and atomic, durable batches. Keys are built by storage/key_codec.h.
+//
+//   WriteBatch batch;
+//   batch.Put(Column::kSubscriptions, id, record_bytes);
+//   batch.Put(Column::kSubscriptionsBySite, site_key, "");
+//   RETURN_IF_ERROR(store.Write(batch));  // durable when it returns OK
+//
+// Implementations: MemoryStore (tests) and RocksDbStore (the real one).
+// A Store is safe for concurrent use from many threads without external
+// synchronization. Reads see every write that returned before they began.
+#ifndef WEBHOOKS_STORAGE_STORE_H_
+#define WEBHOOKS_STORAGE_STORE_H_
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace webhooks::storage {
+
+// The columns (RocksDB column families). The numbering is not stored; the
+// names are.
+enum class Column : int {
+  kSubscriptions = 0,     // subscription id -> SubscriptionRecord
+  kSubscriptionsBySite,   // keys::SubscriptionSite(...) -> ""
+  kSubscriptionsByOwner,  // keys::SubscriptionOwner(...) -> ""
+  kPrincipals,            // principal id -> PrincipalRecord
+  kDialects,              // dialect name -> DialectRecord
+  kTransactions,          // transaction id -> transaction record
+  kTransactionEvents,     // keys::TransactionEvent(...) -> event record
+  kDeliveries,            // delivery id -> delivery record
+  kDeliveryQueue,         // keys::QueueEntry(due, delivery id) -> ""
+  kAttempts,              // keys::Attempt(subscription id, seq) -> attempt
+  kMeta,                  // store-wide values (schema version, counters)
+};
+inline constexpr int kColumnCount = 11;
+
+// The stable on-disk name of a column.
+std::string_view ColumnName(Column column);
+
+// Every column, in enum order.
+std::array<Column, kColumnCount> AllColumns();
+
+// Mutations applied together or not at all by Store::Write.
+// Not thread-safe; build it on one thread.
+class WriteBatch {
+ public:
+  enum class OpType { kPut, kDelete };
+  struct Op {
+    OpType type;
+    Column column;
+    std::string key;
+    std::string value;  // empty for deletes
+  };
+
+  void Put(Column column, std::string_view key, std::string_view value);
+  void Delete(Column column, std::string_view key);
+  // Appends `other`'s operations after this batch's.
+  void Append(const WriteBatch& other);
+
+  const std::vector<Op>& ops() const { return ops_; }
+  bool empty() const { return ops_.empty(); }
+  size_t ByteSize() const;  // keys + values, for limits and metrics
+
+ private:
+  std::vector<Op> ops_;
+};
+
+struct WriteOptions {
+  // When true (the default) Write returns only after the batch is in the
+  // write-ahead log on stable storage, so it survives a crash or `kill -9`.
+  // Concurrent synced writes share one sync (group commit).
+  bool sync = true;
+};
+
+// Receives one key and value of a Scan; returns false to stop the scan.
+using ScanVisitor =
+    absl::FunctionRef<bool(std::string_view key, std::string_view value)>;
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Returns the value at `key`, std::nullopt when absent, or an error when the
+  // store cannot be read (UNAVAILABLE / DATA_LOSS / INTERNAL).
+  virtual absl::StatusOr<std::optional<std::string>> Get(
+      Column column, std::string_view key) const = 0;
+
+  // Applies every operation of `batch` atomically, in order.
+  virtual absl::Status Write(const WriteBatch& batch,
+                             WriteOptions options = {}) = 0;
+
+  // Visits, in ascending byte order, the keys k with start <= k < end
+  // (an empty `end` means no upper bound), until `visitor` returns false.
+  // The scan reads one consistent snapshot.
+  virtual absl::Status Scan(Column column, std::string_view start,
+                            std::string_view end,
+                            ScanVisitor visitor) const = 0;
+
+  // Visits every key that begins with `prefix`, in order.
+  absl::Status ScanPrefix(Column column, std::string_view prefix,
+                          ScanVisitor visitor) const;
+};
+
+using StorePtr = std::unique_ptr<Store>;
+
+// The smallest key greater than every key that begins with `prefix`; empty
+// when there is none (prefix empty or all 0xff).
+std::string PrefixSuccessor(std::string_view prefix);
+
+}  // namespace webhooks::storage
+
+#endif  // WEBHOOKS_STORAGE_STORE_H_
