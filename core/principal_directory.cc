@@ -1,0 +1,76 @@
+#include "core/principal_directory.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "core/errors.h"
+#include "core/validation.h"
+
+namespace webhooks::core {
+
+absl::StatusOr<std::unique_ptr<PrincipalDirectory>> PrincipalDirectory::Open(
+    storage::Store* store, const Clock* clock, const Limits& limits) {
+  std::unique_ptr<PrincipalDirectory> directory(
+      new PrincipalDirectory(store, clock, limits));
+  absl::MutexLock lock(&directory->mu_);
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store->Scan(
+      storage::Column::kPrincipals, "", "",
+      [&](std::string_view key, std::string_view value) {
+        PrincipalRecord record;
+        if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError(
+              absl::StrCat("stored principal \"", key, "\" is corrupt"));
+          return false;
+        }
+        directory->principals_.emplace(std::string(key), std::move(record));
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  return directory;
+}
+
+absl::StatusOr<PrincipalRecord> PrincipalDirectory::SetGroups(
+    std::string_view id, const std::vector<std::string>& groups) {
+  RETURN_IF_ERROR(ValidatePrincipalId("principal_id", id, limits_));
+  ASSIGN_OR_RETURN(std::vector<std::string> normalized,
+                   NormalizeGroups("groups", groups, limits_));
+  PrincipalRecord record;
+  record.set_id(std::string(id));
+  for (std::string& group : normalized) record.add_groups(std::move(group));
+  record.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
+  storage::WriteBatch batch;
+  batch.Put(storage::Column::kPrincipals, id, record.SerializeAsString());
+  absl::MutexLock lock(&mu_);
+  RETURN_IF_ERROR(store_->Write(batch));
+  principals_[record.id()] = record;
+  return record;
+}
+
+absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
+    std::string_view id) const {
+  RETURN_IF_ERROR(ValidatePrincipalId("id", id, limits_));
+  absl::MutexLock lock(&mu_);
+  auto it = principals_.find(id);
+  if (it == principals_.end()) return error::PrincipalNotFound(id);
+  return it->second;
+}
+
+std::vector<std::string> PrincipalDirectory::GroupsOf(
+    std::string_view id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = principals_.find(id);
+  if (it == principals_.end()) return {};
+  return {it->second.groups().begin(), it->second.groups().end()};
+}
+
+void PrincipalDirectory::StageForget(std::string_view id,
+                                     storage::WriteBatch& batch) {
+  batch.Delete(storage::Column::kPrincipals, id);
+}
+
+void PrincipalDirectory::Forgotten(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  principals_.erase(id);
+}
+
+}  // namespace webhooks::core

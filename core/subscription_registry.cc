@@ -1,0 +1,557 @@
+#include "core/subscription_registry.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/status_macros.h"
+#include "core/errors.h"
+#include "core/page_token.h"
+#include "core/signing_secret.h"
+#include "core/site_path.h"
+#include "core/target_url.h"
+#include "core/validation.h"
+#include "storage/key_codec.h"
+
+namespace webhooks::core {
+namespace {
+
+using storage::Column;
+
+constexpr std::string_view kRemovedFromConfig =
+    "Removed from the configuration file.";
+constexpr std::string_view kDeactivatedByApi = "Deactivated through the API.";
+constexpr std::string_view kOwnerRemoved = "The owning principal was removed.";
+// Keys read from an index column per storage scan while listing.
+constexpr int kListChunk = 256;
+
+const std::set<std::string, std::less<>>& UpdatablePaths() {
+  static const auto* paths = new std::set<std::string, std::less<>>{
+      "site", "resource_type", "event_type", "target_url",
+      "owner", "permission", "dialect"};
+  return *paths;
+}
+
+IndexEntry ToIndexEntry(const SubscriptionRecord& r) {
+  return IndexEntry{r.id(),    r.site(),       r.resource_type(),
+                    r.event_type(), r.owner(), r.permission(),
+                    r.target_url(), r.dialect(), r.active()};
+}
+
+bool Parse(std::string_view bytes, SubscriptionRecord& record) {
+  return record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+bool PassesActiveFilter(const SubscriptionRecord& r, ListQuery::Active a) {
+  switch (a) {
+    case ListQuery::Active::kAny:
+      return true;
+    case ListQuery::Active::kActiveOnly:
+      return r.active();
+    case ListQuery::Active::kInactiveOnly:
+      return !r.active();
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string StaticSubscriptionId(const SubscriptionRecord& r) {
+  uint64_t hash = RequestFingerprint(
+      {r.site(), r.resource_type(), r.event_type(), r.target_url(), r.owner(),
+       r.permission(), r.dialect()});
+  return absl::StrFormat("static_%016x", hash);
+}
+
+absl::StatusOr<std::unique_ptr<SubscriptionRegistry>>
+SubscriptionRegistry::Open(storage::Store* store, DialectCatalog* dialects,
+                           PrincipalDirectory* principals, const Clock* clock,
+                           RandomSource* random,
+                           const RegistryOptions& options) {
+  std::unique_ptr<SubscriptionRegistry> registry(new SubscriptionRegistry(
+      store, dialects, principals, clock, random, options));
+  absl::MutexLock lock(&registry->mu_);
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store->Scan(
+      Column::kSubscriptions, "", "",
+      [&](std::string_view key, std::string_view value) {
+        SubscriptionRecord record;
+        if (!Parse(value, record)) {
+          parse_error = absl::DataLossError(
+              absl::StrCat("stored subscription \"", key, "\" is corrupt"));
+          return false;
+        }
+        registry->ApplyReplace(nullptr, &record);
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  return registry;
+}
+
+absl::Status SubscriptionRegistry::Normalize(SubscriptionRecord& r) const {
+  const Limits& limits = options_.limits;
+  ASSIGN_OR_RETURN(std::string site,
+                   NormalizeSite("subscription.site", r.site(), limits));
+  r.set_site(std::move(site));
+  RETURN_IF_ERROR(ValidateTypeToken("subscription.resource_type",
+                                    r.resource_type(), true, limits));
+  RETURN_IF_ERROR(ValidateTypeToken("subscription.event_type", r.event_type(),
+                                    true, limits));
+  ASSIGN_OR_RETURN(
+      TargetUrl url,
+      ParseTargetUrl("subscription.target_url", r.target_url(),
+                     TargetUrlOptions{options_.allow_http_targets,
+                                      limits.max_url_length}));
+  r.set_target_url(std::move(url.normalized));
+  if (!r.owner().empty()) {
+    RETURN_IF_ERROR(ValidatePrincipalId("subscription.owner", r.owner(), limits));
+  }
+  if (r.permission().empty()) r.set_permission(std::string(kDefaultPermission));
+  RETURN_IF_ERROR(
+      ValidatePermission("subscription.permission", r.permission(), limits));
+  if (r.dialect().empty()) r.set_dialect(std::string(kDefaultDialect));
+  RETURN_IF_ERROR(ValidateDialectName("subscription.dialect", r.dialect()));
+  if (!dialects_->Exists(r.dialect())) {
+    return error::DialectMissing("subscription.dialect", r.dialect());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<SubscriptionRecord>> SubscriptionRegistry::Load(
+    std::string_view id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(Column::kSubscriptions, id));
+  if (!bytes.has_value()) return std::nullopt;
+  SubscriptionRecord record;
+  if (!Parse(*bytes, record)) {
+    return absl::DataLossError(
+        absl::StrCat("stored subscription \"", id, "\" is corrupt"));
+  }
+  return record;
+}
+
+absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::LoadVisible(
+    std::string_view id, const Scope& scope) const {
+  RETURN_IF_ERROR(ValidateResourceId("id", id));
+  ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> record, Load(id));
+  if (!record.has_value() || !scope.Allows(*record)) {
+    return error::SubscriptionNotFound(id);
+  }
+  return *std::move(record);
+}
+
+void SubscriptionRegistry::StageReplace(const SubscriptionRecord* before,
+                                        const SubscriptionRecord* after,
+                                        storage::WriteBatch& batch) {
+  if (before != nullptr) {
+    batch.Delete(Column::kSubscriptionsBySite,
+                 storage::keys::SubscriptionSite(
+                     before->site(), before->resource_type(),
+                     before->event_type(), before->id()));
+    if (!before->owner().empty()) {
+      batch.Delete(Column::kSubscriptionsByOwner,
+                   storage::keys::SubscriptionOwner(before->owner(),
+                                                    before->id()));
+    }
+    if (after == nullptr) batch.Delete(Column::kSubscriptions, before->id());
+  }
+  if (after != nullptr) {
+    batch.Put(Column::kSubscriptions, after->id(), after->SerializeAsString());
+    batch.Put(Column::kSubscriptionsBySite,
+              storage::keys::SubscriptionSite(after->site(),
+                                              after->resource_type(),
+                                              after->event_type(), after->id()),
+              "");
+    if (!after->owner().empty()) {
+      batch.Put(Column::kSubscriptionsByOwner,
+                storage::keys::SubscriptionOwner(after->owner(), after->id()),
+                "");
+    }
+  }
+}
+
+void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
+                                        const SubscriptionRecord* after) {
+  if (before != nullptr) {
+    if (--dialect_users_[before->dialect()] == 0) {
+      dialect_users_.erase(before->dialect());
+    }
+    if (!before->owner().empty() && --owned_[before->owner()] == 0) {
+      owned_.erase(before->owner());
+    }
+    if (before->is_static()) static_ids_.erase(before->id());
+    if (after == nullptr) index_.Remove(before->id());
+  }
+  if (after != nullptr) {
+    ++dialect_users_[after->dialect()];
+    if (!after->owner().empty()) ++owned_[after->owner()];
+    if (after->is_static()) static_ids_.insert(after->id());
+    index_.Upsert(ToIndexEntry(*after));
+  }
+}
+
+absl::Status SubscriptionRegistry::Replace(const SubscriptionRecord* before,
+                                           const SubscriptionRecord* after) {
+  storage::WriteBatch batch;
+  StageReplace(before, after, batch);
+  RETURN_IF_ERROR(store_->Write(batch));
+  ApplyReplace(before, after);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Create(
+    const SubscriptionRecord& draft, const Scope& scope) {
+  SubscriptionRecord record;
+  record.set_site(draft.site());
+  record.set_resource_type(draft.resource_type());
+  record.set_event_type(draft.event_type());
+  record.set_target_url(draft.target_url());
+  record.set_owner(draft.owner());
+  record.set_permission(draft.permission());
+  record.set_dialect(draft.dialect());
+  if (scope.owner.has_value()) {
+    if (record.owner().empty()) record.set_owner(*scope.owner);
+    if (record.owner() != *scope.owner) {
+      return error::OwnerNotCaller("subscription.owner", *scope.owner);
+    }
+  }
+  RETURN_IF_ERROR(Normalize(record));
+  absl::MutexLock lock(&mu_);
+  if (index_.size() >= static_cast<size_t>(options_.limits.max_subscriptions)) {
+    return error::TooMany("subscriptions", options_.limits.max_subscriptions);
+  }
+  const absl::Time now = clock_->Now();
+  record.set_id(NewId("sub_", absl::ToUnixMillis(now), *random_));
+  record.set_secret(NewSigningSecret(*random_));
+  record.set_active(true);
+  record.set_create_time_micros(absl::ToUnixMicros(now));
+  record.set_update_time_micros(absl::ToUnixMicros(now));
+  RETURN_IF_ERROR(Replace(nullptr, &record));
+  return record;
+}
+
+absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Get(
+    std::string_view id, const Scope& scope) const {
+  return LoadVisible(id, scope);
+}
+
+absl::StatusOr<SubscriptionPage> SubscriptionRegistry::List(
+    const ListQuery& query, const Scope& scope) const {
+  ASSIGN_OR_RETURN(int page_size, NormalizePageSize("page_size",
+                                                    query.page_size,
+                                                    options_.limits));
+  ListQuery effective = query;
+  if (!effective.site.empty()) {
+    ASSIGN_OR_RETURN(effective.site,
+                     NormalizeSite("site", effective.site, options_.limits));
+  }
+  if (!effective.owner.empty()) {
+    RETURN_IF_ERROR(
+        ValidatePrincipalId("owner", effective.owner, options_.limits));
+  }
+  if (scope.owner.has_value()) {
+    // Another principal's subscriptions do not exist for a scoped caller.
+    if (!effective.owner.empty() && effective.owner != *scope.owner) {
+      return SubscriptionPage{};
+    }
+    effective.owner = *scope.owner;
+  }
+  const bool by_owner = effective.site.empty() && !effective.owner.empty();
+  std::string prefix;
+  if (by_owner) {
+    prefix = storage::keys::OwnerPrefix(effective.owner);
+  } else if (effective.site.empty() || effective.include_descendants) {
+    prefix = storage::keys::SiteSubtreePrefix(
+        effective.site.empty() ? "/" : effective.site);
+  } else {
+    prefix = storage::keys::SiteExactPrefix(effective.site);
+  }
+  const Column column =
+      by_owner ? Column::kSubscriptionsByOwner : Column::kSubscriptionsBySite;
+  const uint64_t fingerprint = RequestFingerprint(
+      {effective.site, effective.include_descendants ? "1" : "0",
+       effective.owner,
+       absl::StrCat(static_cast<int>(effective.active))});
+  ASSIGN_OR_RETURN(std::string after, DecodePageToken("page_token",
+                                                      query.page_token,
+                                                      fingerprint));
+  if (!after.empty() && after.compare(0, prefix.size(), prefix) != 0) {
+    return error::BadPageToken("page_token");
+  }
+  const std::string end = storage::PrefixSuccessor(prefix);
+  SubscriptionPage page;
+  std::string last_key;  // last key whose subscription is on the page
+  std::string cursor = after.empty() ? prefix : after + std::string(1, '\0');
+  bool more = true;
+  while (more) {
+    std::vector<std::pair<std::string, std::string>> chunk;  // key, id
+    absl::Status parse_error;
+    RETURN_IF_ERROR(store_->Scan(
+        column, cursor, end, [&](std::string_view key, std::string_view) {
+          std::optional<std::string> id;
+          if (by_owner) {
+            id = storage::keys::ParseSubscriptionOwner(key);
+          } else if (auto parsed = storage::keys::ParseSubscriptionSite(key)) {
+            id = std::move(parsed->subscription_id);
+          }
+          if (!id.has_value()) {
+            parse_error = absl::DataLossError("malformed subscription index key");
+            return false;
+          }
+          chunk.emplace_back(std::string(key), *std::move(id));
+          return chunk.size() < static_cast<size_t>(kListChunk);
+        }));
+    RETURN_IF_ERROR(parse_error);
+    more = chunk.size() == static_cast<size_t>(kListChunk);
+    for (auto& [key, id] : chunk) {
+      ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> record, Load(id));
+      // An index key whose record is gone was deleted after the scan began.
+      if (!record.has_value()) continue;
+      if (!effective.owner.empty() && record->owner() != effective.owner) {
+        continue;
+      }
+      if (!PassesActiveFilter(*record, effective.active)) continue;
+      if (page.subscriptions.size() == static_cast<size_t>(page_size)) {
+        page.next_page_token = EncodePageToken(fingerprint, last_key);
+        return page;
+      }
+      page.subscriptions.push_back(*std::move(record));
+      last_key = key;
+    }
+    if (more) cursor = chunk.back().first + std::string(1, '\0');
+  }
+  return page;
+}
+
+absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
+    const SubscriptionRecord& changes, const std::vector<std::string>& paths,
+    const Scope& scope) {
+  RETURN_IF_ERROR(ValidateResourceId("subscription.id", changes.id()));
+  if (paths.empty()) return error::RequiredField("update_mask");
+  for (const std::string& path : paths) {
+    if (!UpdatablePaths().contains(path)) {
+      return error::InvalidField(
+          "update_mask", absl::StrCat("\"", path, "\" cannot be updated"));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(changes.id(), scope));
+  if (current.is_static()) {
+    return error::SubscriptionStatic(current.id(), "updated");
+  }
+  SubscriptionRecord next = current;
+  for (const std::string& path : paths) {
+    if (path == "site") next.set_site(changes.site());
+    if (path == "resource_type") next.set_resource_type(changes.resource_type());
+    if (path == "event_type") next.set_event_type(changes.event_type());
+    if (path == "target_url") next.set_target_url(changes.target_url());
+    if (path == "owner") next.set_owner(changes.owner());
+    if (path == "permission") next.set_permission(changes.permission());
+    if (path == "dialect") next.set_dialect(changes.dialect());
+  }
+  if (scope.owner.has_value() && next.owner() != *scope.owner) {
+    return error::OwnerNotCaller("subscription.owner", *scope.owner);
+  }
+  RETURN_IF_ERROR(Normalize(next));
+  next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
+  RETURN_IF_ERROR(Replace(&current, &next));
+  return next;
+}
+
+absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::SetActive(
+    std::string_view id, bool active, std::string_view message,
+    const Scope& scope) {
+  if (message.size() >
+      static_cast<size_t>(options_.limits.max_status_message_length)) {
+    return error::FieldTooLong("status_message",
+                               options_.limits.max_status_message_length);
+  }
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
+  SubscriptionRecord next = current;
+  next.set_active(active);
+  if (active) {
+    next.clear_status_message();
+    next.set_consecutive_failures(0);
+  } else {
+    next.set_status_message(
+        std::string(message.empty() ? kDeactivatedByApi : message));
+  }
+  next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
+  RETURN_IF_ERROR(Replace(&current, &next));
+  return next;
+}
+
+absl::Status SubscriptionRegistry::Delete(std::string_view id,
+                                          const Scope& scope) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
+  if (current.is_static()) return error::SubscriptionStatic(id, "deleted");
+  return Replace(&current, nullptr);
+}
+
+absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::RotateSecret(
+    std::string_view id, const Scope& scope) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
+  const absl::Time now = clock_->Now();
+  SubscriptionRecord next = current;
+  next.set_previous_secret(current.secret());
+  next.set_previous_secret_expire_micros(
+      absl::ToUnixMicros(now + options_.secret_overlap));
+  next.set_secret(NewSigningSecret(*random_));
+  next.set_update_time_micros(absl::ToUnixMicros(now));
+  RETURN_IF_ERROR(Replace(&current, &next));
+  return next;
+}
+
+absl::StatusOr<PrincipalRemoval> SubscriptionRegistry::RemovePrincipal(
+    std::string_view owner, bool deactivate_only) {
+  RETURN_IF_ERROR(ValidatePrincipalId("id", owner, options_.limits));
+  absl::MutexLock lock(&mu_);
+  const bool known_groups = principals_->Get(owner).ok();
+  std::vector<std::string> ids;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      Column::kSubscriptionsByOwner, storage::keys::OwnerPrefix(owner),
+      [&](std::string_view key, std::string_view) {
+        if (auto id = storage::keys::ParseSubscriptionOwner(key)) {
+          ids.push_back(*std::move(id));
+        }
+        return true;
+      }));
+  if (!known_groups && ids.empty()) return error::PrincipalNotFound(owner);
+  std::vector<SubscriptionRecord> before, after;
+  PrincipalRemoval removal;
+  const int64_t now = absl::ToUnixMicros(clock_->Now());
+  for (const std::string& id : ids) {
+    ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> record, Load(id));
+    if (!record.has_value()) continue;
+    before.push_back(*record);
+    if (record->is_static() || deactivate_only) {
+      record->set_active(false);
+      record->set_status_message(std::string(kOwnerRemoved));
+      record->set_update_time_micros(now);
+      after.push_back(*std::move(record));
+      ++removal.deactivated;
+    } else {
+      after.emplace_back();  // an empty id marks a deletion
+      ++removal.deleted;
+    }
+  }
+  storage::WriteBatch batch;
+  for (size_t i = 0; i < before.size(); ++i) {
+    StageReplace(&before[i], after[i].id().empty() ? nullptr : &after[i],
+                 batch);
+  }
+  PrincipalDirectory::StageForget(owner, batch);
+  RETURN_IF_ERROR(store_->Write(batch));
+  for (size_t i = 0; i < before.size(); ++i) {
+    ApplyReplace(&before[i], after[i].id().empty() ? nullptr : &after[i]);
+  }
+  principals_->Forgotten(owner);
+  return removal;
+}
+
+absl::Status SubscriptionRegistry::DeleteDialect(std::string_view name) {
+  RETURN_IF_ERROR(ValidateDialectName("name", name));
+  absl::MutexLock lock(&mu_);
+  auto it = dialect_users_.find(name);
+  if (it != dialect_users_.end() && it->second > 0) {
+    return error::DialectInUse(name, it->second);
+  }
+  return dialects_->Delete(name);
+}
+
+absl::Status SubscriptionRegistry::SyncStatic(
+    const std::vector<SubscriptionRecord>& declared) {
+  std::vector<SubscriptionRecord> wanted;
+  std::set<std::string> wanted_ids;
+  for (size_t i = 0; i < declared.size(); ++i) {
+    SubscriptionRecord record;
+    record.set_id(declared[i].id());
+    record.set_site(declared[i].site());
+    record.set_resource_type(declared[i].resource_type());
+    record.set_event_type(declared[i].event_type());
+    record.set_target_url(declared[i].target_url());
+    record.set_owner(declared[i].owner());
+    record.set_permission(declared[i].permission());
+    record.set_dialect(declared[i].dialect());
+    absl::Status valid = Normalize(record);
+    if (valid.ok() && !record.id().empty()) {
+      valid = ValidateResourceId("subscription.id", record.id());
+    }
+    if (!valid.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config subscriptions[", i, "]: ", valid.message()));
+    }
+    if (record.id().empty()) record.set_id(StaticSubscriptionId(record));
+    if (!wanted_ids.insert(record.id()).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config subscriptions[", i, "]: subscription \"",
+                       record.id(), "\" is declared twice"));
+    }
+    wanted.push_back(std::move(record));
+  }
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = clock_->Now();
+  for (SubscriptionRecord& want : wanted) {
+    ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(want.id()));
+    if (current.has_value() && !current->is_static()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("config subscriptions: id \"", want.id(),
+                       "\" belongs to a subscription made through the API"));
+    }
+    SubscriptionRecord next = current.value_or(SubscriptionRecord());
+    next.set_id(want.id());
+    next.set_site(want.site());
+    next.set_resource_type(want.resource_type());
+    next.set_event_type(want.event_type());
+    next.set_target_url(want.target_url());
+    next.set_owner(want.owner());
+    next.set_permission(want.permission());
+    next.set_dialect(want.dialect());
+    next.set_is_static(true);
+    if (!current.has_value()) {
+      next.set_secret(NewSigningSecret(*random_));
+      next.set_active(true);
+      next.set_create_time_micros(absl::ToUnixMicros(now));
+    } else if (!next.active() && next.status_message() == kRemovedFromConfig) {
+      next.set_active(true);
+      next.clear_status_message();
+    }
+    if (current.has_value() &&
+        current->SerializeAsString() == next.SerializeAsString()) {
+      continue;
+    }
+    next.set_update_time_micros(absl::ToUnixMicros(now));
+    RETURN_IF_ERROR(Replace(current.has_value() ? &*current : nullptr, &next));
+  }
+  std::vector<std::string> gone;
+  for (const std::string& id : static_ids_) {
+    if (!wanted_ids.contains(id)) gone.push_back(id);
+  }
+  for (const std::string& id : gone) {
+    ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(id));
+    if (!current.has_value() || !current->active()) continue;
+    SubscriptionRecord next = *current;
+    next.set_active(false);
+    next.set_status_message(std::string(kRemovedFromConfig));
+    next.set_update_time_micros(absl::ToUnixMicros(now));
+    RETURN_IF_ERROR(Replace(&*current, &next));
+  }
+  return absl::OkStatus();
+}
+
+size_t SubscriptionRegistry::CountUsingDialect(std::string_view dialect) const {
+  absl::MutexLock lock(&mu_);
+  auto it = dialect_users_.find(dialect);
+  return it == dialect_users_.end() ? 0 : it->second;
+}
+
+size_t SubscriptionRegistry::CountOwnedBy(std::string_view owner) const {
+  absl::MutexLock lock(&mu_);
+  auto it = owned_.find(owner);
+  return it == owned_.end() ? 0 : it->second;
+}
+
+}  // namespace webhooks::core

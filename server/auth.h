@@ -1,0 +1,77 @@
+// Who is calling, and what they may do.
+//
+//   ASSIGN_OR_RETURN(Authenticator auth, Authenticator::FromConfig(config));
+//   ASSIGN_OR_RETURN(Caller caller, auth.Authenticate(ctx->client_metadata()));
+//   RETURN_IF_ERROR(Authorize(caller, Operation::kWriteSubscriptions));
+//   core::Scope scope = ScopeFor(caller);
+//
+// Callers send `authorization: Bearer <token>`; tokens come from the config
+// file, each naming a principal and roles. With no tokens configured the
+// server runs in open mode: every caller is an anonymous admin (the server
+// then listens on loopback only).
+#ifndef WEBHOOKS_SERVER_AUTH_H_
+#define WEBHOOKS_SERVER_AUTH_H_
+
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/subscription_registry.h"
+#include "webhooks/v1/config.pb.h"
+
+namespace webhooks::server {
+
+struct Caller {
+  std::string principal;  // empty in open mode
+  bool admin = false;
+  bool publisher = false;
+  bool subscriber = false;
+};
+
+// The groups of operations that roles grant.
+enum class Operation {
+  kReadSubscriptions,   // Get/List subscriptions (subscriber: own only)
+  kWriteSubscriptions,  // Create/Update/Activate/Deactivate/Delete/Rotate
+  kReadPrincipal,       // GetPrincipal (subscriber: itself only)
+  kWritePrincipals,     // SetPrincipalGroups, DeletePrincipal: admin only
+  kReadDialects,        // Get/List dialects: any role
+  kWriteDialects,       // Create/Update/Delete dialects: admin only
+  kSubmitEvents,        // Prepare/Commit/Abort/Publish/GetTransaction/Match
+  kReadDeliveries,      // attempts, deliveries, watch (subscriber: own only)
+  kWriteDeliveries,     // redeliver, recover (subscriber: own only)
+};
+
+class Authenticator {
+ public:
+  // INVALID_ARGUMENT naming `tokens[i].<field>` for a token shorter than 16
+  // bytes, a duplicate token, an invalid principal, or no roles.
+  static absl::StatusOr<Authenticator> FromConfig(
+      const v1::ServerConfig& config);
+
+  // True when no tokens are configured.
+  bool open_mode() const { return tokens_.empty(); }
+
+  // UNAUTHENTICATED when the metadata lacks a well-formed bearer token or the
+  // token is unknown (the message never echoes the token). In open mode,
+  // every caller is an admin with an empty principal.
+  absl::StatusOr<Caller> Authenticate(
+      const std::multimap<std::string_view, std::string_view>& metadata) const;
+
+ private:
+  // token -> caller; compared in constant time per candidate.
+  std::map<std::string, Caller, std::less<>> tokens_;
+};
+
+// PERMISSION_DENIED naming the operation and the roles that allow it when the
+// caller's roles do not.
+absl::Status Authorize(const Caller& caller, Operation operation);
+
+// All subscriptions for admins; a subscriber's own otherwise.
+core::Scope ScopeFor(const Caller& caller);
+
+}  // namespace webhooks::server
+
+#endif  // WEBHOOKS_SERVER_AUTH_H_
