@@ -1,0 +1,192 @@
+#include "storage/key_codec.h"
+
+namespace webhooks::storage {
+namespace {
+
+constexpr char kEscape = '\x00';
+constexpr char kEscapedZero = '\xff';
+constexpr char kTerminator = '\x01';
+
+// The site component of kSubscriptionsBySite keys: `site` with a trailing
+// "/", except the root "/" which is already one. `site` is normalized (no
+// trailing "/" unless it is the root).
+std::string SiteComponent(std::string_view site) {
+  std::string component(site);
+  if (site != "/") component.push_back('/');
+  return component;
+}
+
+}  // namespace
+
+KeyBuilder& KeyBuilder::AddString(std::string_view s) {
+  AddStringPrefix(s);
+  key_.push_back(kEscape);
+  key_.push_back(kTerminator);
+  return *this;
+}
+
+KeyBuilder& KeyBuilder::AddUint64(uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    key_.push_back(static_cast<char>((v >> shift) & 0xff));
+  }
+  return *this;
+}
+
+KeyBuilder& KeyBuilder::AddStringPrefix(std::string_view s) {
+  key_.reserve(key_.size() + s.size() + 2);
+  for (char c : s) {
+    key_.push_back(c);
+    if (c == kEscape) key_.push_back(kEscapedZero);
+  }
+  return *this;
+}
+
+bool KeyReader::ReadString(std::string* out) {
+  if (failed_) return false;
+  std::string value;
+  size_t i = 0;
+  while (true) {
+    size_t zero = rest_.find(kEscape, i);
+    if (zero == std::string_view::npos || zero + 1 >= rest_.size()) {
+      return Fail();  // No terminator.
+    }
+    value.append(rest_.substr(i, zero - i));
+    char next = rest_[zero + 1];
+    if (next == kTerminator) {
+      rest_.remove_prefix(zero + 2);
+      *out = std::move(value);
+      return true;
+    }
+    if (next != kEscapedZero) return Fail();
+    value.push_back(kEscape);
+    i = zero + 2;
+  }
+}
+
+bool KeyReader::ReadUint64(uint64_t* out) {
+  if (failed_ || rest_.size() < 8) return Fail();
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | static_cast<unsigned char>(rest_[i]);
+  }
+  rest_.remove_prefix(8);
+  *out = v;
+  return true;
+}
+
+namespace keys {
+
+std::string SubscriptionSite(std::string_view site,
+                             std::string_view resource_type,
+                             std::string_view event_type,
+                             std::string_view subscription_id) {
+  KeyBuilder builder;
+  builder.AddString(SiteComponent(site))
+      .AddString(resource_type)
+      .AddString(event_type)
+      .AddString(subscription_id);
+  return std::move(builder).Build();
+}
+
+std::string SiteExactPrefix(std::string_view site) {
+  KeyBuilder builder;
+  builder.AddString(SiteComponent(site));
+  return std::move(builder).Build();
+}
+
+std::string SiteSubtreePrefix(std::string_view site) {
+  KeyBuilder builder;
+  builder.AddStringPrefix(SiteComponent(site));
+  return std::move(builder).Build();
+}
+
+std::string SiteTypesPrefix(std::string_view site,
+                            std::string_view resource_type,
+                            std::string_view event_type) {
+  KeyBuilder builder;
+  builder.AddString(SiteComponent(site))
+      .AddString(resource_type)
+      .AddString(event_type);
+  return std::move(builder).Build();
+}
+
+std::optional<SubscriptionSiteKey> ParseSubscriptionSite(std::string_view key) {
+  KeyReader reader(key);
+  SubscriptionSiteKey parsed;
+  if (!reader.ReadString(&parsed.site) ||
+      !reader.ReadString(&parsed.resource_type) ||
+      !reader.ReadString(&parsed.event_type) ||
+      !reader.ReadString(&parsed.subscription_id) || !reader.done()) {
+    return std::nullopt;
+  }
+  if (parsed.site.empty() || parsed.site.back() != '/') return std::nullopt;
+  if (parsed.site != "/") parsed.site.pop_back();
+  return parsed;
+}
+
+std::string SubscriptionOwner(std::string_view owner,
+                              std::string_view subscription_id) {
+  KeyBuilder builder;
+  builder.AddString(owner).AddString(subscription_id);
+  return std::move(builder).Build();
+}
+
+std::string OwnerPrefix(std::string_view owner) {
+  KeyBuilder builder;
+  builder.AddString(owner);
+  return std::move(builder).Build();
+}
+
+std::optional<std::string> ParseSubscriptionOwner(std::string_view key) {
+  KeyReader reader(key);
+  std::string owner;
+  std::string subscription_id;
+  if (!reader.ReadString(&owner) || !reader.ReadString(&subscription_id) ||
+      !reader.done()) {
+    return std::nullopt;
+  }
+  return subscription_id;
+}
+
+std::string TransactionEvent(std::string_view transaction_id, uint64_t seq) {
+  KeyBuilder builder;
+  builder.AddString(transaction_id).AddUint64(seq);
+  return std::move(builder).Build();
+}
+
+std::string TransactionEventsPrefix(std::string_view transaction_id) {
+  KeyBuilder builder;
+  builder.AddString(transaction_id);
+  return std::move(builder).Build();
+}
+
+std::string QueueEntry(uint64_t due_micros, std::string_view delivery_id) {
+  KeyBuilder builder;
+  builder.AddUint64(due_micros).AddString(delivery_id);
+  return std::move(builder).Build();
+}
+
+std::optional<QueueEntryKey> ParseQueueEntry(std::string_view key) {
+  KeyReader reader(key);
+  QueueEntryKey parsed;
+  if (!reader.ReadUint64(&parsed.due_micros) ||
+      !reader.ReadString(&parsed.delivery_id) || !reader.done()) {
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::string Attempt(std::string_view subscription_id, uint64_t seq) {
+  KeyBuilder builder;
+  builder.AddString(subscription_id).AddUint64(seq);
+  return std::move(builder).Build();
+}
+
+std::string AttemptsPrefix(std::string_view subscription_id) {
+  KeyBuilder builder;
+  builder.AddString(subscription_id);
+  return std::move(builder).Build();
+}
+
+}  // namespace keys
+}  // namespace webhooks::storage

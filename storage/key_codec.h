@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace webhooks::storage {
 
@@ -41,10 +42,17 @@ class KeyReader {
   explicit KeyReader(std::string_view key) : rest_(key) {}
   bool ReadString(std::string* out);
   bool ReadUint64(uint64_t* out);
-  bool done() const { return rest_.empty(); }
+  // True when every byte has been read and no Read failed.
+  bool done() const { return !failed_ && rest_.empty(); }
 
  private:
+  bool Fail() {
+    failed_ = true;
+    return false;
+  }
+
   std::string_view rest_;
+  bool failed_ = false;
 };
 
 namespace keys {

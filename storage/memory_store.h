@@ -6,6 +6,8 @@
 #define WEBHOOKS_STORAGE_MEMORY_STORE_H_
 
 #include <array>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -19,7 +21,14 @@ class MemoryStore final : public Store {
  public:
   absl::StatusOr<std::optional<std::string>> Get(
       Column column, std::string_view key) const override;
-  absl::Status Write(const WriteBatch& batch, WriteOptions options) override;
+  // `options` is accepted and ignored: nothing is durable. The default matches
+  // Store::Write so that calls through a MemoryStore need not pass it.
+  absl::Status Write(const WriteBatch& batch,
+                     WriteOptions options = {}) override;
+  // Runs `visitor` while holding the store's lock in shared mode, so the scan
+  // sees one consistent state. The visitor must not call back into this store
+  // (not even Get: a waiting writer blocks new readers, so it can deadlock);
+  // collect what it needs and act after Scan returns.
   absl::Status Scan(Column column, std::string_view start,
                     std::string_view end, ScanVisitor visitor) const override;
 

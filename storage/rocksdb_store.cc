@@ -1,0 +1,238 @@
+// The only file in the project that includes RocksDB.
+#include "storage/rocksdb_store.h"
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/convenience.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/slice.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace webhooks::storage {
+namespace {
+
+// Total memtable memory across all column families.
+constexpr size_t kWriteBufferBytes = 64 << 20;
+// The WAL size that forces flushes of column families that write rarely, so
+// they do not pin old WAL files forever.
+constexpr uint64_t kMaxTotalWalBytes = 128 << 20;
+constexpr int kBloomBitsPerKey = 10;
+
+// Maps a RocksDB status to the absl code the Store contract promises.
+absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string message = absl::StrCat("rocksdb ", what, ": ", s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
+  if (s.IsIOError()) return absl::UnavailableError(message);
+  if (s.IsNotFound()) return absl::NotFoundError(message);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
+  if (s.IsNotSupported()) return absl::UnimplementedError(message);
+  if (s.IsAborted()) return absl::AbortedError(message);
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain() ||
+      s.IsShutdownInProgress() || s.IsIncomplete()) {
+    return absl::UnavailableError(message);
+  }
+  return absl::InternalError(message);
+}
+
+// Open's mapping: a held lock means another process (or another Store in
+// this one) has the database; any other I/O failure means it cannot be read.
+absl::Status FromRocksOpen(const rocksdb::Status& s, const std::string& path) {
+  std::string what = absl::StrCat("open ", path);
+  if (s.IsIOError() && !s.IsNoSpace()) {
+    std::string message = absl::StrCat("rocksdb ", what, ": ", s.ToString());
+    // "While lock file: <path>/LOCK: Resource temporarily unavailable" from
+    // another process; "lock hold by current process, ..." from this one.
+    std::string text = s.ToString();
+    if (absl::StrContains(text, "While lock file") ||
+        absl::StrContains(text, "lock hold by current process")) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "database ", path, " is in use by another store: ", s.ToString()));
+    }
+    return absl::InternalError(message);
+  }
+  return FromRocks(s, what);
+}
+
+// Columns read by key, which benefit from bloom filters. The index columns
+// (by site, by owner, queue, events, attempts) are only scanned.
+bool IsPointLookupColumn(Column column) {
+  switch (column) {
+    case Column::kSubscriptions:
+    case Column::kPrincipals:
+    case Column::kDialects:
+    case Column::kTransactions:
+    case Column::kDeliveries:
+    case Column::kMeta:
+      return true;
+    default:
+      return false;
+  }
+}
+
+rocksdb::ColumnFamilyOptions ColumnOptions(
+    std::shared_ptr<rocksdb::Cache> cache, bool bloom) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = std::move(cache);
+  if (bloom) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(kBloomBitsPerKey));
+  }
+  rocksdb::ColumnFamilyOptions options;
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return options;
+}
+
+rocksdb::Slice ToSlice(std::string_view s) {
+  return rocksdb::Slice(s.data(), s.size());
+}
+
+std::string_view ToView(const rocksdb::Slice& s) {
+  return std::string_view(s.data(), s.size());
+}
+
+class RocksDbStoreImpl final : public Store {
+ public:
+  // Takes ownership of `db` and `handles` (one per Column, in enum order)
+  // and `default_handle`.
+  RocksDbStoreImpl(
+      rocksdb::DB* db, rocksdb::ColumnFamilyHandle* default_handle,
+      std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles)
+      : db_(db), default_handle_(default_handle), handles_(handles) {}
+
+  RocksDbStoreImpl(const RocksDbStoreImpl&) = delete;
+  RocksDbStoreImpl& operator=(const RocksDbStoreImpl&) = delete;
+
+  ~RocksDbStoreImpl() override {
+    rocksdb::CancelAllBackgroundWork(db_.get(), /*wait=*/true);
+    // Make writes made with sync=false durable too on a clean shutdown.
+    db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
+    for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+      db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    }
+    db_->DestroyColumnFamilyHandle(default_handle_).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+  }
+
+  absl::StatusOr<std::optional<std::string>> Get(
+      Column column, std::string_view key) const override {
+    rocksdb::ColumnFamilyHandle* handle = Handle(column);
+    if (handle == nullptr) return NotAColumn(column);
+    std::string value;
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), handle, ToSlice(key), &value);
+    if (s.IsNotFound()) return std::nullopt;
+    if (!s.ok()) return FromRocks(s, "get");
+    return value;
+  }
+
+  absl::Status Write(const WriteBatch& batch, WriteOptions options) override {
+    rocksdb::WriteBatch rocks_batch;
+    for (const WriteBatch::Op& op : batch.ops()) {
+      rocksdb::ColumnFamilyHandle* handle = Handle(op.column);
+      if (handle == nullptr) return NotAColumn(op.column);
+      rocksdb::Status s;
+      switch (op.type) {
+        case WriteBatch::OpType::kPut:
+          s = rocks_batch.Put(handle, op.key, op.value);
+          break;
+        case WriteBatch::OpType::kDelete:
+          s = rocks_batch.Delete(handle, op.key);
+          break;
+      }
+      if (!s.ok()) return FromRocks(s, "batch");
+    }
+    rocksdb::WriteOptions write_options;
+    write_options.sync = options.sync;
+    return FromRocks(db_->Write(write_options, &rocks_batch), "write");
+  }
+
+  absl::Status Scan(Column column, std::string_view start, std::string_view end,
+                    ScanVisitor visitor) const override {
+    rocksdb::ColumnFamilyHandle* handle = Handle(column);
+    if (handle == nullptr) return NotAColumn(column);
+    // The iterator reads the implicit snapshot taken when it is created.
+    rocksdb::ReadOptions read_options;
+    rocksdb::Slice upper_bound = ToSlice(end);  // must outlive the iterator
+    if (!end.empty()) read_options.iterate_upper_bound = &upper_bound;
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(read_options, handle));
+    for (it->Seek(ToSlice(start)); it->Valid(); it->Next()) {
+      if (!visitor(ToView(it->key()), ToView(it->value()))) break;
+    }
+    return FromRocks(it->status(), "scan");
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Handle(Column column) const {
+    int index = static_cast<int>(column);
+    if (index < 0 || index >= kColumnCount) return nullptr;
+    return handles_[index];
+  }
+
+  static absl::Status NotAColumn(Column column) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("storage: no column ", static_cast<int>(column)));
+  }
+
+  const std::unique_ptr<rocksdb::DB> db_;
+  rocksdb::ColumnFamilyHandle* const default_handle_;
+  const std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles_;
+};
+
+}  // namespace
+
+absl::StatusOr<StorePtr> RocksDbStore::Open(const RocksDbOptions& options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("RocksDbStore: empty path");
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.path, error);
+  if (error) {
+    return absl::InternalError(absl::StrCat(
+        "RocksDbStore: cannot create ", options.path, ": ", error.message()));
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.db_write_buffer_size = kWriteBufferBytes;
+  db_options.max_total_wal_size = kMaxTotalWalBytes;
+  db_options.keep_log_file_num = 5;
+
+  std::shared_ptr<rocksdb::Cache> cache =
+      rocksdb::NewLRUCache(options.block_cache_bytes);
+  // RocksDB requires the default column family; no Column uses it.
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                           ColumnOptions(cache, /*bloom=*/false));
+  for (Column column : AllColumns()) {
+    descriptors.emplace_back(std::string(ColumnName(column)),
+                             ColumnOptions(cache, IsPointLookupColumn(column)));
+  }
+
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s =
+      rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &db);
+  if (!s.ok()) return FromRocksOpen(s, options.path);
+  std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> column_handles;
+  for (int i = 0; i < kColumnCount; ++i) column_handles[i] = handles[i + 1];
+  return std::make_unique<RocksDbStoreImpl>(db, handles[0], column_handles);
+}
+
+}  // namespace webhooks::storage

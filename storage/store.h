@@ -99,7 +99,9 @@ class Store {
 
   // Visits, in ascending byte order, the keys k with start <= k < end
   // (an empty `end` means no upper bound), until `visitor` returns false.
-  // The scan reads one consistent snapshot.
+  // The scan reads one consistent snapshot. `visitor` must not call back
+  // into the store (MemoryStore holds its lock while visiting): collect what
+  // it needs and act after Scan returns.
   virtual absl::Status Scan(Column column, std::string_view start,
                             std::string_view end,
                             ScanVisitor visitor) const = 0;

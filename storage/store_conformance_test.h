@@ -1,0 +1,324 @@
+// Behaviour every Store implementation must have, as a GoogleTest typed test
+// suite. A test file instantiates it with an environment type whose
+// NewStore() returns a fresh, empty store (called once per test, and the
+// environment outlives the store):
+//
+//   struct MemoryEnv {
+//     absl::StatusOr<StorePtr> NewStore() {
+//       return std::make_unique<MemoryStore>();
+//     }
+//   };
+//   INSTANTIATE_TYPED_TEST_SUITE_P(Memory, StoreConformanceTest, MemoryEnv);
+//
+// Include it from exactly one file of a test binary.
+#ifndef WEBHOOKS_STORAGE_STORE_CONFORMANCE_TEST_H_
+#define WEBHOOKS_STORAGE_STORE_CONFORMANCE_TEST_H_
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "storage/store.h"
+
+namespace webhooks::storage::conformance {
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+// Every key and value of `column` in [start, end), in scan order.
+inline KeyValues ScanAll(const Store& store, Column column,
+                         std::string_view start = "",
+                         std::string_view end = "") {
+  KeyValues out;
+  absl::Status status = store.Scan(column, start, end,
+                                   [&](std::string_view k, std::string_view v) {
+                                     out.emplace_back(k, v);
+                                     return true;
+                                   });
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
+inline std::vector<std::string> PrefixKeys(const Store& store, Column column,
+                                           std::string_view prefix) {
+  std::vector<std::string> out;
+  absl::Status status = store.ScanPrefix(
+      column, prefix, [&](std::string_view k, std::string_view) {
+        out.emplace_back(k);
+        return true;
+      });
+  EXPECT_TRUE(status.ok()) << status;
+  return out;
+}
+
+// The value at `key`, "<absent>" when there is none, "<error ...>" on error.
+inline std::string GetOrAbsent(const Store& store, Column column,
+                               std::string_view key) {
+  absl::StatusOr<std::optional<std::string>> value = store.Get(column, key);
+  if (!value.ok())
+    return absl::StrCat("<error ", value.status().ToString(), ">");
+  return value->has_value() ? **value : "<absent>";
+}
+
+template <typename Env>
+class StoreConformanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<StorePtr> store = env_.NewStore();
+    ASSERT_TRUE(store.ok()) << store.status();
+    store_ = *std::move(store);
+  }
+
+  void Put(Column column, std::string_view key, std::string_view value) {
+    WriteBatch batch;
+    batch.Put(column, key, value);
+    ASSERT_EQ(store_->Write(batch), absl::OkStatus());
+  }
+
+  void PutKeys(Column column, const std::vector<std::string>& keys) {
+    WriteBatch batch;
+    for (const std::string& key : keys) batch.Put(column, key, "v" + key);
+    ASSERT_EQ(store_->Write(batch), absl::OkStatus());
+  }
+
+  std::string Get(Column column, std::string_view key) {
+    return GetOrAbsent(*store_, column, key);
+  }
+
+  Env env_;  // Declared first: outlives store_.
+  StorePtr store_;
+};
+
+TYPED_TEST_SUITE_P(StoreConformanceTest);
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::Pair;
+
+TYPED_TEST_P(StoreConformanceTest, GetOfMissingKeyIsNullopt) {
+  absl::StatusOr<std::optional<std::string>> value =
+      this->store_->Get(Column::kSubscriptions, "missing");
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(*value, std::nullopt);
+}
+
+TYPED_TEST_P(StoreConformanceTest, PutGetOverwriteAndEmptyValue) {
+  this->Put(Column::kPrincipals, "alice", "one");
+  EXPECT_EQ(this->Get(Column::kPrincipals, "alice"), "one");
+  this->Put(Column::kPrincipals, "alice", "two");
+  EXPECT_EQ(this->Get(Column::kPrincipals, "alice"), "two");
+  // An empty value is present, unlike a missing key.
+  this->Put(Column::kPrincipals, "bob", "");
+  absl::StatusOr<std::optional<std::string>> bob =
+      this->store_->Get(Column::kPrincipals, "bob");
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ(*bob, std::optional<std::string>(""));
+}
+
+TYPED_TEST_P(StoreConformanceTest, DeleteRemovesKeyAndMissingDeleteIsOk) {
+  this->Put(Column::kDialects, "d", "x");
+  WriteBatch batch;
+  batch.Delete(Column::kDialects, "d");
+  batch.Delete(Column::kDialects, "never-written");
+  ASSERT_EQ(this->store_->Write(batch), absl::OkStatus());
+  EXPECT_EQ(this->Get(Column::kDialects, "d"), "<absent>");
+  EXPECT_THAT(ScanAll(*this->store_, Column::kDialects), IsEmpty());
+}
+
+TYPED_TEST_P(StoreConformanceTest, BatchOperationsApplyInOrder) {
+  WriteBatch batch;
+  batch.Put(Column::kMeta, "put-then-delete", "1");
+  batch.Delete(Column::kMeta, "put-then-delete");
+  batch.Delete(Column::kMeta, "delete-then-put");
+  batch.Put(Column::kMeta, "delete-then-put", "2");
+  batch.Put(Column::kMeta, "twice", "first");
+  batch.Put(Column::kMeta, "twice", "second");
+  ASSERT_EQ(this->store_->Write(batch, WriteOptions{.sync = false}),
+            absl::OkStatus());
+  EXPECT_THAT(
+      ScanAll(*this->store_, Column::kMeta),
+      ElementsAre(Pair("delete-then-put", "2"), Pair("twice", "second")));
+}
+
+TYPED_TEST_P(StoreConformanceTest, EmptyBatchIsOk) {
+  EXPECT_EQ(this->store_->Write(WriteBatch()), absl::OkStatus());
+  EXPECT_THAT(ScanAll(*this->store_, Column::kMeta), IsEmpty());
+}
+
+TYPED_TEST_P(StoreConformanceTest, BinaryKeysAndValuesRoundTrip) {
+  const std::string key("k\0\xff\x01", 4);
+  const std::string value("\0\0v\xff", 4);
+  const std::string big(1 << 20, '\xab');
+  this->Put(Column::kDeliveries, key, value);
+  this->Put(Column::kDeliveries, std::string(1, '\0'), big);
+  EXPECT_EQ(this->Get(Column::kDeliveries, key), value);
+  EXPECT_EQ(this->Get(Column::kDeliveries, std::string(1, '\0')), big);
+  EXPECT_EQ(this->Get(Column::kDeliveries, "k"), "<absent>");
+}
+
+TYPED_TEST_P(StoreConformanceTest, ColumnsAreIndependent) {
+  for (Column column : AllColumns()) {
+    this->Put(column, "same-key", ColumnName(column));
+  }
+  WriteBatch batch;
+  batch.Delete(Column::kAttempts, "same-key");
+  ASSERT_EQ(this->store_->Write(batch), absl::OkStatus());
+  for (Column column : AllColumns()) {
+    SCOPED_TRACE(ColumnName(column));
+    if (column == Column::kAttempts) {
+      EXPECT_THAT(ScanAll(*this->store_, column), IsEmpty());
+    } else {
+      EXPECT_THAT(ScanAll(*this->store_, column),
+                  ElementsAre(Pair("same-key", ColumnName(column))));
+    }
+  }
+}
+
+TYPED_TEST_P(StoreConformanceTest, ScanIsHalfOpenInUnsignedByteOrder) {
+  this->PutKeys(Column::kDeliveryQueue,
+                {"b", "a", "\x80", "\x7f", "c", "bb", std::string(1, '\0')});
+  auto keys = [&](std::string_view start, std::string_view end) {
+    std::vector<std::string> out;
+    for (auto& [k, v] :
+         ScanAll(*this->store_, Column::kDeliveryQueue, start, end)) {
+      EXPECT_EQ(v, "v" + k);
+      out.push_back(k);
+    }
+    return out;
+  };
+  EXPECT_THAT(keys("", ""), ElementsAre(std::string(1, '\0'), "a", "b", "bb",
+                                        "c", "\x7f", "\x80"));
+  EXPECT_THAT(keys("b", "c"), ElementsAre("b", "bb"));
+  EXPECT_THAT(keys("a", "bb"), ElementsAre("a", "b"));
+  EXPECT_THAT(keys("bc", ""), ElementsAre("c", "\x7f", "\x80"));
+  EXPECT_THAT(keys("b", "b"), IsEmpty());
+  EXPECT_THAT(keys("c", "a"), IsEmpty());
+  EXPECT_THAT(keys("\x81", ""), IsEmpty());
+}
+
+TYPED_TEST_P(StoreConformanceTest, ScanStopsWhenVisitorReturnsFalse) {
+  this->PutKeys(Column::kTransactions, {"a", "b", "c", "d"});
+  std::vector<std::string> seen;
+  absl::Status status = this->store_->Scan(
+      Column::kTransactions, "", "", [&](std::string_view k, std::string_view) {
+        seen.emplace_back(k);
+        return seen.size() < 2;
+      });
+  EXPECT_EQ(status, absl::OkStatus());
+  EXPECT_THAT(seen, ElementsAre("a", "b"));
+}
+
+TYPED_TEST_P(StoreConformanceTest, ScanPrefixVisitsExactlyPrefixedKeys) {
+  const std::string ff = "\xff";
+  this->PutKeys(Column::kSubscriptionsBySite,
+                {"a", "ab", "ab" + ff, "ab" + ff + ff, "abc", "ac", "b", ff,
+                 ff + std::string(1, '\0'), ff + ff, "\xfe"});
+  const Store& store = *this->store_;
+  EXPECT_THAT(PrefixKeys(store, Column::kSubscriptionsBySite, "ab"),
+              ElementsAre("ab", "abc", "ab" + ff, "ab" + ff + ff));
+  EXPECT_THAT(PrefixKeys(store, Column::kSubscriptionsBySite, "ab" + ff),
+              ElementsAre("ab" + ff, "ab" + ff + ff));
+  EXPECT_THAT(PrefixKeys(store, Column::kSubscriptionsBySite, ff),
+              ElementsAre(ff, ff + std::string(1, '\0'), ff + ff));
+  EXPECT_THAT(PrefixKeys(store, Column::kSubscriptionsBySite, "zz"), IsEmpty());
+  EXPECT_EQ(PrefixKeys(store, Column::kSubscriptionsBySite, "").size(), 11u);
+}
+
+TYPED_TEST_P(StoreConformanceTest, InvalidColumnIsRejectedAndBatchNotApplied) {
+  const Column bogus = static_cast<Column>(kColumnCount);
+  WriteBatch batch;
+  batch.Put(Column::kMeta, "applied?", "no");
+  batch.Put(bogus, "k", "v");
+  EXPECT_EQ(this->store_->Write(batch).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->Get(Column::kMeta, "applied?"), "<absent>");
+  EXPECT_EQ(this->store_->Get(bogus, "k").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(this->store_
+                ->Scan(bogus, "", "",
+                       [](std::string_view, std::string_view) { return true; })
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+// Readers scanning while a writer replaces two keys in one batch always see
+// both keys with the same value.
+TYPED_TEST_P(StoreConformanceTest, ConcurrentScansSeeWholeBatches) {
+  constexpr int kMinWrites = 300;
+  constexpr int kMinScans = 100;
+  this->Put(Column::kMeta, "a", "0");
+  this->Put(Column::kMeta, "b", "0");
+  std::atomic<bool> done{false};
+  std::atomic<int> scans{0};
+  std::atomic<bool> torn{false};
+  auto reader = [&] {
+    while (!done.load() && !torn.load()) {
+      KeyValues kv = ScanAll(*this->store_, Column::kMeta);
+      if (kv.size() != 2 || kv[0].second != kv[1].second) {
+        torn = true;
+        ADD_FAILURE() << "torn batch: " << ::testing::PrintToString(kv);
+        return;
+      }
+      scans.fetch_add(1);
+    }
+  };
+  std::thread reader1(reader), reader2(reader);
+  // Keep writing until the readers have scanned while writes were going on.
+  int writes = 0;
+  while (!torn.load() && (writes < kMinWrites || scans.load() < kMinScans)) {
+    ++writes;
+    WriteBatch batch;
+    batch.Put(Column::kMeta, "a", std::to_string(writes));
+    batch.Put(Column::kMeta, "b", std::to_string(writes));
+    absl::Status status =
+        this->store_->Write(batch, WriteOptions{.sync = false});
+    if (!status.ok()) {
+      ADD_FAILURE() << status;
+      break;
+    }
+  }
+  done = true;
+  reader1.join();
+  reader2.join();
+  EXPECT_EQ(this->Get(Column::kMeta, "a"), std::to_string(writes));
+}
+
+TYPED_TEST_P(StoreConformanceTest, ConcurrentSyncedWritersAllLand) {
+  constexpr int kThreads = 4;
+  constexpr int kWritesPerThread = 25;
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      for (int i = 0; i < kWritesPerThread; ++i) {
+        WriteBatch batch;
+        std::string key = absl::StrCat("t", t, "-", i);
+        batch.Put(Column::kTransactionEvents, key, key);
+        EXPECT_EQ(this->store_->Write(batch, WriteOptions{.sync = true}),
+                  absl::OkStatus());
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  KeyValues kv = ScanAll(*this->store_, Column::kTransactionEvents);
+  ASSERT_EQ(kv.size(), static_cast<size_t>(kThreads * kWritesPerThread));
+  for (const auto& [k, v] : kv) EXPECT_EQ(k, v);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    StoreConformanceTest, GetOfMissingKeyIsNullopt,
+    PutGetOverwriteAndEmptyValue, DeleteRemovesKeyAndMissingDeleteIsOk,
+    BatchOperationsApplyInOrder, EmptyBatchIsOk, BinaryKeysAndValuesRoundTrip,
+    ColumnsAreIndependent, ScanIsHalfOpenInUnsignedByteOrder,
+    ScanStopsWhenVisitorReturnsFalse, ScanPrefixVisitsExactlyPrefixedKeys,
+    InvalidColumnIsRejectedAndBatchNotApplied, ConcurrentScansSeeWholeBatches,
+    ConcurrentSyncedWritersAllLand);
+
+}  // namespace webhooks::storage::conformance
+
+#endif  // WEBHOOKS_STORAGE_STORE_CONFORMANCE_TEST_H_
