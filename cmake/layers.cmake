@@ -19,7 +19,9 @@ function(webhooks_layer name)
   target_compile_options(webhooks_${name} PRIVATE ${WEBHOOKS_WARNINGS})
 endfunction()
 
-# A GoogleTest binary for one layer, registered with ctest.
+# A GoogleTest binary for one layer, registered with ctest. Each test's ctest
+# name starts with the binary's ("storage_test.KeyBuilderTest.Exact"), so
+# `ctest -R storage` selects a whole binary.
 #
 #   webhooks_test(key_codec_test SOURCES storage/key_codec_test.cc
 #                 DEPS webhooks_storage)
@@ -29,6 +31,6 @@ function(webhooks_test name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest
                         GTest::gmock GTest::gtest_main)
   target_compile_options(${name} PRIVATE ${WEBHOOKS_WARNINGS})
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST
+  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${name}."
                        PROPERTIES TIMEOUT 300)
 endfunction()

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/validation.h"
@@ -63,7 +64,7 @@ absl::StatusOr<std::unique_ptr<DialectCatalog>> DialectCatalog::Open(
         DialectRecord record;
         if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           parse_error = absl::DataLossError(
-              absl::StrCat("stored dialect \"", key, "\" is corrupt"));
+              StrCat("stored dialect \"", key, "\" is corrupt"));
           return false;
         }
         catalog->dialects_.emplace(std::string(key), std::move(record));
@@ -101,10 +102,10 @@ absl::Status DialectCatalog::Normalize(DialectRecord& d) const {
   if (d.headers_size() > limits_.max_dialect_headers) {
     return error::InvalidField(
         "dialect.headers",
-        absl::StrCat("at most ", limits_.max_dialect_headers, " headers"));
+        StrCat("at most ", limits_.max_dialect_headers, " headers"));
   }
   for (const auto& [name, value] : d.headers()) {
-    std::string field = absl::StrCat("dialect.headers[\"", name, "\"]");
+    std::string field = StrCat("dialect.headers[\"", name, "\"]");
     RETURN_IF_ERROR(ValidateHeader(field, name, value, limits_));
     if (ReservedHeaders().contains(absl::AsciiStrToLower(name))) {
       return error::InvalidField(field, "is set by the service and cannot be "
@@ -189,7 +190,7 @@ absl::StatusOr<DialectRecord> DialectCatalog::Update(
   for (const std::string& path : paths) {
     if (!UpdatablePaths().contains(path)) {
       return error::InvalidField(
-          "update_mask", absl::StrCat("\"", path, "\" cannot be updated"));
+          "update_mask", StrCat("\"", path, "\" cannot be updated"));
     }
   }
   absl::MutexLock lock(&mu_);
@@ -238,10 +239,10 @@ absl::Status DialectCatalog::SyncStatic(
     absl::Status valid = Normalize(record);
     if (!valid.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("config dialects[", i, "]: ", valid.message()));
+          StrCat("config dialects[", i, "]: ", valid.message()));
     }
     if (record.name() == kDefaultDialect || wanted.contains(record.name())) {
-      return absl::InvalidArgumentError(absl::StrCat(
+      return absl::InvalidArgumentError(StrCat(
           "config dialects[", i, "]: name \"", record.name(),
           "\" is declared twice or is the built-in dialect"));
     }

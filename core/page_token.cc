@@ -1,6 +1,7 @@
 #include "core/page_token.h"
 
 #include "absl/strings/escaping.h"
+#include "common/strings.h"
 #include "core/errors.h"
 
 namespace webhooks::core {
@@ -45,7 +46,7 @@ absl::StatusOr<std::string> DecodePageToken(std::string_view field,
                                             uint64_t fingerprint) {
   if (token.empty()) return std::string();
   std::string raw;
-  if (token.size() > 4096 || !absl::WebSafeBase64Unescape(token, &raw) ||
+  if (token.size() > 4096 || !absl::WebSafeBase64Unescape(AsAbsl(token), &raw) ||
       raw.size() < 10 || raw[0] != kVersion) {
     return error::BadPageToken(field);
   }

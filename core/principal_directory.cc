@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "core/errors.h"
 #include "core/validation.h"
 
@@ -19,7 +20,7 @@ absl::StatusOr<std::unique_ptr<PrincipalDirectory>> PrincipalDirectory::Open(
         PrincipalRecord record;
         if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           parse_error = absl::DataLossError(
-              absl::StrCat("stored principal \"", key, "\" is corrupt"));
+              StrCat("stored principal \"", key, "\" is corrupt"));
           return false;
         }
         directory->principals_.emplace(std::string(key), std::move(record));
@@ -50,7 +51,7 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
     std::string_view id) const {
   RETURN_IF_ERROR(ValidatePrincipalId("id", id, limits_));
   absl::MutexLock lock(&mu_);
-  auto it = principals_.find(id);
+  auto it = principals_.find(AsAbsl(id));
   if (it == principals_.end()) return error::PrincipalNotFound(id);
   return it->second;
 }
@@ -58,7 +59,7 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
 std::vector<std::string> PrincipalDirectory::GroupsOf(
     std::string_view id) const {
   absl::MutexLock lock(&mu_);
-  auto it = principals_.find(id);
+  auto it = principals_.find(AsAbsl(id));
   if (it == principals_.end()) return {};
   return {it->second.groups().begin(), it->second.groups().end()};
 }
@@ -70,7 +71,7 @@ void PrincipalDirectory::StageForget(std::string_view id,
 
 void PrincipalDirectory::Forgotten(std::string_view id) {
   absl::MutexLock lock(&mu_);
-  principals_.erase(id);
+  principals_.erase(AsAbsl(id));
 }
 
 }  // namespace webhooks::core

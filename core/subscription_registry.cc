@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/signing_secret.h"
@@ -78,7 +79,7 @@ SubscriptionRegistry::Open(storage::Store* store, DialectCatalog* dialects,
         SubscriptionRecord record;
         if (!Parse(value, record)) {
           parse_error = absl::DataLossError(
-              absl::StrCat("stored subscription \"", key, "\" is corrupt"));
+              StrCat("stored subscription \"", key, "\" is corrupt"));
           return false;
         }
         registry->ApplyReplace(nullptr, &record);
@@ -125,7 +126,7 @@ absl::StatusOr<std::optional<SubscriptionRecord>> SubscriptionRegistry::Load(
   SubscriptionRecord record;
   if (!Parse(*bytes, record)) {
     return absl::DataLossError(
-        absl::StrCat("stored subscription \"", id, "\" is corrupt"));
+        StrCat("stored subscription \"", id, "\" is corrupt"));
   }
   return record;
 }
@@ -271,7 +272,7 @@ absl::StatusOr<SubscriptionPage> SubscriptionRegistry::List(
   const uint64_t fingerprint = RequestFingerprint(
       {effective.site, effective.include_descendants ? "1" : "0",
        effective.owner,
-       absl::StrCat(static_cast<int>(effective.active))});
+       StrCat(static_cast<int>(effective.active))});
   ASSIGN_OR_RETURN(std::string after, DecodePageToken("page_token",
                                                       query.page_token,
                                                       fingerprint));
@@ -331,7 +332,7 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
   for (const std::string& path : paths) {
     if (!UpdatablePaths().contains(path)) {
       return error::InvalidField(
-          "update_mask", absl::StrCat("\"", path, "\" cannot be updated"));
+          "update_mask", StrCat("\"", path, "\" cannot be updated"));
     }
   }
   absl::MutexLock lock(&mu_);
@@ -455,7 +456,7 @@ absl::StatusOr<PrincipalRemoval> SubscriptionRegistry::RemovePrincipal(
 absl::Status SubscriptionRegistry::DeleteDialect(std::string_view name) {
   RETURN_IF_ERROR(ValidateDialectName("name", name));
   absl::MutexLock lock(&mu_);
-  auto it = dialect_users_.find(name);
+  auto it = dialect_users_.find(AsAbsl(name));
   if (it != dialect_users_.end() && it->second > 0) {
     return error::DialectInUse(name, it->second);
   }
@@ -482,12 +483,12 @@ absl::Status SubscriptionRegistry::SyncStatic(
     }
     if (!valid.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("config subscriptions[", i, "]: ", valid.message()));
+          StrCat("config subscriptions[", i, "]: ", valid.message()));
     }
     if (record.id().empty()) record.set_id(StaticSubscriptionId(record));
     if (!wanted_ids.insert(record.id()).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat("config subscriptions[", i, "]: subscription \"",
+          StrCat("config subscriptions[", i, "]: subscription \"",
                        record.id(), "\" is declared twice"));
     }
     wanted.push_back(std::move(record));
@@ -498,7 +499,7 @@ absl::Status SubscriptionRegistry::SyncStatic(
     ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(want.id()));
     if (current.has_value() && !current->is_static()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("config subscriptions: id \"", want.id(),
+          StrCat("config subscriptions: id \"", want.id(),
                        "\" belongs to a subscription made through the API"));
     }
     SubscriptionRecord next = current.value_or(SubscriptionRecord());
@@ -544,13 +545,13 @@ absl::Status SubscriptionRegistry::SyncStatic(
 
 size_t SubscriptionRegistry::CountUsingDialect(std::string_view dialect) const {
   absl::MutexLock lock(&mu_);
-  auto it = dialect_users_.find(dialect);
+  auto it = dialect_users_.find(AsAbsl(dialect));
   return it == dialect_users_.end() ? 0 : it->second;
 }
 
 size_t SubscriptionRegistry::CountOwnedBy(std::string_view owner) const {
   absl::MutexLock lock(&mu_);
-  auto it = owned_.find(owner);
+  auto it = owned_.find(AsAbsl(owner));
   return it == owned_.end() ? 0 : it->second;
 }
 

@@ -1,0 +1,177 @@
+#include "server/application.h"
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "core/dialect_catalog.h"
+#include "core/principal_directory.h"
+#include "core/subscription_registry.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/auth.h"
+#include "server/blocking_executor.h"
+#include "server/config_loader.h"
+#include "server/converters/static_config.h"
+#include "server/handlers/delivery_handler.h"
+#include "server/handlers/dialect_handler.h"
+#include "server/handlers/event_handler.h"
+#include "server/handlers/principal_handler.h"
+#include "server/handlers/subscription_handler.h"
+
+namespace webhooks::server {
+namespace {
+
+// Threads that run storage work for handlers.
+constexpr int kExecutorThreads = 8;
+// Largest request accepted (events carry representations of up to 1 MiB).
+constexpr int kMaxReceiveBytes = 64 << 20;
+
+absl::StatusOr<std::string> ReadFile(std::string_view field,
+                                     const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        StrCat(field, ": cannot read \"", path, "\""));
+  }
+  std::stringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const v1::TlsConfig& tls) {
+  if (tls.cert_file().empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions options;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.private_key, ReadFile("tls.key_file", tls.key_file()));
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile("tls.cert_file", tls.cert_file()));
+  options.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!tls.client_ca_file().empty()) {
+    ASSIGN_OR_RETURN(options.pem_root_certs,
+                     ReadFile("tls.client_ca_file", tls.client_ca_file()));
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+class ApplicationImpl final : public Application {
+ public:
+  ~ApplicationImpl() override {
+    Shutdown(absl::Seconds(5));
+    server_.reset();
+    executor_.reset();  // runs what is queued, then joins
+  }
+
+  static absl::StatusOr<std::unique_ptr<Application>> Start(
+      const v1::ServerConfig& config, storage::StorePtr store,
+      const Clock* clock, RandomSource* random) {
+    std::unique_ptr<ApplicationImpl> app(new ApplicationImpl());
+    app->store_ = std::move(store);
+    ASSIGN_OR_RETURN(Authenticator authenticator,
+                     Authenticator::FromConfig(config));
+    app->authenticator_ =
+        std::make_unique<Authenticator>(std::move(authenticator));
+    const core::Limits limits = LimitsFromConfig(config);
+    ASSIGN_OR_RETURN(app->catalog_, core::DialectCatalog::Open(
+                                        app->store_.get(), clock, limits));
+    ASSIGN_OR_RETURN(app->directory_, core::PrincipalDirectory::Open(
+                                          app->store_.get(), clock, limits));
+    core::RegistryOptions registry_options;
+    registry_options.limits = limits;
+    registry_options.allow_http_targets = config.allow_http_targets();
+    ASSIGN_OR_RETURN(app->registry_, core::SubscriptionRegistry::Open(
+                                         app->store_.get(), app->catalog_.get(),
+                                         app->directory_.get(), clock, random,
+                                         registry_options));
+    core::SubscriptionRegistry* registry = app->registry_.get();
+    RETURN_IF_ERROR(app->catalog_->SyncStatic(
+        StaticDialects(config), [registry](std::string_view name) {
+          return registry->CountUsingDialect(name);
+        }));
+    RETURN_IF_ERROR(registry->SyncStatic(StaticSubscriptions(config)));
+    RETURN_IF_ERROR(app->Serve(config));
+    return app;
+  }
+
+  int port() const override { return port_; }
+  bool open_mode() const override { return authenticator_->open_mode(); }
+
+  void Shutdown(absl::Duration grace) override {
+    absl::MutexLock lock(&shutdown_mu_);
+    if (shut_down_ || server_ == nullptr) return;
+    shut_down_ = true;
+    server_->Shutdown(std::chrono::system_clock::now() +
+                      absl::ToChronoMicroseconds(grace));
+  }
+
+ private:
+  ApplicationImpl() = default;
+
+  absl::Status Serve(const v1::ServerConfig& config) {
+    executor_ = std::make_unique<BlockingExecutor>(kExecutorThreads);
+    HandlerDeps deps{authenticator_.get(), executor_.get()};
+    subscriptions_ =
+        std::make_unique<SubscriptionHandler>(deps, registry_.get());
+    principals_ = std::make_unique<PrincipalHandler>(deps, directory_.get(),
+                                                     registry_.get());
+    dialects_ =
+        std::make_unique<DialectHandler>(deps, catalog_.get(), registry_.get());
+    events_ = std::make_unique<EventHandler>(deps);
+    deliveries_ = std::make_unique<DeliveryHandler>(deps);
+
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+    ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
+                     Credentials(config.tls()));
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(config.listen_address(), credentials, &port_);
+    builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+    builder.RegisterService(subscriptions_.get());
+    builder.RegisterService(principals_.get());
+    builder.RegisterService(dialects_.get());
+    builder.RegisterService(events_.get());
+    builder.RegisterService(deliveries_.get());
+    server_ = builder.BuildAndStart();
+    if (server_ == nullptr || port_ == 0) {
+      return absl::UnavailableError(
+          StrCat("cannot listen on \"", config.listen_address(), "\""));
+    }
+    return absl::OkStatus();
+  }
+
+  // Declared in construction order; the destructor stops the server and
+  // the executor before the rest goes.
+  storage::StorePtr store_;
+  std::unique_ptr<Authenticator> authenticator_;
+  core::DialectCatalogPtr catalog_;
+  core::PrincipalDirectoryPtr directory_;
+  core::SubscriptionRegistryPtr registry_;
+  std::unique_ptr<BlockingExecutor> executor_;
+  std::unique_ptr<SubscriptionHandler> subscriptions_;
+  std::unique_ptr<PrincipalHandler> principals_;
+  std::unique_ptr<DialectHandler> dialects_;
+  std::unique_ptr<EventHandler> events_;
+  std::unique_ptr<DeliveryHandler> deliveries_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  absl::Mutex shutdown_mu_;
+  bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Application>> Application::Start(
+    const v1::ServerConfig& config, storage::StorePtr store, const Clock* clock,
+    RandomSource* random) {
+  return ApplicationImpl::Start(config, std::move(store), clock, random);
+}
+
+}  // namespace webhooks::server

@@ -1,0 +1,39 @@
+#include "server/blocking_executor.h"
+
+namespace webhooks::server {
+
+BlockingExecutor::BlockingExecutor(int threads) {
+  threads_.reserve(threads);
+  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+}
+
+BlockingExecutor::~BlockingExecutor() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  for (std::thread& t : threads_) t.join();
+}
+
+void BlockingExecutor::Schedule(std::function<void()> task) {
+  absl::MutexLock lock(&mu_);
+  tasks_.push_back(std::move(task));
+  cv_.Signal();
+}
+
+void BlockingExecutor::Loop() {
+  while (true) {
+    std::function<void()> task;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && tasks_.empty()) cv_.Wait(&mu_);
+      if (tasks_.empty()) return;  // stopping, and everything has run
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    task();
+  }
+}
+
+}  // namespace webhooks::server

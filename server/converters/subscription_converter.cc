@@ -1,0 +1,60 @@
+#include "server/converters/subscription_converter.h"
+
+#include "server/converters/time_converter.h"
+
+namespace webhooks::server {
+
+core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api) {
+  core::SubscriptionRecord record;
+  record.set_id(api.id());
+  record.set_site(api.site());
+  record.set_resource_type(api.resource_type());
+  record.set_event_type(api.event_type());
+  record.set_target_url(api.target_url());
+  record.set_owner(api.owner());
+  record.set_permission(api.permission());
+  record.set_dialect(api.dialect());
+  return record;
+}
+
+v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
+                                   bool include_secret) {
+  v1::Subscription api;
+  api.set_id(record.id());
+  api.set_site(record.site());
+  api.set_resource_type(record.resource_type());
+  api.set_event_type(record.event_type());
+  api.set_target_url(record.target_url());
+  api.set_owner(record.owner());
+  api.set_permission(record.permission());
+  api.set_dialect(record.dialect());
+  api.set_active(record.active());
+  api.set_status_message(record.status_message());
+  api.set_static_(record.is_static());
+  SetTimestamp(record.create_time_micros(), api.mutable_create_time());
+  SetTimestamp(record.update_time_micros(), api.mutable_update_time());
+  if (include_secret) api.set_secret(record.secret());
+  return api;
+}
+
+core::ListQuery ListQueryFromApi(const v1::ListSubscriptionsRequest& request) {
+  core::ListQuery query;
+  query.site = request.site();
+  query.include_descendants = request.include_descendants();
+  query.owner = request.owner();
+  switch (request.active_filter()) {
+    case v1::ListSubscriptionsRequest::ACTIVE_ONLY:
+      query.active = core::ListQuery::Active::kActiveOnly;
+      break;
+    case v1::ListSubscriptionsRequest::INACTIVE_ONLY:
+      query.active = core::ListQuery::Active::kInactiveOnly;
+      break;
+    default:
+      query.active = core::ListQuery::Active::kAny;
+  }
+  query.page_size = request.page_size();
+  query.page_token = request.page_token();
+  return query;
+}
+
+}  // namespace webhooks::server

@@ -1,0 +1,22 @@
+// Subscriptions between the API (webhooks.v1) and the domain records.
+#ifndef WEBHOOKS_SERVER_CONVERTERS_SUBSCRIPTION_CONVERTER_H_
+#define WEBHOOKS_SERVER_CONVERTERS_SUBSCRIPTION_CONVERTER_H_
+
+#include "core/subscription_registry.h"
+#include "webhooks/v1/subscription.pb.h"
+
+namespace webhooks::server {
+
+// The user-settable fields and the id; output-only fields are ignored.
+core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api);
+
+// Everything the API shows. The secret only with `include_secret`
+// (CreateSubscription and RotateSubscriptionSecret).
+v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
+                                   bool include_secret);
+
+core::ListQuery ListQueryFromApi(const v1::ListSubscriptionsRequest& request);
+
+}  // namespace webhooks::server
+
+#endif  // WEBHOOKS_SERVER_CONVERTERS_SUBSCRIPTION_CONVERTER_H_

@@ -1,0 +1,137 @@
+// webhookd: the webhook delivery service.
+//
+//   webhookd --config=webhookd.textproto
+//   webhookd --listen=127.0.0.1:7443 --data_dir=./data
+//
+// Flags override the config file. SIGTERM or SIGINT shut it down gracefully.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/strings.h"
+#include "server/application.h"
+#include "server/config_loader.h"
+#include "storage/rocksdb_store.h"
+
+ABSL_FLAG(std::string, config, "",
+          "Path of the config file (webhooks.v1.ServerConfig, text format).");
+ABSL_FLAG(std::string, listen, "",
+          "host:port to serve gRPC on; overrides listen_address. Port 0 picks "
+          "a free port.");
+ABSL_FLAG(std::string, data_dir, "", "RocksDB directory; overrides data_dir.");
+ABSL_FLAG(bool, allow_http_targets, false,
+          "Development only: accept http:// target URLs.");
+ABSL_FLAG(std::string, port_file, "",
+          "Once serving, write the bound port to this file.");
+ABSL_FLAG(int, shutdown_grace_seconds, 10,
+          "How long running calls may take to finish at shutdown.");
+
+namespace {
+
+void Log(std::string_view message) {
+  std::string line =
+      webhooks::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(),
+                                        absl::UTCTimeZone()),
+                       " webhookd: ", message, "\n");
+  fputs(line.c_str(), stderr);
+}
+
+int Fail(const absl::Status& status) {
+  Log(webhooks::StrCat("fatal: ", status.ToString()));
+  return 1;
+}
+
+// Writes atomically: readers never see a partial file.
+absl::Status WritePortFile(const std::string& path, int port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    if (!out)
+      return absl::UnavailableError(webhooks::StrCat("cannot write ", tmp));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    return absl::UnavailableError(webhooks::StrCat("cannot rename to ", path));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "webhookd: webhook delivery service. See README.md.");
+  absl::ParseCommandLine(argc, argv);
+
+  // Signals are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  webhooks::v1::ServerConfig config;
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    absl::StatusOr<webhooks::v1::ServerConfig> loaded =
+        webhooks::server::LoadConfigFile(absl::GetFlag(FLAGS_config));
+    if (!loaded.ok()) return Fail(loaded.status());
+    config = *std::move(loaded);
+  }
+  if (!absl::GetFlag(FLAGS_listen).empty()) {
+    config.set_listen_address(absl::GetFlag(FLAGS_listen));
+  }
+  if (!absl::GetFlag(FLAGS_data_dir).empty()) {
+    config.set_data_dir(absl::GetFlag(FLAGS_data_dir));
+  }
+  if (absl::GetFlag(FLAGS_allow_http_targets)) {
+    config.set_allow_http_targets(true);
+  }
+  if (absl::Status s = webhooks::server::FinalizeConfig(config); !s.ok()) {
+    return Fail(s);
+  }
+
+  absl::StatusOr<webhooks::storage::StorePtr> store =
+      webhooks::storage::RocksDbStore::Open({.path = config.data_dir()});
+  if (!store.ok()) return Fail(store.status());
+
+  webhooks::SystemClock clock;
+  webhooks::SecureRandom random;
+  absl::StatusOr<webhooks::server::ApplicationPtr> app =
+      webhooks::server::Application::Start(config, *std::move(store), &clock,
+                                           &random);
+  if (!app.ok()) return Fail(app.status());
+
+  Log(webhooks::StrCat("serving on port ", (*app)->port(), " (",
+                       config.listen_address(), "), data in ",
+                       config.data_dir()));
+  if ((*app)->open_mode()) {
+    Log("no tokens configured: every caller is treated as admin; listening "
+        "on loopback only");
+  }
+  if (config.allow_http_targets()) {
+    Log("development mode: http:// target URLs are accepted");
+  }
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    absl::Status written =
+        WritePortFile(absl::GetFlag(FLAGS_port_file), (*app)->port());
+    if (!written.ok()) return Fail(written);
+  }
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  Log(webhooks::StrCat("received signal ", signal_number, ", shutting down"));
+  (*app)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
+  app->reset();
+  Log("stopped");
+  return 0;
+}
