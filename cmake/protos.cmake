@@ -49,3 +49,7 @@ set(WEBHOOKS_API_PROTOS
   webhooks/v1/config.proto)
 webhooks_proto_library(webhooks_api_proto OUT_DIR api GRPC
   PROTOS ${WEBHOOKS_API_PROTOS})
+
+# grpc.health.v1 descriptors, so reflection can describe the health service.
+webhooks_proto_library(webhooks_health_proto OUT_DIR health
+  PROTOS grpc/health/v1/health.proto)

@@ -11,6 +11,7 @@
 #include "core/dialect_catalog.h"
 #include "core/principal_directory.h"
 #include "core/subscription_registry.h"
+#include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -127,6 +128,8 @@ class ApplicationImpl final : public Application {
     deliveries_ = std::make_unique<DeliveryHandler>(deps);
 
     grpc::EnableDefaultHealthCheckService(true);
+    // Links the health protocol's descriptors in, for reflection.
+    grpc::health::v1::HealthCheckRequest::descriptor();
     grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                      Credentials(config.tls()));

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds everything, and runs every test: the C++
+# unit and end-to-end tests (ctest, real server processes on loopback port 0,
+# real RocksDB in temporary directories) and the README's grpcurl session.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+export PATH="$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+(cd build && ctest --output-on-failure -j "$(nproc)" --timeout 600)
