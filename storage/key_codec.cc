@@ -148,10 +148,29 @@ std::optional<std::string> ParseSubscriptionOwner(std::string_view key) {
   return subscription_id;
 }
 
-std::string TransactionEvent(std::string_view transaction_id, uint64_t seq) {
+std::string TransactionEvent(std::string_view transaction_id,
+                             std::string_view event_id) {
   KeyBuilder builder;
-  builder.AddString(transaction_id).AddUint64(seq);
+  builder.AddString(transaction_id).AddString(event_id);
   return std::move(builder).Build();
+}
+
+std::string TransactionDeadline(uint64_t deadline_micros,
+                                std::string_view transaction_id) {
+  KeyBuilder builder;
+  builder.AddUint64(deadline_micros).AddString(transaction_id);
+  return std::move(builder).Build();
+}
+
+std::optional<TransactionDeadlineKey> ParseTransactionDeadline(
+    std::string_view key) {
+  KeyReader reader(key);
+  TransactionDeadlineKey parsed;
+  if (!reader.ReadUint64(&parsed.deadline_micros) ||
+      !reader.ReadString(&parsed.transaction_id) || !reader.done()) {
+    return std::nullopt;
+  }
+  return parsed;
 }
 
 std::string TransactionEventsPrefix(std::string_view transaction_id) {

@@ -87,9 +87,21 @@ std::string OwnerPrefix(std::string_view owner);
 // The subscription id of a SubscriptionOwner key.
 std::optional<std::string> ParseSubscriptionOwner(std::string_view key);
 
-// kTransactionEvents: events of a transaction in the order prepared.
-std::string TransactionEvent(std::string_view transaction_id, uint64_t seq);
+// kTransactionEvents: the events of a transaction, by event id.
+std::string TransactionEvent(std::string_view transaction_id,
+                             std::string_view event_id);
 std::string TransactionEventsPrefix(std::string_view transaction_id);
+
+// kTransactionDeadlines: when the reaper must look at a transaction (expiry
+// of a prepared one, end of retention of a resolved one), then its id.
+std::string TransactionDeadline(uint64_t deadline_micros,
+                                std::string_view transaction_id);
+struct TransactionDeadlineKey {
+  uint64_t deadline_micros;
+  std::string transaction_id;
+};
+std::optional<TransactionDeadlineKey> ParseTransactionDeadline(
+    std::string_view key);
 
 // kDeliveryQueue: due time in microseconds since the epoch, then delivery id.
 std::string QueueEntry(uint64_t due_micros, std::string_view delivery_id);

@@ -239,14 +239,26 @@ TEST(SubscriptionOwnerKeyTest, PrefixAndParse) {
       std::nullopt);
 }
 
-TEST(SequenceKeysTest, EventsAndAttemptsOrderBySequenceWithinOwner) {
-  EXPECT_LT(keys::TransactionEvent("tx", 2), keys::TransactionEvent("tx", 10));
-  EXPECT_LT(keys::TransactionEvent("tx", 255),
-            keys::TransactionEvent("tx", 256));
-  EXPECT_TRUE(HasPrefix(keys::TransactionEvent("tx", 3),
+TEST(TransactionKeysTest, EventsGroupByTransaction) {
+  EXPECT_LT(keys::TransactionEvent("tx", "a"), keys::TransactionEvent("tx", "b"));
+  EXPECT_TRUE(HasPrefix(keys::TransactionEvent("tx", "e1"),
                         keys::TransactionEventsPrefix("tx")));
-  EXPECT_FALSE(HasPrefix(keys::TransactionEvent("tx1", 3),
+  EXPECT_FALSE(HasPrefix(keys::TransactionEvent("tx1", "e1"),
                          keys::TransactionEventsPrefix("tx")));
+}
+
+TEST(TransactionKeysTest, DeadlinesOrderByTimeThenIdAndParse) {
+  EXPECT_LT(keys::TransactionDeadline(255, "z"),
+            keys::TransactionDeadline(256, "a"));
+  EXPECT_LT(keys::TransactionDeadline(7, "a"), keys::TransactionDeadline(7, "b"));
+  auto parsed = keys::ParseTransactionDeadline(keys::TransactionDeadline(9, "tx"));
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->deadline_micros, 9u);
+  EXPECT_EQ(parsed->transaction_id, "tx");
+  EXPECT_FALSE(keys::ParseTransactionDeadline("junk").has_value());
+}
+
+TEST(SequenceKeysTest, AttemptsOrderBySequenceWithinSubscription) {
   EXPECT_LT(keys::Attempt("s", 9), keys::Attempt("s", 1000));
   EXPECT_TRUE(HasPrefix(keys::Attempt("s", 0), keys::AttemptsPrefix("s")));
   EXPECT_FALSE(HasPrefix(keys::Attempt("s2", 0), keys::AttemptsPrefix("s")));

@@ -28,6 +28,8 @@ std::string_view ColumnName(Column column) {
       return "attempts";
     case Column::kMeta:
       return "meta";
+    case Column::kTransactionDeadlines:
+      return "transaction_deadlines";
   }
   return "";  // Not a Column; the stores reject it as INVALID_ARGUMENT.
 }

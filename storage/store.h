@@ -34,13 +34,14 @@ enum class Column : int {
   kPrincipals,            // principal id -> PrincipalRecord
   kDialects,              // dialect name -> DialectRecord
   kTransactions,          // transaction id -> transaction record
-  kTransactionEvents,     // keys::TransactionEvent(...) -> event record
+  kTransactionEvents,     // keys::TransactionEvent(tx id, event id) -> event
   kDeliveries,            // delivery id -> delivery record
   kDeliveryQueue,         // keys::QueueEntry(due, delivery id) -> ""
   kAttempts,              // keys::Attempt(subscription id, seq) -> attempt
   kMeta,                  // store-wide values (schema version, counters)
+  kTransactionDeadlines,  // keys::TransactionDeadline(when, tx id) -> ""
 };
-inline constexpr int kColumnCount = 11;
+inline constexpr int kColumnCount = 12;
 
 // The stable on-disk name of a column.
 std::string_view ColumnName(Column column);
