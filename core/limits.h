@@ -23,6 +23,15 @@ struct Limits {
   int max_header_name_length = 128;
   int max_header_value_length = 4096;
   int max_status_message_length = 1024;
+  // Events.
+  int max_events_per_call = 1000;
+  int max_events_per_transaction = 10000;
+  int max_representations = 16;
+  int max_representation_bytes = 1 << 20;
+  int max_acl_entries = 256;
+  int max_type_list = 32;
+  int max_event_id_length = 128;
+  int max_transaction_id_length = 128;
 };
 
 }  // namespace webhooks::core

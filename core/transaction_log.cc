@@ -1,0 +1,390 @@
+#include "core/transaction_log.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "core/delivery_queue.h"
+#include "core/errors.h"
+#include "core/event_validation.h"
+#include "storage/key_codec.h"
+
+namespace webhooks::core {
+namespace {
+
+using storage::Column;
+using internal::DeliveryRecord;
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+std::string DeadlineKey(const TransactionRecord& t) {
+  return storage::keys::TransactionDeadline(
+      static_cast<uint64_t>(std::max<int64_t>(0, t.deadline_micros())), t.id());
+}
+
+bool ParseEvent(std::string_view bytes, EventRecord& event) {
+  return event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+}
+
+}  // namespace
+
+std::string_view TransactionStateName(TransactionRecord::State state) {
+  switch (state) {
+    case TransactionRecord::PREPARED:
+      return "prepared";
+    case TransactionRecord::COMMITTED:
+      return "committed";
+    case TransactionRecord::ABORTED:
+      return "aborted";
+    case TransactionRecord::EXPIRED:
+      return "expired";
+    default:
+      return "unknown";
+  }
+}
+
+TransactionLog::TransactionLog(storage::Store* store,
+                               const EventMatcher* matcher,
+                               const DialectCatalog* dialects,
+                               const Clock* clock, RandomSource* random,
+                               const Limits& limits,
+                               const TransactionOptions& options)
+    : store_(store),
+      matcher_(matcher),
+      dialects_(dialects),
+      clock_(clock),
+      random_(random),
+      limits_(limits),
+      options_(options) {}
+
+absl::Mutex& TransactionLog::LockFor(std::string_view transaction_id) const {
+  return locks_[std::hash<std::string_view>()(transaction_id) % kLockStripes];
+}
+
+absl::StatusOr<std::optional<TransactionRecord>> TransactionLog::Load(
+    std::string_view transaction_id) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(Column::kTransactions, transaction_id));
+  if (!bytes.has_value()) return std::nullopt;
+  TransactionRecord record;
+  if (!record.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    return absl::DataLossError(
+        StrCat("stored transaction \"", transaction_id, "\" is corrupt"));
+  }
+  return record;
+}
+
+void TransactionLog::StageTransaction(const TransactionRecord* before,
+                                      const TransactionRecord& after,
+                                      storage::WriteBatch& batch) {
+  if (before != nullptr && before->deadline_micros() != after.deadline_micros()) {
+    batch.Delete(Column::kTransactionDeadlines, DeadlineKey(*before));
+  }
+  batch.Put(Column::kTransactions, after.id(), after.SerializeAsString());
+  batch.Put(Column::kTransactionDeadlines, DeadlineKey(after), "");
+}
+
+absl::Status TransactionLog::StageDropEvents(std::string_view transaction_id,
+                                             storage::WriteBatch& batch) const {
+  std::vector<std::string> keys;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      Column::kTransactionEvents,
+      storage::keys::TransactionEventsPrefix(transaction_id),
+      [&](std::string_view key, std::string_view) {
+        keys.emplace_back(key);
+        return true;
+      }));
+  for (const std::string& key : keys) {
+    batch.Delete(Column::kTransactionEvents, key);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TransactionLog::Expire(TransactionRecord record) {
+  const TransactionRecord before = record;
+  const absl::Time now = clock_->Now();
+  record.set_state(TransactionRecord::EXPIRED);
+  record.set_resolve_time_micros(Micros(now));
+  record.set_deadline_micros(Micros(now + options_.retention));
+  storage::WriteBatch batch;
+  RETURN_IF_ERROR(StageDropEvents(record.id(), batch));
+  StageTransaction(&before, record, batch);
+  return store_->Write(batch);
+}
+
+absl::StatusOr<PrepareResult> TransactionLog::Prepare(
+    std::string_view transaction_id, std::vector<EventRecord> events,
+    std::optional<absl::Duration> ttl) {
+  RETURN_IF_ERROR(
+      ValidateTransactionId("transaction_id", transaction_id, limits_));
+  if (events.empty()) return error::RequiredField("events");
+  if (events.size() > static_cast<size_t>(limits_.max_events_per_call)) {
+    return error::LimitExceeded("events", limits_.max_events_per_call,
+                                "events per call");
+  }
+  if (ttl.has_value() && *ttl <= absl::ZeroDuration()) {
+    return error::InvalidField("ttl", "must be positive");
+  }
+  if (ttl.has_value() && *ttl > options_.max_ttl) {
+    return error::InvalidField(
+        "ttl", StrCat("at most ", absl::FormatDuration(options_.max_ttl)));
+  }
+  absl::flat_hash_map<std::string, size_t> seen;
+  for (size_t i = 0; i < events.size(); ++i) {
+    std::string prefix = StrCat("events[", i, "]");
+    RETURN_IF_ERROR(
+        NormalizeEvent(prefix, events[i], limits_, *clock_, *random_));
+    auto [it, fresh] = seen.emplace(events[i].id(), i);
+    if (!fresh) {
+      return error::InvalidField(
+          StrCat(prefix, ".id"),
+          StrCat("duplicates events[", it->second, "].id"));
+    }
+  }
+
+  absl::MutexLock lock(&LockFor(transaction_id));
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
+                   Load(transaction_id));
+  TransactionRecord record;
+  if (existing.has_value()) {
+    record = *existing;
+    if (record.state() == TransactionRecord::PREPARED &&
+        record.expire_time_micros() <= Micros(now)) {
+      RETURN_IF_ERROR(Expire(record));
+      return error::TransactionResolved(transaction_id, "expired", "prepared");
+    }
+    if (record.state() != TransactionRecord::PREPARED) {
+      return error::TransactionResolved(
+          transaction_id, TransactionStateName(record.state()), "prepared");
+    }
+  } else {
+    record.set_id(std::string(transaction_id));
+    record.set_state(TransactionRecord::PREPARED);
+    record.set_create_time_micros(Micros(now));
+    record.set_expire_time_micros(
+        Micros(now + ttl.value_or(options_.default_ttl)));
+    record.set_deadline_micros(record.expire_time_micros());
+  }
+
+  PrepareResult result;
+  storage::WriteBatch batch;
+  int64_t added = 0;
+  for (EventRecord& event : events) {
+    const std::string key =
+        storage::keys::TransactionEvent(transaction_id, event.id());
+    ASSIGN_OR_RETURN(std::optional<std::string> stored,
+                     store_->Get(Column::kTransactionEvents, key));
+    if (stored.has_value()) {
+      EventRecord previous;
+      if (!ParseEvent(*stored, previous)) {
+        return absl::DataLossError(StrCat("stored event \"", event.id(),
+                                          "\" is corrupt"));
+      }
+      result.event_results.push_back(
+          {previous.id(), previous.matched_at_prepare()});
+      continue;
+    }
+    event.set_seq(static_cast<uint64_t>(record.event_count() + added));
+    event.set_matched_at_prepare(static_cast<int64_t>(
+        matcher_->ForEachDelivery(event, [](const Recipient&) {})));
+    result.event_results.push_back({event.id(), event.matched_at_prepare()});
+    batch.Put(Column::kTransactionEvents, key, event.SerializeAsString());
+    ++added;
+  }
+  if (record.event_count() + added > limits_.max_events_per_transaction) {
+    return error::LimitExceeded(
+        "events", limits_.max_events_per_transaction,
+        StrCat("events per transaction (\"", transaction_id, "\" holds ",
+               record.event_count(), ")"));
+  }
+  if (added > 0 || !existing.has_value()) {
+    record.set_event_count(record.event_count() + added);
+    StageTransaction(existing.has_value() ? &*existing : nullptr, record, batch);
+    RETURN_IF_ERROR(store_->Write(batch));
+  }
+  result.transaction = std::move(record);
+  return result;
+}
+
+std::string TransactionLog::ChooseRepresentation(
+    std::string_view dialect, const EventRecord& event) const {
+  absl::StatusOr<DialectRecord> found = dialects_->Get(dialect);
+  if (found.ok() && event.representations().contains(found->representation())) {
+    return found->representation();
+  }
+  return std::string(kDeliveryRepresentation);
+}
+
+absl::StatusOr<CommitResult> TransactionLog::Commit(
+    std::string_view transaction_id) {
+  RETURN_IF_ERROR(
+      ValidateTransactionId("transaction_id", transaction_id, limits_));
+  absl::MutexLock lock(&LockFor(transaction_id));
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
+                   Load(transaction_id));
+  if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
+  if (existing->state() == TransactionRecord::COMMITTED) {
+    return CommitResult{*existing, existing->delivery_count()};
+  }
+  if (existing->state() == TransactionRecord::PREPARED &&
+      existing->expire_time_micros() <= Micros(now)) {
+    RETURN_IF_ERROR(Expire(*existing));
+    return error::TransactionResolved(transaction_id, "expired", "committed");
+  }
+  if (existing->state() != TransactionRecord::PREPARED) {
+    return error::TransactionResolved(
+        transaction_id, TransactionStateName(existing->state()), "committed");
+  }
+
+  std::vector<EventRecord> events;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      Column::kTransactionEvents,
+      storage::keys::TransactionEventsPrefix(transaction_id),
+      [&](std::string_view, std::string_view value) {
+        events.emplace_back();
+        if (!ParseEvent(value, events.back())) {
+          parse_error = absl::DataLossError("stored event is corrupt");
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  std::sort(events.begin(), events.end(),
+            [](const EventRecord& a, const EventRecord& b) {
+              return a.seq() < b.seq();
+            });
+
+  storage::WriteBatch batch;
+  int64_t created = 0;
+  absl::flat_hash_map<std::string, std::string> representation_cache;
+  for (const EventRecord& event : events) {
+    matcher_->ForEachDelivery(event, [&](const Recipient& recipient) {
+      DeliveryRecord delivery;
+      delivery.set_id(NewId("dlv_", absl::ToUnixMillis(now), *random_));
+      delivery.set_subscription_id(recipient.subscription_id);
+      delivery.set_transaction_id(std::string(transaction_id));
+      delivery.set_event_id(event.id());
+      delivery.set_state(DeliveryRecord::PENDING);
+      delivery.set_next_attempt_micros(Micros(now));
+      delivery.set_create_time_micros(Micros(now));
+      delivery.set_representation(
+          ChooseRepresentation(recipient.dialect, event));
+      delivery.set_target_url(recipient.target_url);
+      delivery.set_dialect(recipient.dialect);
+      DeliveryQueue::StageUpdate(nullptr, delivery, batch);
+      ++created;
+    });
+  }
+  TransactionRecord record = *existing;
+  record.set_state(TransactionRecord::COMMITTED);
+  record.set_delivery_count(created);
+  record.set_resolve_time_micros(Micros(now));
+  record.set_deadline_micros(Micros(now + options_.retention));
+  StageTransaction(&*existing, record, batch);
+  RETURN_IF_ERROR(store_->Write(batch));
+  return CommitResult{std::move(record), created};
+}
+
+absl::StatusOr<TransactionRecord> TransactionLog::Abort(
+    std::string_view transaction_id) {
+  RETURN_IF_ERROR(
+      ValidateTransactionId("transaction_id", transaction_id, limits_));
+  absl::MutexLock lock(&LockFor(transaction_id));
+  const absl::Time now = clock_->Now();
+  ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
+                   Load(transaction_id));
+  if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
+  switch (existing->state()) {
+    case TransactionRecord::COMMITTED:
+      return error::TransactionResolved(transaction_id, "committed", "aborted");
+    case TransactionRecord::ABORTED:
+    case TransactionRecord::EXPIRED:
+      return *existing;
+    default:
+      break;
+  }
+  TransactionRecord record = *existing;
+  record.set_state(existing->expire_time_micros() <= Micros(now)
+                       ? TransactionRecord::EXPIRED
+                       : TransactionRecord::ABORTED);
+  record.set_resolve_time_micros(Micros(now));
+  record.set_deadline_micros(Micros(now + options_.retention));
+  storage::WriteBatch batch;
+  RETURN_IF_ERROR(StageDropEvents(transaction_id, batch));
+  StageTransaction(&*existing, record, batch);
+  RETURN_IF_ERROR(store_->Write(batch));
+  return record;
+}
+
+absl::StatusOr<TransactionRecord> TransactionLog::Get(
+    std::string_view transaction_id) const {
+  RETURN_IF_ERROR(
+      ValidateTransactionId("transaction_id", transaction_id, limits_));
+  ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
+                   Load(transaction_id));
+  if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
+  if (existing->state() == TransactionRecord::PREPARED &&
+      existing->expire_time_micros() <= Micros(clock_->Now())) {
+    existing->set_state(TransactionRecord::EXPIRED);
+    existing->set_resolve_time_micros(existing->expire_time_micros());
+  }
+  return *existing;
+}
+
+absl::StatusOr<CommitResult> TransactionLog::Publish(
+    std::vector<EventRecord> events, std::vector<EventResult>* results) {
+  const std::string id =
+      NewId("pub_", absl::ToUnixMillis(clock_->Now()), *random_);
+  ASSIGN_OR_RETURN(PrepareResult prepared,
+                   Prepare(id, std::move(events), std::nullopt));
+  if (results != nullptr) *results = std::move(prepared.event_results);
+  return Commit(id);
+}
+
+absl::StatusOr<int> TransactionLog::Reap(int limit) {
+  const absl::Time now = clock_->Now();
+  std::vector<storage::keys::TransactionDeadlineKey> due;
+  RETURN_IF_ERROR(store_->Scan(
+      Column::kTransactionDeadlines, "",
+      storage::keys::TransactionDeadline(
+          static_cast<uint64_t>(Micros(now)) + 1, ""),
+      [&](std::string_view key, std::string_view) {
+        if (auto parsed = storage::keys::ParseTransactionDeadline(key)) {
+          due.push_back(*std::move(parsed));
+        }
+        return due.size() < static_cast<size_t>(limit);
+      }));
+  int handled = 0;
+  for (const auto& entry : due) {
+    absl::MutexLock lock(&LockFor(entry.transaction_id));
+    ASSIGN_OR_RETURN(std::optional<TransactionRecord> record,
+                     Load(entry.transaction_id));
+    storage::WriteBatch batch;
+    const std::string key = storage::keys::TransactionDeadline(
+        entry.deadline_micros, entry.transaction_id);
+    if (!record.has_value() ||
+        static_cast<uint64_t>(record->deadline_micros()) !=
+            entry.deadline_micros) {
+      batch.Delete(Column::kTransactionDeadlines, key);  // stale entry
+    } else if (record->state() == TransactionRecord::PREPARED) {
+      RETURN_IF_ERROR(Expire(*record));
+      ++handled;
+      continue;
+    } else {
+      RETURN_IF_ERROR(StageDropEvents(record->id(), batch));
+      batch.Delete(Column::kTransactions, record->id());
+      batch.Delete(Column::kTransactionDeadlines, key);
+    }
+    RETURN_IF_ERROR(store_->Write(batch));
+    ++handled;
+  }
+  return handled;
+}
+
+}  // namespace webhooks::core

@@ -1,0 +1,143 @@
+// Two-phase event submission: a publisher prepares events inside its own
+// transaction, then commits (deliveries are created) or aborts (nothing is
+// ever delivered). Prepared transactions that are never resolved expire.
+//
+//   ASSIGN_OR_RETURN(PrepareResult p, log->Prepare("tx-42", events, {}));
+//   ... the publisher commits its own database ...
+//   ASSIGN_OR_RETURN(CommitResult c, log->Commit("tx-42"));
+//
+// Prepare and Commit return only once their batch is durable (synced WAL);
+// concurrent calls share syncs through the store's group commit. Calls on
+// one transaction are serialized; calls on different ones run in parallel.
+// Matching happens at commit, against the subscriptions active then, on the
+// in-memory index. Thread-safe.
+#ifndef WEBHOOKS_CORE_TRANSACTION_LOG_H_
+#define WEBHOOKS_CORE_TRANSACTION_LOG_H_
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "core/dialect_catalog.h"
+#include "core/event_matcher.h"
+#include "core/limits.h"
+#include "storage/store.h"
+#include "webhooks/internal/records.pb.h"
+
+namespace webhooks::core {
+
+using internal::TransactionRecord;
+
+struct TransactionOptions {
+  absl::Duration default_ttl = absl::Minutes(10);
+  absl::Duration max_ttl = absl::Hours(1);
+  // How long a resolved transaction (and its events, which pending
+  // deliveries read their bodies from) is kept. Longer than the default
+  // retry schedule (about 28 hours).
+  absl::Duration retention = absl::Hours(24 * 7);
+};
+
+struct EventResult {
+  std::string event_id;
+  int64_t matched_subscriptions = 0;
+};
+
+struct PrepareResult {
+  TransactionRecord transaction;
+  std::vector<EventResult> event_results;
+};
+
+struct CommitResult {
+  TransactionRecord transaction;
+  int64_t deliveries_created = 0;
+};
+
+class TransactionLog {
+ public:
+  // The pointers must outlive the log.
+  TransactionLog(storage::Store* store, const EventMatcher* matcher,
+                 const DialectCatalog* dialects, const Clock* clock,
+                 RandomSource* random, const Limits& limits,
+                 const TransactionOptions& options);
+
+  // Validates every event (all or nothing: fields named "events[i]...") and
+  // stores them in the open transaction, creating it with `ttl` (default
+  // and maximum from the options) on first use. An event id already in the
+  // transaction is a no-op answered as before. FAILED_PRECONDITION when the
+  // transaction is resolved or expired; RESOURCE_EXHAUSTED beyond the
+  // per-call or per-transaction event limits.
+  absl::StatusOr<PrepareResult> Prepare(std::string_view transaction_id,
+                                        std::vector<EventRecord> events,
+                                        std::optional<absl::Duration> ttl);
+
+  // Matches every event of the transaction and stores one pending delivery
+  // per recipient, atomically. Committing a committed transaction returns
+  // the same result. NOT_FOUND for an unknown id; FAILED_PRECONDITION after
+  // abort or expiry.
+  absl::StatusOr<CommitResult> Commit(std::string_view transaction_id);
+
+  // Discards the transaction's events. Idempotent for aborted or expired
+  // transactions; FAILED_PRECONDITION after commit; NOT_FOUND when unknown.
+  absl::StatusOr<TransactionRecord> Abort(std::string_view transaction_id);
+
+  // The transaction as it stands (a prepared one past its expiry reads as
+  // EXPIRED). NOT_FOUND when unknown or forgotten after retention.
+  absl::StatusOr<TransactionRecord> Get(std::string_view transaction_id) const;
+
+  // Prepare and Commit of a new transaction with a generated id ("pub_...").
+  absl::StatusOr<CommitResult> Publish(std::vector<EventRecord> events,
+                                       std::vector<EventResult>* results);
+
+  // Marks prepared transactions past their expiry EXPIRED (dropping their
+  // events) and forgets resolved ones past retention, at most `limit` of
+  // them. Returns how many it handled. Called periodically by the server.
+  absl::StatusOr<int> Reap(int limit);
+
+ private:
+  absl::Mutex& LockFor(std::string_view transaction_id) const;
+  absl::StatusOr<std::optional<TransactionRecord>> Load(
+      std::string_view transaction_id) const;
+  // Adds the writes that store `after` over `before` (null: new), keeping
+  // the deadline index in step.
+  static void StageTransaction(const TransactionRecord* before,
+                               const TransactionRecord& after,
+                               storage::WriteBatch& batch);
+  // Adds deletions of every event of the transaction.
+  absl::Status StageDropEvents(std::string_view transaction_id,
+                               storage::WriteBatch& batch) const;
+  // Resolves `record` (PREPARED, past expiry) as EXPIRED.
+  absl::Status Expire(TransactionRecord record);
+  // The representation a dialect sends for `event`.
+  std::string ChooseRepresentation(std::string_view dialect,
+                                   const EventRecord& event) const;
+
+  // Constant after construction.
+  storage::Store* const store_;
+  const EventMatcher* const matcher_;
+  const DialectCatalog* const dialects_;
+  const Clock* const clock_;
+  RandomSource* const random_;
+  const Limits limits_;
+  const TransactionOptions options_;
+
+  // Serializes calls on one transaction: a transaction id hashes to one.
+  static constexpr int kLockStripes = 64;
+  mutable std::array<absl::Mutex, kLockStripes> locks_;
+};
+
+using TransactionLogPtr = std::unique_ptr<TransactionLog>;
+
+// The API name of a state: "prepared", "committed", "aborted", "expired".
+std::string_view TransactionStateName(TransactionRecord::State state);
+
+}  // namespace webhooks::core
+
+#endif  // WEBHOOKS_CORE_TRANSACTION_LOG_H_
