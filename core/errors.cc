@@ -80,4 +80,20 @@ absl::Status OwnerNotCaller(std::string_view field, std::string_view caller) {
                           "subscriptions (owner must be \"", caller, "\")"));
 }
 
+absl::Status TransactionNotFound(std::string_view id) {
+  return absl::NotFoundError(StrCat("transaction \"", id, "\" not found"));
+}
+
+absl::Status TransactionResolved(std::string_view id, std::string_view state,
+                                 std::string_view action) {
+  return absl::FailedPreconditionError(StrCat(
+      "transaction \"", id, "\" is ", state, "; it cannot be ", action));
+}
+
+absl::Status LimitExceeded(std::string_view field, size_t max,
+                           std::string_view what) {
+  return absl::ResourceExhaustedError(
+      StrCat(field, ": at most ", max, " ", what));
+}
+
 }  // namespace webhooks::core::error

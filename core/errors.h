@@ -44,6 +44,15 @@ absl::Status TooMany(std::string_view what, size_t max);
 // PERMISSION_DENIED: a subscriber may only own its own subscriptions.
 absl::Status OwnerNotCaller(std::string_view field, std::string_view caller);
 
+// NOT_FOUND.
+absl::Status TransactionNotFound(std::string_view id);
+// FAILED_PRECONDITION "transaction "<id>" is <state>; it cannot be <action>".
+absl::Status TransactionResolved(std::string_view id, std::string_view state,
+                                 std::string_view action);
+// RESOURCE_EXHAUSTED "<field>: at most <max> <what>".
+absl::Status LimitExceeded(std::string_view field, size_t max,
+                           std::string_view what);
+
 }  // namespace webhooks::core::error
 
 #endif  // WEBHOOKS_CORE_ERRORS_H_

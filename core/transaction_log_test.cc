@@ -1,0 +1,288 @@
+#include "core/transaction_log.h"
+
+#include <set>
+
+#include "core/delivery_queue.h"
+#include "core/registry_fixture.h"
+#include "gmock/gmock.h"
+#include "storage/key_codec.h"
+
+namespace webhooks::core {
+namespace {
+
+using ::testing::HasSubstr;
+using internal::DeliveryRecord;
+
+class TransactionLogTest : public RegistryFixture {
+ protected:
+  void SetUp() override {
+    RegistryFixture::SetUp();
+    matcher_ = std::make_unique<EventMatcher>(&registry_->index(),
+                                              directory_.get());
+    log_ = std::make_unique<TransactionLog>(&store_, matcher_.get(),
+                                            catalog_.get(), &clock_, &random_,
+                                            options_.limits, tx_options_);
+  }
+
+  static EventRecord Event(std::string id, std::string site = "/NOAA/NWS/OUN",
+                           std::string resource_type = "user") {
+    EventRecord e;
+    e.set_id(std::move(id));
+    e.set_site(std::move(site));
+    e.add_resource_types(std::move(resource_type));
+    e.add_event_types("added");
+    (*e.mutable_representations())["webhook-delivery"].set_body("{\"id\":1}");
+    return e;
+  }
+
+  std::vector<DeliveryRecord> Pending() {
+    absl::StatusOr<std::vector<DeliveryRecord>> due =
+        queue_.Due(clock_.Now() + absl::Hours(1000), 100000);
+    EXPECT_TRUE(due.ok()) << due.status();
+    return due.ok() ? *due : std::vector<DeliveryRecord>{};
+  }
+
+  TransactionOptions tx_options_;
+  std::unique_ptr<EventMatcher> matcher_;
+  std::unique_ptr<TransactionLog> log_;
+  DeliveryQueue queue_{&store_};
+};
+
+TEST_F(TransactionLogTest, PrepareThenCommitCreatesDeliveries) {
+  SubscriptionRecord root = MustCreate(Draft("/"));
+  SubscriptionRecord office = MustCreate(Draft("/NOAA/NWS/OUN", "https://oun.example.com/"));
+  MustCreate(Draft("/NOAA/NWS/OKC", "https://okc.example.com/"));
+
+  absl::StatusOr<PrepareResult> prepared =
+      log_->Prepare("tx-1", {Event("e1"), Event("e2", "/NOAA")}, std::nullopt);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_EQ(prepared->transaction.state(), TransactionRecord::PREPARED);
+  EXPECT_EQ(prepared->transaction.event_count(), 2);
+  EXPECT_EQ(prepared->transaction.expire_time_micros(),
+            absl::ToUnixMicros(clock_.Now() + absl::Minutes(10)));
+  ASSERT_EQ(prepared->event_results.size(), 2u);
+  EXPECT_EQ(prepared->event_results[0].matched_subscriptions, 2);
+  EXPECT_EQ(prepared->event_results[1].matched_subscriptions, 1);
+  EXPECT_TRUE(Pending().empty());  // nothing before commit
+
+  absl::StatusOr<CommitResult> committed = log_->Commit("tx-1");
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->deliveries_created, 3);
+  EXPECT_EQ(committed->transaction.state(), TransactionRecord::COMMITTED);
+  std::multiset<std::pair<std::string, std::string>> got;
+  for (const DeliveryRecord& d : Pending()) {
+    got.insert({d.event_id(), d.subscription_id()});
+    EXPECT_EQ(d.transaction_id(), "tx-1");
+    EXPECT_EQ(d.state(), DeliveryRecord::PENDING);
+    EXPECT_EQ(d.representation(), "webhook-delivery");
+    EXPECT_EQ(d.dialect(), "default");
+    EXPECT_EQ(d.next_attempt_micros(), absl::ToUnixMicros(clock_.Now()));
+  }
+  EXPECT_EQ(got, (std::multiset<std::pair<std::string, std::string>>{
+                     {"e1", root.id()}, {"e1", office.id()}, {"e2", root.id()}}));
+}
+
+TEST_F(TransactionLogTest, CommitTwiceReturnsSameResult) {
+  MustCreate(Draft("/"));
+  ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, std::nullopt).ok());
+  absl::StatusOr<CommitResult> first = log_->Commit("tx");
+  ASSERT_TRUE(first.ok());
+  MustCreate(Draft("/NOAA"));  // matching already happened
+  absl::StatusOr<CommitResult> second = log_->Commit("tx");
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->deliveries_created, first->deliveries_created);
+  EXPECT_EQ(Pending().size(), 1u);
+}
+
+TEST_F(TransactionLogTest, MatchingHappensAtCommit) {
+  ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, std::nullopt).ok());
+  SubscriptionRecord later = MustCreate(Draft("/"));
+  absl::StatusOr<CommitResult> committed = log_->Commit("tx");
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->deliveries_created, 1);
+  EXPECT_EQ(Pending()[0].subscription_id(), later.id());
+}
+
+TEST_F(TransactionLogTest, RePrepareSameEventIsNoOp) {
+  MustCreate(Draft("/"));
+  absl::StatusOr<PrepareResult> first =
+      log_->Prepare("tx", {Event("e")}, std::nullopt);
+  ASSERT_TRUE(first.ok());
+  MustCreate(Draft("/NOAA", "https://noaa.example.com/"));
+  const int64_t writes = store_.write_count();
+  absl::StatusOr<PrepareResult> again =
+      log_->Prepare("tx", {Event("e")}, std::nullopt);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(store_.write_count(), writes);
+  EXPECT_EQ(again->event_results[0].matched_subscriptions,
+            first->event_results[0].matched_subscriptions);
+  EXPECT_EQ(again->transaction.event_count(), 1);
+  // Adding another event to the open transaction.
+  absl::StatusOr<PrepareResult> more =
+      log_->Prepare("tx", {Event("e"), Event("f")}, std::nullopt);
+  ASSERT_TRUE(more.ok());
+  EXPECT_EQ(more->transaction.event_count(), 2);
+  EXPECT_EQ(log_->Commit("tx")->deliveries_created, 4);
+}
+
+TEST_F(TransactionLogTest, AbortLeavesNoDelivery) {
+  MustCreate(Draft("/"));
+  ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, std::nullopt).ok());
+  absl::StatusOr<TransactionRecord> aborted = log_->Abort("tx");
+  ASSERT_TRUE(aborted.ok());
+  EXPECT_EQ(aborted->state(), TransactionRecord::ABORTED);
+  EXPECT_TRUE(Pending().empty());
+  EXPECT_EQ(log_->Commit("tx").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(log_->Prepare("tx", {Event("x")}, std::nullopt).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(log_->Abort("tx").ok());  // idempotent
+  EXPECT_TRUE(Pending().empty());
+  // The aborted transaction's events are gone from storage.
+  int events = 0;
+  ASSERT_TRUE(store_
+                  .ScanPrefix(storage::Column::kTransactionEvents,
+                              storage::keys::TransactionEventsPrefix("tx"),
+                              [&](std::string_view, std::string_view) {
+                                ++events;
+                                return true;
+                              })
+                  .ok());
+  EXPECT_EQ(events, 0);
+}
+
+TEST_F(TransactionLogTest, AbortAfterCommitAndUnknownIds) {
+  ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, std::nullopt).ok());
+  ASSERT_TRUE(log_->Commit("tx").ok());
+  absl::Status after_commit = log_->Abort("tx").status();
+  EXPECT_EQ(after_commit.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(after_commit.message(), HasSubstr("committed"));
+  EXPECT_EQ(log_->Abort("nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log_->Commit("nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log_->Get("nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log_->Get("bad id").status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(TransactionLogTest, ExpiryWithInjectedClock) {
+  MustCreate(Draft("/"));
+  ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, absl::Minutes(1)).ok());
+  clock_.Advance(absl::Seconds(59));
+  EXPECT_EQ(log_->Get("tx")->state(), TransactionRecord::PREPARED);
+  clock_.Advance(absl::Seconds(1));
+  EXPECT_EQ(log_->Get("tx")->state(), TransactionRecord::EXPIRED);
+  absl::Status commit = log_->Commit("tx").status();
+  EXPECT_EQ(commit.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(commit.message(), HasSubstr("expired"));
+  EXPECT_TRUE(Pending().empty());
+  EXPECT_EQ(log_->Abort("tx")->state(), TransactionRecord::EXPIRED);
+}
+
+TEST_F(TransactionLogTest, ReaperExpiresAndForgets) {
+  ASSERT_TRUE(log_->Prepare("open", {Event("e")}, absl::Minutes(1)).ok());
+  ASSERT_TRUE(log_->Prepare("done", {Event("e")}, std::nullopt).ok());
+  ASSERT_TRUE(log_->Commit("done").ok());
+  EXPECT_EQ(*log_->Reap(100), 0);
+  clock_.Advance(absl::Minutes(2));
+  EXPECT_EQ(*log_->Reap(100), 1);
+  absl::StatusOr<TransactionRecord> expired = log_->Get("open");
+  ASSERT_TRUE(expired.ok());
+  EXPECT_EQ(expired->state(), TransactionRecord::EXPIRED);
+  // Kept for the retention window, then forgotten.
+  clock_.Advance(tx_options_.retention - absl::Minutes(3));
+  EXPECT_EQ(*log_->Reap(100), 0);
+  EXPECT_TRUE(log_->Get("done").ok());
+  clock_.Advance(absl::Minutes(5));
+  EXPECT_EQ(*log_->Reap(100), 2);
+  EXPECT_EQ(log_->Get("done").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(log_->Get("open").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TransactionLogTest, TtlBounds) {
+  EXPECT_EQ(log_->Prepare("tx", {Event("e")}, absl::Hours(2)).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Prepare("tx", {Event("e")}, absl::ZeroDuration())
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Get("tx").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(TransactionLogTest, RejectedPrepareChangesNothing) {
+  ASSERT_TRUE(log_->Prepare("tx", {Event("a")}, std::nullopt).ok());
+  const int64_t writes = store_.write_count();
+  EventRecord bad = Event("b");
+  bad.set_site("relative");
+  absl::Status status =
+      log_->Prepare("tx", {Event("c"), bad}, std::nullopt).status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(status.message(), HasSubstr("events[1].site"));
+  absl::Status dup =
+      log_->Prepare("tx", {Event("c"), Event("c")}, std::nullopt).status();
+  EXPECT_EQ(dup.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(dup.message(), HasSubstr("events[1].id"));
+  EXPECT_EQ(log_->Prepare("tx", {}, std::nullopt).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Prepare("", {Event("c")}, std::nullopt).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_.write_count(), writes);
+  EXPECT_EQ(log_->Get("tx")->event_count(), 1);
+}
+
+TEST_F(TransactionLogTest, TransactionSizeLimitIsResourceExhausted) {
+  options_.limits.max_events_per_transaction = 2;
+  options_.limits.max_events_per_call = 2;
+  SetUp();
+  ASSERT_TRUE(log_->Prepare("tx", {Event("a"), Event("b")}, std::nullopt).ok());
+  EXPECT_EQ(log_->Prepare("tx", {Event("c")}, std::nullopt).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(log_->Prepare("tx2", {Event("a"), Event("b"), Event("c")},
+                          std::nullopt)
+                .status()
+                .code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(log_->Get("tx")->event_count(), 2);
+}
+
+TEST_F(TransactionLogTest, DialectChoosesRepresentationWithFallback) {
+  DialectRecord zapier;
+  zapier.set_name("zapier");
+  zapier.set_representation("zapier-webhook-delivery");
+  ASSERT_TRUE(catalog_->Create(zapier).ok());
+  SubscriptionRecord draft = Draft("/", "https://zap.example.com/");
+  draft.set_dialect("zapier");
+  MustCreate(draft);
+  EventRecord with = Event("with");
+  (*with.mutable_representations())["zapier-webhook-delivery"].set_body("z");
+  ASSERT_TRUE(log_->Prepare("tx", {with, Event("without")}, std::nullopt).ok());
+  ASSERT_TRUE(log_->Commit("tx").ok());
+  std::map<std::string, std::string> chosen;
+  for (const DeliveryRecord& d : Pending()) chosen[d.event_id()] = d.representation();
+  EXPECT_EQ(chosen["with"], "zapier-webhook-delivery");
+  EXPECT_EQ(chosen["without"], "webhook-delivery");
+}
+
+TEST_F(TransactionLogTest, PublishPreparesAndCommits) {
+  MustCreate(Draft("/"));
+  std::vector<EventResult> results;
+  absl::StatusOr<CommitResult> published =
+      log_->Publish({Event(""), Event("")}, &results);
+  ASSERT_TRUE(published.ok()) << published.status();
+  EXPECT_EQ(published->deliveries_created, 2);
+  EXPECT_EQ(results.size(), 2u);
+  EXPECT_NE(results[0].event_id, results[1].event_id);  // generated ids
+  EXPECT_EQ(published->transaction.state(), TransactionRecord::COMMITTED);
+}
+
+TEST_F(TransactionLogTest, PreparedTransactionSurvivesReopen) {
+  MustCreate(Draft("/"));
+  ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, std::nullopt).ok());
+  Reopen();
+  SetUp();
+  absl::StatusOr<CommitResult> committed = log_->Commit("tx");
+  ASSERT_TRUE(committed.ok()) << committed.status();
+  EXPECT_EQ(committed->deliveries_created, 1);
+}
+
+}  // namespace
+}  // namespace webhooks::core
