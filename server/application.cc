@@ -9,8 +9,10 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/dialect_catalog.h"
+#include "core/event_matcher.h"
 #include "core/principal_directory.h"
 #include "core/subscription_registry.h"
+#include "core/transaction_log.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -24,12 +26,17 @@
 #include "server/handlers/event_handler.h"
 #include "server/handlers/principal_handler.h"
 #include "server/handlers/subscription_handler.h"
+#include "server/periodic_task.h"
 
 namespace webhooks::server {
 namespace {
 
-// Threads that run storage work for handlers.
-constexpr int kExecutorThreads = 8;
+// Threads that run storage work for handlers. Many, so that concurrent
+// synced writes share WAL syncs (RocksDB's group commit).
+constexpr int kExecutorThreads = 32;
+// How often prepared transactions are checked for expiry.
+constexpr absl::Duration kReapInterval = absl::Seconds(1);
+constexpr int kReapBatch = 1000;
 // Largest request accepted (events carry representations of up to 1 MiB).
 constexpr int kMaxReceiveBytes = 64 << 20;
 
@@ -68,6 +75,7 @@ class ApplicationImpl final : public Application {
     Shutdown(absl::Seconds(5));
     server_.reset();
     executor_.reset();  // runs what is queued, then joins
+    reaper_.reset();
   }
 
   static absl::StatusOr<std::unique_ptr<Application>> Start(
@@ -97,6 +105,21 @@ class ApplicationImpl final : public Application {
           return registry->CountUsingDialect(name);
         }));
     RETURN_IF_ERROR(registry->SyncStatic(StaticSubscriptions(config)));
+    app->limits_ = limits;
+    app->clock_ = clock;
+    app->random_ = random;
+    app->matcher_ = std::make_unique<core::EventMatcher>(
+        &registry->index(), app->directory_.get());
+    app->transactions_ = std::make_unique<core::TransactionLog>(
+        app->store_.get(), app->matcher_.get(), app->catalog_.get(), clock,
+        random, limits, core::TransactionOptions());
+    core::TransactionLog* log = app->transactions_.get();
+    app->reaper_ = std::make_unique<PeriodicTask>(kReapInterval, [log] {
+      absl::StatusOr<int> reaped;
+      do {
+        reaped = log->Reap(kReapBatch);
+      } while (reaped.ok() && *reaped == kReapBatch);
+    });
     RETURN_IF_ERROR(app->Serve(config));
     return app;
   }
@@ -124,7 +147,9 @@ class ApplicationImpl final : public Application {
                                                      registry_.get());
     dialects_ =
         std::make_unique<DialectHandler>(deps, catalog_.get(), registry_.get());
-    events_ = std::make_unique<EventHandler>(deps);
+    events_ = std::make_unique<EventHandler>(deps, transactions_.get(),
+                                             matcher_.get(), limits_, clock_,
+                                             random_);
     deliveries_ = std::make_unique<DeliveryHandler>(deps);
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -156,6 +181,12 @@ class ApplicationImpl final : public Application {
   core::DialectCatalogPtr catalog_;
   core::PrincipalDirectoryPtr directory_;
   core::SubscriptionRegistryPtr registry_;
+  core::Limits limits_;
+  const Clock* clock_ = nullptr;
+  RandomSource* random_ = nullptr;
+  std::unique_ptr<core::EventMatcher> matcher_;
+  core::TransactionLogPtr transactions_;
+  std::unique_ptr<PeriodicTask> reaper_;
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SubscriptionHandler> subscriptions_;
   std::unique_ptr<PrincipalHandler> principals_;

@@ -29,8 +29,10 @@ v1::Dialect DialectToApi(const core::DialectRecord& record) {
   api.set_envelope(static_cast<v1::Dialect::Envelope>(record.envelope()));
   api.set_builtin(record.builtin());
   api.set_static_(record.is_static());
-  SetTimestamp(record.create_time_micros(), api.mutable_create_time());
-  SetTimestamp(record.update_time_micros(), api.mutable_update_time());
+  SetTimestamp(record.create_time_micros(), api,
+               &v1::Dialect::mutable_create_time);
+  SetTimestamp(record.update_time_micros(), api,
+               &v1::Dialect::mutable_update_time);
   return api;
 }
 

@@ -31,8 +31,10 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
   api.set_active(record.active());
   api.set_status_message(record.status_message());
   api.set_static_(record.is_static());
-  SetTimestamp(record.create_time_micros(), api.mutable_create_time());
-  SetTimestamp(record.update_time_micros(), api.mutable_update_time());
+  SetTimestamp(record.create_time_micros(), api,
+               &v1::Subscription::mutable_create_time);
+  SetTimestamp(record.update_time_micros(), api,
+               &v1::Subscription::mutable_update_time);
   if (include_secret) api.set_secret(record.secret());
   return api;
 }

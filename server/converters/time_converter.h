@@ -10,9 +10,15 @@
 
 namespace webhooks::server {
 
-inline void SetTimestamp(int64_t micros, google::protobuf::Timestamp* out) {
+// Sets `message`'s timestamp field (through its mutable accessor) unless
+// `micros` is 0, so unset times stay unset on the wire:
+//   SetTimestamp(record.create_time_micros(), api, &v1::Dialect::mutable_create_time);
+template <typename Message>
+void SetTimestamp(int64_t micros, Message& message,
+                  google::protobuf::Timestamp* (Message::*mutable_field)()) {
   if (micros == 0) return;
-  *out = google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(micros);
+  *(message.*mutable_field)() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(micros);
 }
 
 }  // namespace webhooks::server

@@ -1,9 +1,13 @@
-// webhooks.v1.EventService. Declared with the v1 contract; the two-phase
-// submission is built in the event-submission work. Until then each RPC
-// authenticates and authorizes its caller, then answers UNIMPLEMENTED.
+// webhooks.v1.EventService over the TransactionLog and the EventMatcher.
+// Publishers and admins only.
 #ifndef WEBHOOKS_SERVER_HANDLERS_EVENT_HANDLER_H_
 #define WEBHOOKS_SERVER_HANDLERS_EVENT_HANDLER_H_
 
+#include "common/clock.h"
+#include "common/random.h"
+#include "core/event_matcher.h"
+#include "core/limits.h"
+#include "core/transaction_log.h"
 #include "server/handlers/unary_call.h"
 #include "webhooks/v1/event.grpc.pb.h"
 
@@ -11,7 +15,16 @@ namespace webhooks::server {
 
 class EventHandler final : public v1::EventService::CallbackService {
  public:
-  explicit EventHandler(HandlerDeps deps) : deps_(deps) {}
+  // The pointers must outlive the handler.
+  EventHandler(HandlerDeps deps, core::TransactionLog* log,
+               const core::EventMatcher* matcher, const core::Limits& limits,
+               const Clock* clock, RandomSource* random)
+      : deps_(deps),
+        log_(log),
+        matcher_(matcher),
+        limits_(limits),
+        clock_(clock),
+        random_(random) {}
 
   grpc::ServerUnaryReactor* Prepare(grpc::CallbackServerContext* ctx,
                                     const v1::PrepareRequest* request,
@@ -35,10 +48,12 @@ class EventHandler final : public v1::EventService::CallbackService {
       v1::MatchSubscriptionsResponse* response) override;
 
  private:
-  grpc::ServerUnaryReactor* NotYet(grpc::CallbackServerContext* ctx,
-                                   std::string_view method);
-
   const HandlerDeps deps_;
+  core::TransactionLog* const log_;
+  const core::EventMatcher* const matcher_;
+  const core::Limits limits_;
+  const Clock* const clock_;
+  RandomSource* const random_;
 };
 
 }  // namespace webhooks::server

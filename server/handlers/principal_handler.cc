@@ -15,7 +15,8 @@ v1::Principal PrincipalHandler::ToApi(
   v1::Principal api;
   api.set_id(record.id());
   *api.mutable_groups() = record.groups();
-  SetTimestamp(record.update_time_micros(), api.mutable_update_time());
+  SetTimestamp(record.update_time_micros(), api,
+               &v1::Principal::mutable_update_time);
   api.set_subscription_count(
       static_cast<int64_t>(registry_->CountOwnedBy(record.id())));
   return api;
