@@ -322,6 +322,51 @@ TEST_F(AccessE2eTest, SubscribersSeeOnlyTheirOwnSubscriptions) {
   EXPECT_THAT(bob.GetPrincipal("alice"), StatusIs(kDenied, _));
 }
 
+TEST_F(AccessE2eTest, SubscribersCannotGiveAwayOrDisownSubscriptions) {
+  const Api bob = admin_->WithToken(kBobToken);
+  ASSERT_OK_AND_ASSIGN(v1::Subscription mine,
+                       bob.CreateSubscription(NewSubscription("/a")));
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse before,
+                       SnapshotSubscriptions(*admin_));
+  // Naming another owner is refused, as on create.
+  v1::Subscription to_alice;
+  to_alice.set_id(mine.id());
+  to_alice.set_owner("alice");
+  EXPECT_THAT(bob.UpdateSubscription(to_alice, {"owner"}),
+              StatusIs(kDenied, _));
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse after,
+                       SnapshotSubscriptions(*admin_));
+  EXPECT_THAT(after, EqualsProto(before));
+  // An empty owner would skip the ACL check on every event: it is refused,
+  // or (as on create) the caller stays the owner.
+  v1::Subscription disown;
+  disown.set_id(mine.id());
+  absl::StatusOr<v1::Subscription> result =
+      bob.UpdateSubscription(disown, {"owner"});
+  if (result.ok()) {
+    EXPECT_EQ(result->owner(), "bob");
+  } else {
+    EXPECT_THAT(result, StatusIs(kDenied, _));
+  }
+  ASSERT_OK_AND_ASSIGN(v1::Subscription stored,
+                       admin_->GetSubscription(mine.id()));
+  EXPECT_EQ(stored.owner(), "bob");
+}
+
+TEST_F(AccessE2eTest, SubscribersCannotListOthersThroughTheOwnerFilter) {
+  AliceSubscription();
+  const Api bob = admin_->WithToken(kBobToken);
+  v1::ListSubscriptionsRequest request;
+  request.set_owner("alice");
+  absl::StatusOr<std::vector<v1::Subscription>> listed =
+      bob.ListAllSubscriptions(request);
+  if (listed.ok()) {
+    EXPECT_THAT(*listed, SizeIs(0));
+  } else {
+    EXPECT_THAT(listed, StatusIs(kDenied, _));
+  }
+}
+
 TEST(OpenModeE2eTest, EveryCallerIsAnAdmin) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServerProcess> server,
                        ServerProcess::Start(""));

@@ -256,6 +256,47 @@ TEST_F(DialectE2eTest, DialectsInUseCannotBeDeleted) {
       StatusIs(Code::kFailedPrecondition, HasSubstr("subscription.dialect")));
 }
 
+TEST_F(DialectE2eTest, UsageFollowsUpdatesAndDeactivation) {
+  ASSERT_OK(api_->CreateDialect(Named("used")).status());
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub,
+                       api_->CreateSubscription(NewSubscription()));
+  v1::Subscription change;
+  change.set_id(sub.id());
+  change.set_dialect("used");
+  ASSERT_OK(api_->UpdateSubscription(change, {"dialect"}).status());
+  EXPECT_THAT(api_->DeleteDialect("used"),
+              StatusIs(Code::kFailedPrecondition, _));
+  // An inactive subscription still uses it: activation must not break.
+  ASSERT_OK(api_->DeactivateSubscription(sub.id()).status());
+  EXPECT_THAT(api_->DeleteDialect("used"),
+              StatusIs(Code::kFailedPrecondition, _));
+  change.set_dialect("default");
+  ASSERT_OK(api_->UpdateSubscription(change, {"dialect"}).status());
+  EXPECT_OK(api_->DeleteDialect("used"));
+}
+
+TEST_F(DialectE2eTest, ListPagesThroughDialects) {
+  for (const char* name : {"c", "a", "b", "d"}) {
+    ASSERT_OK(api_->CreateDialect(Named(name)).status());
+  }
+  std::vector<std::string> names;
+  v1::ListDialectsRequest request;
+  request.set_page_size(2);
+  for (int page = 0; page < 10; ++page) {
+    ASSERT_OK_AND_ASSIGN(v1::ListDialectsResponse response,
+                         api_->ListDialects(request));
+    EXPECT_LE(response.dialects_size(), 2);
+    for (const v1::Dialect& d : response.dialects()) names.push_back(d.name());
+    if (response.next_page_token().empty()) break;
+    request.set_page_token(response.next_page_token());
+  }
+  EXPECT_THAT(names, UnorderedElementsAre("a", "b", "c", "d", "default"));
+  request.set_page_size(-1);
+  request.clear_page_token();
+  EXPECT_THAT(api_->ListDialects(request),
+              StatusIs(Code::kInvalidArgument, HasSubstr("page_size")));
+}
+
 TEST_F(DialectE2eTest, UnusedDialectIsDeleted) {
   ASSERT_OK(api_->CreateDialect(Named("spare")).status());
   EXPECT_OK(api_->DeleteDialect("spare"));

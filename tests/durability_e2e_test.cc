@@ -2,10 +2,13 @@
 // `kill -9` of the server and a restart on the same data directory.
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/api_client.h"
@@ -194,6 +197,38 @@ TEST_F(DurabilityE2eTest, RepeatedCrashesLoseNothing) {
                          restarted.ListAllSubscriptions());
     EXPECT_THAT(all, SizeIs(ids.size()));
   }
+}
+
+TEST_F(DurabilityE2eTest, ConcurrentWritesAreAllKept) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 25;
+  absl::Mutex mu;
+  std::set<std::string> ids;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Api api = Admin();
+      for (int i = 0; i < kPerThread; ++i) {
+        v1::Subscription s = NewSubscription(absl::StrCat("/t", t), "user",
+                                             "added", absl::StrCat("/", i));
+        absl::StatusOr<v1::Subscription> sub = api.CreateSubscription(s);
+        EXPECT_OK(sub.status());
+        if (!sub.ok()) return;
+        absl::MutexLock lock(&mu);
+        ids.insert(sub->id());
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(ids.size(), static_cast<size_t>(kThreads * kPerThread));
+  ASSERT_OK(server_->Kill9());
+  ASSERT_OK(server_->Restart());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Subscription> all,
+                       Admin().ListAllSubscriptions());
+  std::set<std::string> listed;
+  for (const v1::Subscription& s : all) listed.insert(s.id());
+  EXPECT_EQ(listed, ids);
+  EXPECT_EQ(all.size(), ids.size());
 }
 
 TEST_F(DurabilityE2eTest, GracefulRestartKeepsEverythingToo) {

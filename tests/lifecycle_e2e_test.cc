@@ -90,16 +90,38 @@ TEST(ServerE2eTest, SecondServerOnTheSameDataDirFails) {
 }
 
 TEST(ServerE2eTest, InvalidConfigIsRefused) {
-  // The harness reports the exit and the server's log, which says why.
-  EXPECT_THAT(ServerProcess::Start("this is not a config"),
-              StatusIs(Code::kFailedPrecondition,
-                       testing::AllOf(HasSubstr("exited with code"),
-                                      HasSubstr("webhooks.v1.ServerConfig"))));
-  EXPECT_THAT(ServerProcess::Start("tokens { token: \"short\" principal: \"x\" "
-                                   "roles: ADMIN }"),
-              StatusIs(Code::kFailedPrecondition,
-                       testing::AllOf(HasSubstr("exited with code"),
-                                      HasSubstr("tokens[0].token"))));
+  const std::string kSub =
+      "resource_type: \"user\" event_type: \"added\" "
+      "target_url: \"https://hooks.example.com/\"";
+  const struct {
+    std::string config;
+    std::string log_part;  // what the server's fatal log line names
+  } kCases[] = {
+      {"this is not a config", "webhooks.v1.ServerConfig"},
+      {"tokens { token: \"short\" principal: \"x\" roles: ADMIN }",
+       "tokens[0].token"},
+      {"subscriptions { resource_type: \"User\" event_type: \"added\" "
+       "target_url: \"https://hooks.example.com/\" }",
+       "subscription.resource_type"},
+      {"subscriptions { " + kSub + " dialect: \"nosuch\" }",
+       "subscription.dialect"},
+      {"subscriptions { id: \"a b\" " + kSub + " }", "subscription.id"},
+      {"subscriptions { id: \"dup\" " + kSub +
+           " } subscriptions { id: "
+           "\"dup\" " +
+           kSub + " }",
+       "subscriptions[1]"},
+      {"dialects { name: \"default\" }", "dialects[0]"},
+      {"dialects { name: \"z\" http_method: \"GET\" }", "dialect.http_method"},
+  };
+  for (const auto& c : kCases) {
+    SCOPED_TRACE(c.config);
+    // The harness reports the exit and the server's log, which says why.
+    EXPECT_THAT(ServerProcess::Start(c.config),
+                StatusIs(Code::kFailedPrecondition,
+                         testing::AllOf(HasSubstr("exited with code"),
+                                        HasSubstr(c.log_part))));
+  }
 }
 
 // Static subscriptions: `users` keeps its id across edits; `groups` has a
@@ -231,8 +253,15 @@ TEST(PrincipalE2eTest, GroupsAreDedupedAndCounted) {
   EXPECT_EQ(p.subscription_count(), 1);
   ASSERT_OK_AND_ASSIGN(v1::Principal got, api.GetPrincipal("carol"));
   EXPECT_THAT(got, EqualsProto(p));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription second, api.CreateSubscription(s));
+  ASSERT_OK_AND_ASSIGN(got, api.GetPrincipal("carol"));
+  EXPECT_EQ(got.subscription_count(), 2);
+  ASSERT_OK(api.DeleteSubscription(second.id()));
+  ASSERT_OK_AND_ASSIGN(got, api.GetPrincipal("carol"));
+  EXPECT_EQ(got.subscription_count(), 1);
   ASSERT_OK_AND_ASSIGN(p, api.SetPrincipalGroups("carol", {}));
   EXPECT_THAT(p.groups(), IsEmpty());
+  EXPECT_EQ(p.subscription_count(), 1);
   EXPECT_THAT(api.SetPrincipalGroups("", {"g"}),
               StatusIs(Code::kInvalidArgument, HasSubstr("principal_id")));
   EXPECT_THAT(api.SetPrincipalGroups("carol", {"a b"}),

@@ -34,6 +34,13 @@ v1::Subscription WithoutSecret(v1::Subscription s) {
   return s;
 }
 
+// "/a/a/.../a" with `depth` segments.
+std::string DeepSite(int depth) {
+  std::string site;
+  for (int i = 0; i < depth; ++i) site += "/a";
+  return site;
+}
+
 class SubscriptionE2eTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -124,6 +131,17 @@ TEST_F(SubscriptionE2eTest, AcceptsWildcardsAndTokenCharacters) {
     EXPECT_EQ(sub.resource_type(), c.resource_type);
     EXPECT_EQ(sub.event_type(), c.event_type);
   }
+}
+
+TEST_F(SubscriptionE2eTest, AcceptsValuesAtTheDefaultLimits) {
+  v1::Subscription s = NewSubscription(DeepSite(32), std::string(128, 't'));
+  s.set_owner(std::string(256, 'o'));
+  s.set_target_url("https://hooks.example.com/" + std::string(2000, 'p'));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub, api_->CreateSubscription(s));
+  EXPECT_EQ(sub.site(), DeepSite(32));
+  EXPECT_OK(
+      api_->CreateSubscription(NewSubscription("/" + std::string(511, 's')))
+          .status());
 }
 
 TEST_F(SubscriptionE2eTest, GetAndListNeverReturnTheSecret) {
@@ -256,9 +274,21 @@ std::vector<InvalidCase> InvalidSubscriptions() {
       {"too long target",
        url("https://hooks.example.com/" + std::string(2100, 'a')), kInvalid,
        kUrl},
+      {"space in target", url("https://hooks.example.com/a b"), kInvalid, kUrl},
+      {"newline in target", url("https://hooks.example.com/a\nb"), kInvalid,
+       kUrl},
+      {"no host", url("https:///path"), kInvalid, kUrl},
+      {"site too long (default 512)", site("/" + std::string(513, 's')),
+       kInvalid, kSite},
+      {"site too deep (default 32)", site(DeepSite(33)), kInvalid, kSite},
+      {"resource_type too long (default 128)", type(std::string(129, 't')),
+       kInvalid, kType},
       {"whitespace in owner",
        [](v1::Subscription& s) { s.set_owner("al ice"); }, kInvalid,
        "subscription.owner"},
+      {"owner too long (default 256)",
+       [](v1::Subscription& s) { s.set_owner(std::string(257, 'o')); },
+       kInvalid, "subscription.owner"},
       {"unknown dialect", [](v1::Subscription& s) { s.set_dialect("nosuch"); },
        absl::StatusCode::kFailedPrecondition, "subscription.dialect"},
   };

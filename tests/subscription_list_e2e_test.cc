@@ -193,6 +193,31 @@ TEST_F(SubscriptionListE2eTest, PageTokenIsBoundToTheFilters) {
   }
 }
 
+TEST_F(SubscriptionListE2eTest, PagingIsStableUnderWrites) {
+  std::vector<v1::Subscription> expected = CreateMany(10);
+  SortLikeTheServer(expected);
+  v1::ListSubscriptionsRequest request = Query("", false, 5);
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse first,
+                       api_->ListSubscriptions(request));
+  ASSERT_EQ(first.subscriptions_size(), 5);
+  // Between pages: delete one not yet listed, add one that sorts last and
+  // one that sorts first.
+  ASSERT_OK(api_->DeleteSubscription(expected[7].id()));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription last,
+                       api_->CreateSubscription(NewSubscription("/zzz")));
+  ASSERT_OK(api_->CreateSubscription(NewSubscription("/", "*", "*")).status());
+  request.set_page_token(first.next_page_token());
+  ASSERT_OK_AND_ASSIGN(std::vector<v1::Subscription> rest,
+                       api_->ListAllSubscriptions(request));
+  std::vector<std::string> want;
+  for (int i = 5; i < 10; ++i) {
+    if (i != 7) want.push_back(expected[i].id());
+  }
+  want.push_back(last.id());
+  EXPECT_THAT(Ids(rest), ElementsAreArray(want))
+      << "already listed or deleted entries repeated, or entries skipped";
+}
+
 TEST_F(SubscriptionListE2eTest, SiteFilterIsExactOrTheSubtree) {
   for (const char* site :
        {"/Other", "/NOAA/NWS/OUN", "/NOAAX", "/NOAA", "/", "/NOAA/NWS"}) {
