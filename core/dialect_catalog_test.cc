@@ -101,7 +101,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadDialect{"UnknownEnvelope",
                    [](DialectRecord& d) { d.set_envelope(7); },
                    "dialect.envelope"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& p) { return p.param.name; });
 
 TEST_F(DialectCatalogTest, UpdateChangesOnlyMaskedFields) {
   DialectRecord draft = Named("custom");

@@ -98,7 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadDraft{"UnknownDialect", [](auto& d) { d.set_dialect("zapier"); },
                  absl::StatusCode::kFailedPrecondition,
                  "subscription.dialect"}),
-    [](const auto& info) { return info.param.name; });
+    [](const auto& p) { return p.param.name; });
 
 TEST_F(SubscriptionRegistryTest, HttpAllowedWithDevelopmentFlag) {
   options_.allow_http_targets = true;
