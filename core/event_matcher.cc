@@ -1,0 +1,407 @@
+#include "core/event_matcher.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "absl/functional/function_ref.h"
+#include "common/strings.h"
+#include "core/event_validation.h"
+
+// How a match runs: build the index query (candidate sites, the event's
+// types), copy the visited subscriptions' strings out of the index into one
+// text buffer (the index's reader lock is held only while it visits), then
+// judge each candidate in index order with no lock held: active, ACL,
+// duplicate target. ForEachDelivery and Explain share the judging, so their
+// verdicts cannot drift apart.
+//
+// Speed: the query, the text buffer and the candidate list live in per-thread
+// scratch space that keeps its capacity between calls, so an event that
+// matches nothing allocates nothing, and one that matches allocates only for
+// owners whose groups its ACL makes us look up.
+
+namespace webhooks::core {
+namespace {
+
+using Verdict = Candidate::Verdict;
+
+constexpr std::string_view kAnyPermission = "*";
+constexpr size_t kNotFound = static_cast<size_t>(-1);
+
+// Appends `site` and its ancestors (as SiteAncestors lists them) to the first
+// `n` elements of `out`, reusing the strings already there; stops at the
+// first one already listed, since its ancestors are then listed too.
+void AppendSiteChain(std::string_view site, std::vector<std::string>& out,
+                     size_t& n) {
+  while (site.size() > 1 && site.back() == '/') site.remove_suffix(1);
+  if (site.empty()) site = "/";
+  for (;;) {
+    const auto end = out.begin() + static_cast<std::ptrdiff_t>(n);
+    if (std::find(out.begin(), end, site) != end) return;
+    if (n < out.size()) {
+      out[n].assign(site);
+    } else {
+      out.emplace_back(site);
+    }
+    ++n;
+    if (site == "/") return;
+    const size_t slash = site.rfind('/');
+    site = (slash == 0 || slash == std::string_view::npos)
+               ? std::string_view("/")
+               : site.substr(0, slash);
+  }
+}
+
+// Fills `out` with CandidateSites(site, active_site).
+void FillCandidateSites(std::string_view site, std::string_view active_site,
+                        std::vector<std::string>& out) {
+  size_t n = 0;
+  AppendSiteChain(site, out, n);
+  if (!active_site.empty()) AppendSiteChain(active_site, out, n);
+  out.resize(n);
+}
+
+// A string in Scratch::text.
+struct Span {
+  uint32_t pos = 0;
+  uint32_t len = 0;
+};
+
+// One visited subscription, its strings in Scratch::text.
+struct Hit {
+  Span id, site, resource_type, event_type, owner, permission, target_url,
+      dialect;
+  bool active = true;
+};
+
+// Per-thread buffers reused across calls.
+struct Scratch {
+  MatchQuery query;
+  std::string text;
+  std::vector<Hit> hits;
+  Recipient recipient;
+};
+
+// Takes the calling thread's scratch for the duration of a call and gives it
+// back after, so a nested call (from a deliver callback) gets fresh buffers
+// instead of clobbering ours.
+class ScratchLease {
+ public:
+  ScratchLease() : scratch_(std::move(Local())) {
+    scratch_.text.clear();
+    scratch_.hits.clear();
+  }
+  ~ScratchLease() {
+    // Keep what a typical event needs, not what the largest one took.
+    if (scratch_.text.capacity() > kMaxKeptText) scratch_.text = std::string();
+    if (scratch_.hits.capacity() > kMaxKeptHits) {
+      scratch_.hits = std::vector<Hit>();
+    }
+    Local() = std::move(scratch_);
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+
+  Scratch* operator->() { return &scratch_; }
+
+ private:
+  static constexpr size_t kMaxKeptText = 64 << 10;
+  static constexpr size_t kMaxKeptHits = 1024;
+
+  static Scratch& Local() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
+  Scratch scratch_;
+};
+
+// The candidates of one event: the hits and the text they point into.
+class Candidates {
+ public:
+  Candidates(const std::string& text, const std::vector<Hit>& hits)
+      : text_(text), hits_(hits) {}
+  size_t size() const { return hits_.size(); }
+  const Hit& hit(size_t i) const { return hits_[i]; }
+  std::string_view Get(Span span) const {
+    return std::string_view(text_).substr(span.pos, span.len);
+  }
+
+ private:
+  const std::string& text_;
+  const std::vector<Hit>& hits_;
+};
+
+// Runs the index query for `event` into the scratch's hits and text.
+void Collect(const SubscriptionIndex& index, const EventRecord& event,
+             bool include_inactive, ScratchLease& scratch) {
+  MatchQuery& query = scratch->query;
+  FillCandidateSites(event.site(), event.active_site(), query.sites);
+  query.resource_types.assign(event.resource_types().begin(),
+                              event.resource_types().end());
+  query.event_types.assign(event.event_types().begin(),
+                           event.event_types().end());
+  query.include_inactive = include_inactive;
+  std::string& text = scratch->text;
+  std::vector<Hit>& hits = scratch->hits;
+  const auto add = [&text](std::string_view s) {
+    const Span span{static_cast<uint32_t>(text.size()),
+                    static_cast<uint32_t>(s.size())};
+    text.append(s);
+    return span;
+  };
+  index.Match(query, [&](const SubscriptionView& view) {
+    Hit& hit = hits.emplace_back();
+    hit.id = add(view.id);
+    hit.site = add(view.site);
+    hit.resource_type = add(view.resource_type);
+    hit.event_type = add(view.event_type);
+    hit.owner = add(view.owner);
+    hit.permission = add(view.permission);
+    hit.target_url = add(view.target_url);
+    hit.dialect = add(view.dialect);
+    hit.active = view.active;
+  });
+}
+
+// The groups of each owner met while judging one event, read from the
+// directory at most once per owner. A null directory knows no groups.
+class GroupCache {
+ public:
+  explicit GroupCache(const PrincipalDirectory* directory)
+      : directory_(directory) {}
+
+  bool IsMember(std::string_view owner, std::string_view group) {
+    if (directory_ == nullptr) return false;
+    const std::vector<std::string>& groups = GroupsOf(owner);
+    return std::find(groups.begin(), groups.end(), group) != groups.end();
+  }
+
+ private:
+  // Few owners: a linear scan of an inline list; many: a hash map.
+  static constexpr size_t kFew = 8;
+  using Groups = std::vector<std::string>;
+
+  // Valid until the next call.
+  const Groups& GroupsOf(std::string_view owner) {
+    if (many_.empty()) {
+      for (const auto& [known, groups] : few_) {
+        if (known == owner) return groups;
+      }
+      if (few_.size() < kFew) {
+        few_.emplace_back(std::string(owner), directory_->GroupsOf(owner));
+        return few_.back().second;
+      }
+      for (auto& [known, groups] : few_) {
+        many_.emplace(std::move(known), std::move(groups));
+      }
+      few_.clear();
+    }
+    auto it = many_.find(AsAbsl(owner));
+    if (it == many_.end()) {
+      it = many_.emplace(std::string(owner), directory_->GroupsOf(owner)).first;
+    }
+    return it->second;
+  }
+
+  const PrincipalDirectory* const directory_;
+  absl::InlinedVector<std::pair<std::string, Groups>, kFew> few_;
+  absl::flat_hash_map<std::string, Groups> many_;
+};
+
+// The first ACL entry that applies to `owner` and `permission` decides.
+struct AclDecision {
+  bool allowed = false;
+  int entry = -1;  // -1: no entry applies
+};
+
+AclDecision CheckAcl(const EventRecord& event, std::string_view owner,
+                     std::string_view permission, GroupCache& groups) {
+  for (int i = 0; i < event.acl_size(); ++i) {
+    const internal::AclEntryRecord& entry = event.acl(i);
+    if (entry.permission() != permission &&
+        entry.permission() != kAnyPermission) {
+      continue;
+    }
+    const std::string& principal = entry.principal();
+    if (principal == owner || principal == kEveryone ||
+        groups.IsMember(owner, principal)) {
+      return AclDecision{entry.allow(), i};
+    }
+  }
+  return AclDecision{};
+}
+
+// The delivered candidates by (target URL, dialect): a linear scan while
+// few, hashed past kLinearMax.
+class DeliveredTargets {
+ public:
+  explicit DeliveredTargets(const Candidates& candidates)
+      : candidates_(candidates) {}
+
+  // The earlier delivered candidate with the same target as candidate `i`,
+  // or kNotFound after recording `i` as delivered.
+  size_t FindOrAdd(size_t i) {
+    const Key key = KeyOf(i);
+    if (hashed_.empty() && delivered_.size() < kLinearMax) {
+      for (size_t d : delivered_) {
+        if (KeyOf(d) == key) return d;
+      }
+      delivered_.push_back(i);
+      return kNotFound;
+    }
+    if (hashed_.empty()) {
+      for (size_t d : delivered_) hashed_.emplace(KeyOf(d), d);
+    }
+    auto [it, inserted] = hashed_.emplace(key, i);
+    return inserted ? kNotFound : it->second;
+  }
+
+ private:
+  static constexpr size_t kLinearMax = 16;
+  using Key = std::pair<absl::string_view, absl::string_view>;
+
+  Key KeyOf(size_t i) const {
+    const Hit& hit = candidates_.hit(i);
+    return Key(AsAbsl(candidates_.Get(hit.target_url)),
+               AsAbsl(candidates_.Get(hit.dialect)));
+  }
+
+  const Candidates& candidates_;
+  absl::InlinedVector<size_t, kLinearMax> delivered_;
+  absl::flat_hash_map<Key, size_t> hashed_;
+};
+
+struct Judgement {
+  Verdict verdict = Verdict::kNoGrant;
+  int acl_entry_index = -1;
+  size_t duplicate_of = kNotFound;  // for kDuplicateUrl
+};
+
+// Judges the candidates in order, calling `judged` for each.
+void JudgeAll(const EventRecord& event, const Candidates& candidates,
+              const PrincipalDirectory* principals,
+              absl::FunctionRef<void(size_t, const Judgement&)> judged) {
+  GroupCache groups(principals);
+  DeliveredTargets delivered(candidates);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Hit& hit = candidates.hit(i);
+    Judgement judgement;
+    if (!hit.active) {
+      judgement.verdict = Verdict::kInactive;
+      judged(i, judgement);
+      continue;
+    }
+    const std::string_view owner = candidates.Get(hit.owner);
+    if (!owner.empty()) {
+      const AclDecision acl =
+          CheckAcl(event, owner, candidates.Get(hit.permission), groups);
+      judgement.acl_entry_index = acl.entry;
+      if (!acl.allowed) {
+        judgement.verdict =
+            acl.entry < 0 ? Verdict::kNoGrant : Verdict::kDeniedByAcl;
+        judged(i, judgement);
+        continue;
+      }
+    }
+    judgement.duplicate_of = delivered.FindOrAdd(i);
+    judgement.verdict = judgement.duplicate_of == kNotFound
+                            ? Verdict::kDelivered
+                            : Verdict::kDuplicateUrl;
+    judged(i, judgement);
+  }
+}
+
+std::string Reason(const EventRecord& event, const Candidates& candidates,
+                   size_t i, const Judgement& judgement) {
+  const Hit& hit = candidates.hit(i);
+  const auto entry_text = [&](int index) {
+    const internal::AclEntryRecord& entry = event.acl(index);
+    return StrCat(entry.principal(), " ", entry.permission());
+  };
+  switch (judgement.verdict) {
+    case Verdict::kDelivered:
+      if (hit.owner.len == 0) return "delivered (no owner)";
+      return StrCat("delivered: acl[", judgement.acl_entry_index, "] allows ",
+                    entry_text(judgement.acl_entry_index));
+    case Verdict::kDeniedByAcl:
+      return StrCat("denied by acl[", judgement.acl_entry_index, "] (deny ",
+                    entry_text(judgement.acl_entry_index), ")");
+    case Verdict::kNoGrant:
+      return StrCat("no acl entry grants \"", candidates.Get(hit.owner),
+                    "\" permission \"", candidates.Get(hit.permission), "\"");
+    case Verdict::kInactive:
+      return "subscription is inactive";
+    case Verdict::kDuplicateUrl:
+      return StrCat("duplicate of ",
+                    candidates.Get(candidates.hit(judgement.duplicate_of).id),
+                    " (same target_url and dialect)");
+  }
+  return "";
+}
+
+}  // namespace
+
+std::vector<std::string> CandidateSites(std::string_view site,
+                                        std::string_view active_site) {
+  std::vector<std::string> sites;
+  FillCandidateSites(site, active_site, sites);
+  return sites;
+}
+
+// Deliveries are judged after the index lock is released and reported after
+// judging, so `deliver` may do anything, including matching again.
+size_t EventMatcher::ForEachDelivery(
+    const EventRecord& event,
+    absl::FunctionRef<void(const Recipient&)> deliver) const {
+  ScratchLease scratch;
+  Collect(*index_, event, /*include_inactive=*/false, scratch);
+  if (scratch->hits.empty()) return 0;
+  const Candidates candidates(scratch->text, scratch->hits);
+  size_t deliveries = 0;
+  Recipient& recipient = scratch->recipient;
+  JudgeAll(event, candidates, principals_,
+           [&](size_t i, const Judgement& judgement) {
+             if (judgement.verdict != Verdict::kDelivered) return;
+             const Hit& hit = candidates.hit(i);
+             recipient.subscription_id.assign(candidates.Get(hit.id));
+             recipient.target_url.assign(candidates.Get(hit.target_url));
+             recipient.dialect.assign(candidates.Get(hit.dialect));
+             deliver(recipient);
+             ++deliveries;
+           });
+  return deliveries;
+}
+
+std::vector<Candidate> EventMatcher::Explain(const EventRecord& event) const {
+  ScratchLease scratch;
+  Collect(*index_, event, /*include_inactive=*/true, scratch);
+  const Candidates candidates(scratch->text, scratch->hits);
+  std::vector<Candidate> out(candidates.size());
+  JudgeAll(event, candidates, principals_,
+           [&](size_t i, const Judgement& judgement) {
+             const Hit& hit = candidates.hit(i);
+             Candidate& candidate = out[i];
+             IndexEntry& s = candidate.subscription;
+             s.id = candidates.Get(hit.id);
+             s.site = candidates.Get(hit.site);
+             s.resource_type = candidates.Get(hit.resource_type);
+             s.event_type = candidates.Get(hit.event_type);
+             s.owner = candidates.Get(hit.owner);
+             s.permission = candidates.Get(hit.permission);
+             s.target_url = candidates.Get(hit.target_url);
+             s.dialect = candidates.Get(hit.dialect);
+             s.active = hit.active;
+             candidate.verdict = judgement.verdict;
+             candidate.acl_entry_index = judgement.acl_entry_index;
+             candidate.reason = Reason(event, candidates, i, judgement);
+           });
+  return out;
+}
+
+}  // namespace webhooks::core
