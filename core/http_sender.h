@@ -1,0 +1,65 @@
+// The delivery interface: sends one HTTP request and reports what happened.
+// Implemented by delivery/curl_sender (libcurl multi loop); tests may fake it.
+//
+//   sender->Send(std::move(request), [](HttpResult result) { ... });
+//
+// Implementations are thread-safe; Send never blocks on the network. The
+// callback runs exactly once, on the sender's own thread, and must not block.
+#ifndef WEBHOOKS_CORE_HTTP_SENDER_H_
+#define WEBHOOKS_CORE_HTTP_SENDER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace webhooks::core {
+
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string url;
+  std::string method;  // POST, PUT or PATCH
+  HttpHeaders headers;
+  std::string body;
+};
+
+struct HttpResult {
+  enum class Outcome {
+    kResponse,        // a response was received (any status)
+    kTimeout,         // connect or total timeout
+    kConnectError,    // DNS, refused, reset, ...
+    kTlsError,        // handshake or certificate verification failed
+    kRefusedAddress,  // the destination address is not allowed (SSRF guard)
+    kRejected,        // not attempted: bad URL, scheme not allowed, shutdown
+  };
+  Outcome outcome = Outcome::kRejected;
+  int status_code = 0;     // kResponse only
+  std::string reason;      // reason phrase, kResponse only
+  HttpHeaders headers;     // up to the header cap
+  std::string body;        // up to the body cap
+  bool body_truncated = false;
+  std::string error;       // human text for the other outcomes
+  absl::Duration elapsed;  // from start of the attempt to its end
+};
+
+using HttpCallback = std::function<void(HttpResult)>;
+
+class HttpSender {
+ public:
+  virtual ~HttpSender() = default;
+  // Queues the request. `done` is called once with the result.
+  virtual void Send(HttpRequest request, HttpCallback done) = 0;
+  // Requests currently being sent.
+  virtual int InFlight() const = 0;
+};
+
+using HttpSenderPtr = std::unique_ptr<HttpSender>;
+
+}  // namespace webhooks::core
+
+#endif  // WEBHOOKS_CORE_HTTP_SENDER_H_
