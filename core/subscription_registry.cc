@@ -543,6 +543,64 @@ absl::Status SubscriptionRegistry::SyncStatic(
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<SubscriptionRegistry::Deactivation>>
+SubscriptionRegistry::RecordAttemptOutcomes(
+    const std::vector<AttemptOutcome>& outcomes, int failure_limit) {
+  absl::MutexLock lock(&mu_);
+  // The latest state of each touched subscription, in first-touch order.
+  std::vector<std::pair<SubscriptionRecord, SubscriptionRecord>> touched;
+  absl::flat_hash_map<std::string, size_t> position;
+  std::vector<Deactivation> deactivated;
+  const int64_t now = absl::ToUnixMicros(clock_->Now());
+  for (const AttemptOutcome& outcome : outcomes) {
+    auto it = position.find(outcome.subscription_id);
+    if (it == position.end()) {
+      ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> loaded,
+                       Load(outcome.subscription_id));
+      if (!loaded.has_value()) continue;
+      it = position.emplace(outcome.subscription_id, touched.size()).first;
+      touched.emplace_back(*loaded, *loaded);
+    }
+    SubscriptionRecord& record = touched[it->second].second;
+    if (!record.active()) continue;
+    switch (outcome.kind) {
+      case AttemptOutcome::Kind::kSucceeded:
+        record.set_consecutive_failures(0);
+        break;
+      case AttemptOutcome::Kind::kFailed:
+        record.set_consecutive_failures(record.consecutive_failures() + 1);
+        if (record.consecutive_failures() >= failure_limit) {
+          record.set_active(false);
+          record.set_status_message(
+              "Delivery suspended due to too many delivery failures.");
+        }
+        break;
+      case AttemptOutcome::Kind::kGone:
+        record.set_active(false);
+        record.set_status_message(
+            "The target answered 410 Gone; the subscription was deactivated.");
+        break;
+    }
+    if (!record.active()) {
+      record.set_update_time_micros(now);
+      deactivated.push_back({record.id(), record.status_message()});
+    }
+  }
+  storage::WriteBatch batch;
+  std::vector<size_t> changed;
+  for (size_t i = 0; i < touched.size(); ++i) {
+    if (touched[i].first.SerializeAsString() !=
+        touched[i].second.SerializeAsString()) {
+      StageReplace(&touched[i].first, &touched[i].second, batch);
+      changed.push_back(i);
+    }
+  }
+  if (batch.empty()) return deactivated;
+  RETURN_IF_ERROR(store_->Write(batch));
+  for (size_t i : changed) ApplyReplace(&touched[i].first, &touched[i].second);
+  return deactivated;
+}
+
 size_t SubscriptionRegistry::CountUsingDialect(std::string_view dialect) const {
   absl::MutexLock lock(&mu_);
   auto it = dialect_users_.find(AsAbsl(dialect));

@@ -137,6 +137,23 @@ class SubscriptionRegistry {
   // reactivated. Ids come from the record or StaticSubscriptionId.
   absl::Status SyncStatic(const std::vector<SubscriptionRecord>& declared);
 
+  // What happened to one delivery attempt, for the subscription's health.
+  struct AttemptOutcome {
+    std::string subscription_id;
+    enum class Kind { kSucceeded, kFailed, kGone } kind;
+  };
+  struct Deactivation {
+    std::string subscription_id;
+    std::string message;
+  };
+  // Applies attempt outcomes in order: a success clears the failure count;
+  // a failure adds to it and at `failure_limit` consecutive failures
+  // deactivates the subscription ("Delivery suspended due to too many
+  // delivery failures."); 410 Gone deactivates at once. One batch. Returns
+  // the subscriptions deactivated. Unknown or inactive ones are skipped.
+  absl::StatusOr<std::vector<Deactivation>> RecordAttemptOutcomes(
+      const std::vector<AttemptOutcome>& outcomes, int failure_limit);
+
   // Subscriptions that use the dialect / are owned by the principal.
   size_t CountUsingDialect(std::string_view dialect) const;
   size_t CountOwnedBy(std::string_view owner) const;

@@ -1,0 +1,316 @@
+#include "core/delivery_dispatcher.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "core/attempt_outcome.h"
+#include "core/event_validation.h"
+#include "core/request_renderer.h"
+#include "core/validation.h"
+#include "storage/key_codec.h"
+
+namespace webhooks::core {
+namespace {
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+void CopyHeaders(const HttpHeaders& from,
+                 google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to) {
+  for (const auto& [name, value] : from) {
+    internal::HeaderRecord* header = to->Add();
+    header->set_name(name);
+    header->set_value(value);
+  }
+}
+
+}  // namespace
+
+DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
+                                       const DispatcherOptions& options)
+    : deps_(deps), options_(options) {}
+
+DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
+
+void DeliveryDispatcher::Start() {
+  absl::MutexLock lock(&mu_);
+  if (started_) return;
+  started_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void DeliveryDispatcher::Wake() {
+  absl::MutexLock lock(&mu_);
+  woken_ = true;
+  cv_.Signal();
+}
+
+void DeliveryDispatcher::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!started_ || stopping_) return;
+    draining_ = true;
+    cv_.Signal();
+    const absl::Time deadline = absl::Now() + grace;
+    while (!leased_.empty() && absl::Now() < deadline) {
+      cv_.WaitWithDeadline(&mu_, deadline);
+    }
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  thread_.join();
+}
+
+void DeliveryDispatcher::Loop() {
+  while (true) {
+    std::vector<Arrival> arrivals;
+    bool fetch = false;
+    {
+      absl::MutexLock lock(&mu_);
+      const absl::Time deadline = absl::Now() + options_.idle_poll;
+      while (!stopping_ && arrivals_.empty() && !woken_ &&
+             !cv_.WaitWithDeadline(&mu_, deadline)) {
+      }
+      if (stopping_) return;
+      arrivals.swap(arrivals_);
+      woken_ = false;
+      fetch = !draining_ &&
+              leased_.size() < static_cast<size_t>(options_.max_leased);
+    }
+    if (!arrivals.empty()) WriteBack(std::move(arrivals));
+    if (fetch) Fetch();
+  }
+}
+
+void DeliveryDispatcher::Fetch() {
+  size_t leased_now;
+  {
+    absl::MutexLock lock(&mu_);
+    leased_now = leased_.size();
+  }
+  const size_t room = static_cast<size_t>(options_.max_leased) - leased_now;
+  const int limit =
+      static_cast<int>(std::min<size_t>(room, options_.fetch_batch) + leased_now);
+  absl::StatusOr<std::vector<DeliveryRecord>> due =
+      deps_.queue->Due(deps_.clock->Now(), limit);
+  if (!due.ok()) return;  // storage trouble: try again next round
+  for (DeliveryRecord& delivery : *due) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (leased_.contains(delivery.id()) ||
+          leased_.size() >= static_cast<size_t>(options_.max_leased)) {
+        continue;
+      }
+    }
+    AttemptRecord attempt;
+    absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt);
+    if (!request.ok()) {
+      Abandon(delivery, AsStd(request.status().message()));
+      continue;
+    }
+    const std::string id = delivery.id();
+    {
+      absl::MutexLock lock(&mu_);
+      leased_.emplace(id, Lease{std::move(delivery), std::move(attempt)});
+    }
+    ++stats_.in_flight;
+    deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
+      absl::MutexLock lock(&mu_);
+      arrivals_.push_back(Arrival{id, std::move(result)});
+      cv_.SignalAll();
+    });
+  }
+}
+
+absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
+    const DeliveryRecord& delivery, AttemptRecord& attempt) {
+  ASSIGN_OR_RETURN(SubscriptionRecord subscription,
+                   deps_.registry->Get(delivery.subscription_id(), Scope::All()));
+  if (!subscription.active()) {
+    return absl::FailedPreconditionError("The subscription is inactive.");
+  }
+  ASSIGN_OR_RETURN(
+      std::optional<std::string> event_bytes,
+      deps_.store->Get(storage::Column::kTransactionEvents,
+                       storage::keys::TransactionEvent(
+                           delivery.transaction_id(), delivery.event_id())));
+  if (!event_bytes.has_value()) {
+    return absl::FailedPreconditionError(
+        "The event is no longer stored (its transaction was forgotten).");
+  }
+  EventRecord event;
+  if (!event.ParseFromString(*event_bytes)) {
+    return absl::DataLossError("The stored event is corrupt.");
+  }
+  absl::StatusOr<DialectRecord> dialect = deps_.dialects->Get(delivery.dialect());
+  if (!dialect.ok()) dialect = deps_.dialects->Get(kDefaultDialect);
+  if (!dialect.ok()) return dialect.status();
+  const absl::Time now = deps_.clock->Now();
+  // The URL and dialect may have changed since commit: send where the
+  // subscription points now.
+  DeliveryRecord current = delivery;
+  current.set_target_url(subscription.target_url());
+  ASSIGN_OR_RETURN(HttpRequest request,
+                   RenderRequest(current, event, *dialect,
+                                 SigningSecrets(subscription, now), now));
+  attempt.set_id(NewId("att_", absl::ToUnixMillis(now), *deps_.random));
+  attempt.set_delivery_id(delivery.id());
+  attempt.set_subscription_id(delivery.subscription_id());
+  attempt.set_transaction_id(delivery.transaction_id());
+  attempt.set_event_id(delivery.event_id());
+  attempt.set_attempt_number(delivery.attempt_count() + 1);
+  attempt.set_status(AttemptRecord::PENDING);
+  attempt.set_request_url(request.url);
+  attempt.set_request_method(request.method);
+  CopyHeaders(RedactedHeaders(request.headers),
+              attempt.mutable_request_headers());
+  attempt.set_request_body(
+      request.body.substr(0, options_.max_recorded_body));
+  attempt.set_create_time_micros(Micros(now));
+  return request;
+}
+
+void DeliveryDispatcher::Abandon(const DeliveryRecord& delivery,
+                                 std::string_view why) {
+  DeliveryRecord after = delivery;
+  after.set_state(DeliveryRecord::FAILED);
+  storage::WriteBatch batch;
+  DeliveryQueue::StageUpdate(&delivery, after, batch);
+  if (deps_.store->Write(batch).ok()) ++stats_.deliveries_failed;
+  (void)why;  // not an attempt: the subscription's log is left alone
+}
+
+void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
+  const absl::Time now = deps_.clock->Now();
+  storage::WriteBatch batch;
+  std::vector<SubscriptionRegistry::AttemptOutcome> health;
+  std::vector<OutcomeNotice> notices;
+  std::vector<std::string> done;
+  for (Arrival& arrival : arrivals) {
+    Lease lease;
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = leased_.find(arrival.delivery_id);
+      if (it == leased_.end()) continue;
+      lease = it->second;
+    }
+    done.push_back(arrival.delivery_id);
+    const HttpResult& result = arrival.result;
+    if (result.outcome == HttpResult::Outcome::kRejected) {
+      continue;  // not sent (shutting down): stays pending on disk
+    }
+    const Classified c = ClassifyResult(result, now);
+    AttemptRecord& attempt = lease.attempt;
+    attempt.set_status(c.success ? AttemptRecord::SUCCESSFUL
+                                 : AttemptRecord::FAILED);
+    attempt.set_message(c.message);
+    attempt.set_response_status(result.status_code);
+    attempt.set_response_reason(result.reason);
+    CopyHeaders(result.headers, attempt.mutable_response_headers());
+    attempt.set_response_body(result.body);
+    attempt.set_response_body_truncated(result.body_truncated);
+    attempt.set_elapsed_micros(absl::ToInt64Microseconds(result.elapsed));
+    attempt.set_complete_time_micros(Micros(now));
+
+    DeliveryRecord after = lease.delivery;
+    after.set_attempt_count(lease.delivery.attempt_count() + 1);
+    if (c.success) {
+      after.set_state(DeliveryRecord::SUCCEEDED);
+    } else if (c.gone) {
+      after.set_state(DeliveryRecord::FAILED);
+    } else {
+      std::optional<absl::Duration> delay =
+          deps_.retry->DelayAfterFailure(after.attempt_count(), c.retry_after);
+      if (delay.has_value()) {
+        after.set_next_attempt_micros(Micros(now + *delay));
+        ++stats_.retries_scheduled;
+      } else {
+        after.set_state(DeliveryRecord::FAILED);
+      }
+    }
+    if (after.state() == DeliveryRecord::FAILED) ++stats_.deliveries_failed;
+    if (!deps_.attempts->StageAppend(attempt, batch).ok()) continue;
+    DeliveryQueue::StageUpdate(&lease.delivery, after, batch);
+    health.push_back(
+        {attempt.subscription_id(),
+         c.success ? SubscriptionRegistry::AttemptOutcome::Kind::kSucceeded
+         : c.gone  ? SubscriptionRegistry::AttemptOutcome::Kind::kGone
+                   : SubscriptionRegistry::AttemptOutcome::Kind::kFailed});
+    ++(c.success ? stats_.attempts_succeeded : stats_.attempts_failed);
+    notices.push_back(OutcomeNotice{
+        c.success ? OutcomeNotice::Kind::kAttemptSucceeded
+                  : OutcomeNotice::Kind::kAttemptFailed,
+        attempt.subscription_id(), "", attempt, "", now});
+  }
+  absl::Status written = batch.empty() ? absl::OkStatus()
+                                       : deps_.store->Write(batch);
+  ++stats_.write_batches;
+  if (!written.ok()) {
+    // Nothing of this round is on disk: the deliveries stay pending and are
+    // sent again; the attempt rings must be reloaded.
+    for (const OutcomeNotice& n : notices) {
+      deps_.attempts->Invalidate(n.subscription_id);
+    }
+    notices.clear();
+    health.clear();
+  }
+  absl::StatusOr<std::vector<SubscriptionRegistry::Deactivation>> deactivated =
+      deps_.registry->RecordAttemptOutcomes(health, options_.failure_limit);
+  {
+    absl::MutexLock lock(&mu_);
+    for (const std::string& id : done) leased_.erase(id);
+    stats_.in_flight -= static_cast<int64_t>(done.size());
+    cv_.SignalAll();  // Shutdown may be waiting for leases to drain
+  }
+  if (deps_.outcomes == nullptr) return;
+  for (OutcomeNotice& notice : notices) deps_.outcomes->Publish(notice);
+  if (!deactivated.ok()) return;
+  for (const auto& d : *deactivated) {
+    ++stats_.subscriptions_deactivated;
+    deps_.outcomes->Publish(OutcomeNotice{
+        OutcomeNotice::Kind::kSubscriptionDeactivated, d.subscription_id, "",
+        AttemptRecord(), d.message, now});
+  }
+}
+
+absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
+    std::string_view delivery_id, const Scope& scope) {
+  RETURN_IF_ERROR(ValidateResourceId("delivery_id", delivery_id));
+  ASSIGN_OR_RETURN(DeliveryRecord before, deps_.queue->Get(delivery_id));
+  if (!deps_.registry->Get(before.subscription_id(), scope).ok()) {
+    return absl::NotFoundError(StrCat("delivery \"", delivery_id, "\" not found"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (leased_.contains(AsAbsl(delivery_id))) {
+      return absl::FailedPreconditionError(StrCat(
+          "delivery \"", delivery_id, "\" is being sent right now"));
+    }
+  }
+  DeliveryRecord after = before;
+  after.set_state(DeliveryRecord::PENDING);
+  after.set_next_attempt_micros(Micros(deps_.clock->Now()));
+  storage::WriteBatch batch;
+  DeliveryQueue::StageUpdate(&before, after, batch);
+  RETURN_IF_ERROR(deps_.store->Write(batch));
+  Wake();
+  return after;
+}
+
+std::vector<AttemptRecord> DeliveryDispatcher::InFlight(
+    std::string_view subscription_id) const {
+  std::vector<AttemptRecord> attempts;
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, lease] : leased_) {
+    if (lease.attempt.subscription_id() == subscription_id) {
+      attempts.push_back(lease.attempt);
+    }
+  }
+  std::sort(attempts.begin(), attempts.end(),
+            [](const AttemptRecord& a, const AttemptRecord& b) {
+              return a.id() > b.id();
+            });
+  return attempts;
+}
+
+}  // namespace webhooks::core

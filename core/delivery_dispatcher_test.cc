@@ -1,0 +1,357 @@
+#include "core/delivery_dispatcher.h"
+
+#include <deque>
+
+#include "absl/strings/match.h"
+#include "core/registry_fixture.h"
+#include "core/transaction_log.h"
+#include "core/webhook_signature.h"
+#include "gmock/gmock.h"
+
+namespace webhooks::core {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Records requests; the test answers them.
+class FakeSender final : public HttpSender {
+ public:
+  void Send(HttpRequest request, HttpCallback done) override {
+    absl::MutexLock lock(&mu_);
+    pending_.push_back({std::move(request), std::move(done)});
+  }
+  int InFlight() const override {
+    absl::MutexLock lock(&mu_);
+    return static_cast<int>(pending_.size());
+  }
+  // Waits for a request and answers it with `result`; returns the request.
+  HttpRequest Answer(HttpResult result) {
+    std::pair<HttpRequest, HttpCallback> next;
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+        return !pending_.empty();
+      };
+      EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)))
+          << "no request was sent";
+      if (pending_.empty()) return {};
+      next = std::move(pending_.front());
+      pending_.pop_front();
+    }
+    next.second(std::move(result));
+    return next.first;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::deque<std::pair<HttpRequest, HttpCallback>> pending_ ABSL_GUARDED_BY(mu_);
+};
+
+HttpResult Status(int code, std::string reason, HttpHeaders headers = {}) {
+  HttpResult r;
+  r.outcome = HttpResult::Outcome::kResponse;
+  r.status_code = code;
+  r.reason = std::move(reason);
+  r.headers = std::move(headers);
+  r.elapsed = absl::Milliseconds(3);
+  return r;
+}
+
+std::string Header(const HttpRequest& request, std::string_view name) {
+  for (const auto& [n, v] : request.headers) {
+    if (n == name) return v;
+  }
+  return "";
+}
+
+class DeliveryDispatcherTest : public RegistryFixture {
+ protected:
+  void Build(RetryOptions retry_options = {}, int failure_limit = 50,
+             int keep = 50) {
+    matcher_ = std::make_unique<EventMatcher>(&registry_->index(),
+                                              directory_.get());
+    log_ = std::make_unique<TransactionLog>(&store_, matcher_.get(),
+                                            catalog_.get(), &clock_, &random_,
+                                            options_.limits, TransactionOptions());
+    attempts_ = std::make_unique<AttemptLog>(&store_, keep, options_.limits);
+    retry_ = std::make_unique<RetryPolicy>(std::move(retry_options), &random_);
+    DispatcherOptions options;
+    options.failure_limit = failure_limit;
+    options.idle_poll = absl::Milliseconds(5);
+    dispatcher_ = std::make_unique<DeliveryDispatcher>(
+        DispatcherDeps{&store_, &queue_, registry_.get(), catalog_.get(),
+                       attempts_.get(), retry_.get(), &sender_, &bus_, &clock_,
+                       &random_},
+        options);
+    bus_.Subscribe([this](const OutcomeNotice& n) {
+      absl::MutexLock lock(&notices_mu_);
+      notices_.push_back(n);
+    });
+    dispatcher_->Start();
+  }
+  void TearDown() override { dispatcher_.reset(); }
+
+  std::string Commit(std::string tx) {
+    EventRecord e;
+    e.set_id("e1");
+    e.set_site("/NOAA");
+    e.add_resource_types("user");
+    e.add_event_types("added");
+    (*e.mutable_representations())["webhook-delivery"].set_body("{\"n\":1}");
+    EXPECT_TRUE(log_->Prepare(tx, {e}, std::nullopt).ok());
+    EXPECT_TRUE(log_->Commit(tx).ok());
+    auto due = queue_.Due(clock_.Now(), 10);
+    dispatcher_->Wake();
+    return due.ok() && !due->empty() ? due->front().id() : "";
+  }
+
+  // Waits until the delivery's stored state satisfies `done`.
+  DeliveryRecord WaitFor(const std::string& id,
+                         std::function<bool(const DeliveryRecord&)> done) {
+    for (int i = 0; i < 2000; ++i) {
+      absl::StatusOr<DeliveryRecord> d = queue_.Get(id);
+      if (d.ok() && done(*d)) return *d;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    ADD_FAILURE() << "delivery " << id << " never reached the state";
+    return DeliveryRecord();
+  }
+
+  std::vector<AttemptRecord> Attempts(const std::string& subscription) {
+    auto page = attempts_->List(subscription, std::nullopt, 100, "");
+    EXPECT_TRUE(page.ok()) << page.status();
+    return page.ok() ? page->attempts : std::vector<AttemptRecord>{};
+  }
+
+  FakeSender sender_;
+  OutcomeBus bus_;
+  DeliveryQueue queue_{&store_};
+  std::unique_ptr<EventMatcher> matcher_;
+  std::unique_ptr<TransactionLog> log_;
+  std::unique_ptr<AttemptLog> attempts_;
+  std::unique_ptr<RetryPolicy> retry_;
+  std::unique_ptr<DeliveryDispatcher> dispatcher_;
+  absl::Mutex notices_mu_;
+  std::vector<OutcomeNotice> notices_ ABSL_GUARDED_BY(notices_mu_);
+};
+
+TEST_F(DeliveryDispatcherTest, SuccessIsRecordedAndSigned) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  HttpRequest request = sender_.Answer(Status(200, "OK"));
+  EXPECT_EQ(request.url, "https://example.com/hook");
+  EXPECT_EQ(request.method, "POST");
+  EXPECT_EQ(request.body, "{\"n\":1}");
+  EXPECT_EQ(Header(request, "webhook-id"), id);
+  EXPECT_EQ(Header(request, "Content-Type"), "application/json");
+  EXPECT_TRUE(VerifyV1(sub.secret(), id,
+                       std::stoll(Header(request, "webhook-timestamp")),
+                       request.body, Header(request, "webhook-signature")));
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  EXPECT_EQ(done.attempt_count(), 1);
+  std::vector<AttemptRecord> attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].status(), AttemptRecord::SUCCESSFUL);
+  EXPECT_EQ(attempts[0].message(), "200 OK");
+  EXPECT_EQ(attempts[0].delivery_id(), id);
+  bool redacted = false;
+  for (const auto& h : attempts[0].request_headers()) {
+    if (h.name() == "webhook-signature") redacted = h.value() == "[redacted]";
+  }
+  EXPECT_TRUE(redacted);
+  EXPECT_EQ(*queue_.Depth(), 0);
+}
+
+TEST_F(DeliveryDispatcherTest, FailureRetriesOnScheduleWithSameId) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  HttpRequest first = sender_.Answer(Status(500, "Internal Server Error"));
+  DeliveryRecord waiting = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.attempt_count() == 1;
+  });
+  EXPECT_EQ(waiting.state(), DeliveryRecord::PENDING);
+  const absl::Duration delay =
+      absl::FromUnixMicros(waiting.next_attempt_micros()) - clock_.Now();
+  EXPECT_GE(delay, absl::Seconds(4));  // 5 s ± 20%
+  EXPECT_LE(delay, absl::Seconds(6));
+  EXPECT_EQ(sender_.InFlight(), 0);
+  clock_.Advance(absl::Seconds(7));
+  dispatcher_->Wake();
+  HttpRequest second = sender_.Answer(Status(204, "No Content"));
+  EXPECT_EQ(Header(second, "webhook-id"), Header(first, "webhook-id"));
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  std::vector<AttemptRecord> attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 2u);  // newest first
+  EXPECT_EQ(attempts[0].status(), AttemptRecord::SUCCESSFUL);
+  EXPECT_EQ(attempts[0].attempt_number(), 2);
+  EXPECT_EQ(attempts[1].status(), AttemptRecord::FAILED);
+  EXPECT_EQ(attempts[1].message(), "500 Internal Server Error");
+}
+
+TEST_F(DeliveryDispatcherTest, RetryAfterIsHonoured) {
+  MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  sender_.Answer(Status(503, "Service Unavailable", {{"Retry-After", "120"}}));
+  DeliveryRecord waiting = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.attempt_count() == 1;
+  });
+  EXPECT_EQ(absl::FromUnixMicros(waiting.next_attempt_micros()) - clock_.Now(),
+            absl::Seconds(120));
+}
+
+TEST_F(DeliveryDispatcherTest, GoneDeactivatesAtOnce) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  sender_.Answer(Status(410, "Gone"));
+  DeliveryRecord failed = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::FAILED;
+  });
+  EXPECT_EQ(failed.attempt_count(), 1);
+  absl::StatusOr<SubscriptionRecord> after = registry_->Get(sub.id(), Scope::All());
+  EXPECT_FALSE(after->active());
+  EXPECT_THAT(after->status_message(), HasSubstr("410"));
+  for (int i = 0; i < 200; ++i) {
+    absl::MutexLock lock(&notices_mu_);
+    if (notices_.size() == 2) break;
+    notices_mu_.Unlock();
+    absl::SleepFor(absl::Milliseconds(5));
+    notices_mu_.Lock();
+  }
+  absl::MutexLock lock(&notices_mu_);
+  ASSERT_EQ(notices_.size(), 2u);
+  EXPECT_EQ(notices_[0].kind, OutcomeNotice::Kind::kAttemptFailed);
+  EXPECT_EQ(notices_[1].kind, OutcomeNotice::Kind::kSubscriptionDeactivated);
+}
+
+TEST_F(DeliveryDispatcherTest, ConsecutiveFailuresSuspendTheSubscription) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  RetryOptions immediate;
+  immediate.schedule = std::vector<absl::Duration>(10, absl::ZeroDuration());
+  Build(immediate, /*failure_limit=*/3);
+  const std::string id = Commit("tx");
+  for (int i = 0; i < 3; ++i) sender_.Answer(Status(500, "Internal Server Error"));
+  DeliveryRecord failed = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::FAILED;
+  });
+  EXPECT_EQ(failed.attempt_count(), 3);  // the 4th was not attempted
+  absl::StatusOr<SubscriptionRecord> after = registry_->Get(sub.id(), Scope::All());
+  EXPECT_FALSE(after->active());
+  EXPECT_EQ(after->status_message(),
+            "Delivery suspended due to too many delivery failures.");
+  // Reactivating starts a fresh count.
+  absl::StatusOr<SubscriptionRecord> on =
+      registry_->SetActive(sub.id(), true, "", Scope::All());
+  EXPECT_EQ(on->consecutive_failures(), 0);
+}
+
+TEST_F(DeliveryDispatcherTest, ScheduleUsedUpFailsTheDelivery) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  RetryOptions two;
+  two.schedule = {absl::ZeroDuration(), absl::ZeroDuration()};
+  Build(two);
+  const std::string id = Commit("tx");
+  HttpResult reset;
+  reset.outcome = HttpResult::Outcome::kConnectError;
+  reset.error = "Connection reset by peer";
+  sender_.Answer(reset);
+  sender_.Answer(reset);
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::FAILED;
+  });
+  std::vector<AttemptRecord> attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_THAT(attempts[0].message(),
+              HasSubstr("Contacting the remote server experienced an "
+                        "unexpected error."));
+  EXPECT_TRUE(registry_->Get(sub.id(), Scope::All())->active());
+}
+
+TEST_F(DeliveryDispatcherTest, RotatedSecretSignsAlongsideTheNewOne) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  absl::StatusOr<SubscriptionRecord> rotated =
+      registry_->RotateSecret(sub.id(), Scope::All());
+  Build();
+  const std::string id = Commit("tx");
+  HttpRequest request = sender_.Answer(Status(200, "OK"));
+  const std::string header = Header(request, "webhook-signature");
+  EXPECT_EQ(std::count(header.begin(), header.end(), ' '), 1);
+  const int64_t ts = std::stoll(Header(request, "webhook-timestamp"));
+  EXPECT_TRUE(VerifyV1(rotated->secret(), id, ts, request.body, header));
+  EXPECT_TRUE(VerifyV1(sub.secret(), id, ts, request.body, header));
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  // After the overlap only the new secret signs.
+  clock_.Advance(absl::Hours(25));
+  const std::string next = Commit("tx2");
+  request = sender_.Answer(Status(200, "OK"));
+  EXPECT_TRUE(VerifyV1(rotated->secret(), next,
+                       std::stoll(Header(request, "webhook-timestamp")),
+                       request.body, Header(request, "webhook-signature")));
+  EXPECT_FALSE(VerifyV1(sub.secret(), next,
+                        std::stoll(Header(request, "webhook-timestamp")),
+                        request.body, Header(request, "webhook-signature")));
+}
+
+TEST_F(DeliveryDispatcherTest, RingBufferKeepsLastResolvedAttempts) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  RetryOptions immediate;
+  immediate.schedule = std::vector<absl::Duration>(10, absl::ZeroDuration());
+  Build(immediate, 50, /*keep=*/3);
+  const std::string id = Commit("tx");
+  for (int i = 0; i < 5; ++i) sender_.Answer(Status(500, "Internal Server Error"));
+  WaitFor(id, [](const DeliveryRecord& d) { return d.attempt_count() == 5; });
+  std::vector<AttemptRecord> attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 3u);
+  EXPECT_EQ(attempts[0].attempt_number(), 5);
+  EXPECT_EQ(attempts[2].attempt_number(), 3);
+}
+
+TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  for (int i = 0; i < 1000 && sender_.InFlight() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(sender_.InFlight(), 1);
+  std::vector<AttemptRecord> in_flight = dispatcher_->InFlight(sub.id());
+  ASSERT_EQ(in_flight.size(), 1u);
+  EXPECT_EQ(in_flight[0].status(), AttemptRecord::PENDING);
+  dispatcher_->Shutdown(absl::Milliseconds(50));
+  absl::StatusOr<DeliveryRecord> still = queue_.Get(id);
+  EXPECT_EQ(still->state(), DeliveryRecord::PENDING);
+  EXPECT_EQ(*queue_.Depth(), 1);
+}
+
+TEST(RetryPolicyTest, ScheduleJitterAndRetryAfter) {
+  SeededRandom random(5);
+  RetryPolicy policy(RetryOptions{}, &random);
+  EXPECT_EQ(policy.max_attempts(), 8);
+  for (int i = 0; i < 50; ++i) {
+    absl::Duration d = *policy.DelayAfterFailure(2, std::nullopt);
+    EXPECT_GE(d, absl::Minutes(4));
+    EXPECT_LE(d, absl::Minutes(6));
+  }
+  EXPECT_FALSE(policy.DelayAfterFailure(8, std::nullopt).has_value());
+  EXPECT_EQ(*policy.DelayAfterFailure(1, absl::Seconds(30)), absl::Seconds(30));
+  EXPECT_EQ(*policy.DelayAfterFailure(1, absl::Hours(100)), absl::Hours(24));
+  const absl::Time now = absl::FromUnixSeconds(1445412480);  // 07:28:00 GMT
+  EXPECT_EQ(*ParseRetryAfter("120", now), absl::Seconds(120));
+  EXPECT_EQ(*ParseRetryAfter("Wed, 21 Oct 2015 07:28:30 GMT", now),
+            absl::Seconds(30));
+  EXPECT_EQ(*ParseRetryAfter("Wed, 21 Oct 2015 07:00:00 GMT", now),
+            absl::ZeroDuration());
+  EXPECT_FALSE(ParseRetryAfter("soon", now).has_value());
+}
+
+}  // namespace
+}  // namespace webhooks::core

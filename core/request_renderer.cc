@@ -1,0 +1,114 @@
+#include "core/request_renderer.h"
+
+#include "absl/strings/ascii.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "core/dialect_catalog.h"
+#include "core/webhook_signature.h"
+
+namespace webhooks::core {
+namespace {
+
+// A JSON string literal of `s` (quotes included).
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          static constexpr char kHex[] = "0123456789abcdef";
+          out += "\\u00";
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string EventTypeName(const internal::EventRecord& event) {
+  std::string_view resource =
+      event.resource_types().empty() ? "" : event.resource_types(0);
+  std::string_view kind = event.event_types().empty() ? "" : event.event_types(0);
+  return StrCat(resource, ".", kind);
+}
+
+}  // namespace
+
+std::vector<std::string> SigningSecrets(
+    const internal::SubscriptionRecord& subscription, absl::Time now) {
+  std::vector<std::string> secrets = {subscription.secret()};
+  if (!subscription.previous_secret().empty() &&
+      subscription.previous_secret_expire_micros() > absl::ToUnixMicros(now)) {
+    secrets.push_back(subscription.previous_secret());
+  }
+  return secrets;
+}
+
+absl::StatusOr<HttpRequest> RenderRequest(
+    const internal::DeliveryRecord& delivery,
+    const internal::EventRecord& event, const internal::DialectRecord& dialect,
+    const std::vector<std::string>& secrets, absl::Time now) {
+  auto it = event.representations().find(delivery.representation());
+  if (it == event.representations().end()) {
+    return absl::FailedPreconditionError(
+        StrCat("event \"", event.id(), "\" has no representation \"",
+               delivery.representation(), "\""));
+  }
+  const internal::RepresentationRecord& representation = it->second;
+  HttpRequest request;
+  request.url = delivery.target_url();
+  request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
+  if (dialect.envelope() == kEnvelopeStandardJson) {
+    request.body = StrCat(
+        "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
+        JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                                    absl::FromUnixMicros(event.occur_time_micros()),
+                                    absl::UTCTimeZone())),
+        ",\"data\":", representation.body().empty() ? "null" : representation.body(),
+        "}");
+  } else {
+    request.body = representation.body();
+  }
+  const std::string& content_type = dialect.envelope() == kEnvelopeStandardJson ||
+                                            representation.content_type().empty()
+                                        ? dialect.content_type()
+                                        : representation.content_type();
+  request.headers.emplace_back("Content-Type", content_type);
+  request.headers.emplace_back("User-Agent", dialect.user_agent());
+  for (const auto& [name, value] : dialect.headers()) {
+    request.headers.emplace_back(name, value);
+  }
+  // webhook-id and webhook-timestamp always: receivers de-duplicate on the
+  // id, which is stable across retries.
+  const int64_t timestamp = absl::ToUnixSeconds(now);
+  request.headers.emplace_back("webhook-id", delivery.id());
+  request.headers.emplace_back("webhook-timestamp", StrCat(timestamp));
+  if (dialect.signing() != kSigningNone) {
+    ASSIGN_OR_RETURN(std::string signature,
+                     SignatureHeader(secrets, delivery.id(), timestamp,
+                                     request.body));
+    request.headers.emplace_back("webhook-signature", std::move(signature));
+  }
+  return request;
+}
+
+HttpHeaders RedactedHeaders(const HttpHeaders& headers) {
+  HttpHeaders redacted = headers;
+  for (auto& [name, value] : redacted) {
+    if (absl::AsciiStrToLower(name) == "webhook-signature") {
+      value = std::string(kRedacted);
+    }
+  }
+  return redacted;
+}
+
+}  // namespace webhooks::core

@@ -1,0 +1,42 @@
+// Renders a delivery as the HTTP request its subscription's dialect asks
+// for: method, URL, Content-Type, User-Agent, the dialect's extra headers,
+// the Standard Webhooks headers (webhook-id is the delivery id, stable
+// across retries), and the body from the chosen representation, optionally
+// wrapped in the Standard Webhooks JSON envelope.
+//
+//   ASSIGN_OR_RETURN(HttpRequest request,
+//                    RenderRequest(delivery, event, dialect, secrets, now));
+#ifndef WEBHOOKS_CORE_REQUEST_RENDERER_H_
+#define WEBHOOKS_CORE_REQUEST_RENDERER_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/http_sender.h"
+#include "webhooks/internal/records.pb.h"
+
+namespace webhooks::core {
+
+inline constexpr std::string_view kRedacted = "[redacted]";
+
+// The secrets that sign now: the current one, then the previous one while
+// its overlap lasts.
+std::vector<std::string> SigningSecrets(
+    const internal::SubscriptionRecord& subscription, absl::Time now);
+
+// FAILED_PRECONDITION when the event lacks the delivery's representation
+// (events always carry webhook-delivery, so only a corrupt store does that).
+absl::StatusOr<HttpRequest> RenderRequest(
+    const internal::DeliveryRecord& delivery,
+    const internal::EventRecord& event, const internal::DialectRecord& dialect,
+    const std::vector<std::string>& secrets, absl::Time now);
+
+// The headers with the webhook-signature value replaced by "[redacted]",
+// for attempt records.
+HttpHeaders RedactedHeaders(const HttpHeaders& headers);
+
+}  // namespace webhooks::core
+
+#endif  // WEBHOOKS_CORE_REQUEST_RENDERER_H_
