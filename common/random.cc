@@ -38,6 +38,21 @@ std::string SeededRandom::Bytes(size_t n) {
   return out;
 }
 
+namespace {
+
+// A random source of zero bytes: the lowest id of a millisecond.
+class ZeroRandom final : public RandomSource {
+ public:
+  std::string Bytes(size_t n) override { return std::string(n, '\0'); }
+};
+
+}  // namespace
+
+std::string IdTimeFloor(std::string_view prefix, int64_t unix_millis) {
+  ZeroRandom zero;
+  return NewId(prefix, unix_millis, zero);
+}
+
 std::string NewId(std::string_view prefix, int64_t unix_millis,
                   RandomSource& random) {
   static constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";

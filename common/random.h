@@ -46,6 +46,10 @@ class SeededRandom final : public RandomSource {
 std::string NewId(std::string_view prefix, int64_t unix_millis,
                   RandomSource& random);
 
+// The smallest identifier NewId(prefix, t, ...) can return for any t at or
+// after `unix_millis`: a scan bound for "created since".
+std::string IdTimeFloor(std::string_view prefix, int64_t unix_millis);
+
 }  // namespace webhooks
 
 #endif  // WEBHOOKS_COMMON_RANDOM_H_

@@ -30,6 +30,14 @@ TEST(NewIdTest, SameMillisecondIdsDiffer) {
   EXPECT_EQ(ids.size(), 1000u);
 }
 
+TEST(NewIdTest, TimeFloorBoundsEveryIdOfLaterTimes) {
+  SecureRandom random;
+  const std::string floor = IdTimeFloor("dlv_", 1700000000500);
+  EXPECT_LE(floor, NewId("dlv_", 1700000000500, random));
+  EXPECT_LT(floor, NewId("dlv_", 1700000000501, random));
+  EXPECT_GT(floor, NewId("dlv_", 1700000000499, random));
+}
+
 TEST(SeededRandomTest, IsDeterministic) {
   SeededRandom a(42), b(42), c(43);
   EXPECT_EQ(a.Bytes(33), b.Bytes(33));

@@ -103,7 +103,8 @@ void DeliveryDispatcher::Fetch() {
       }
     }
     AttemptRecord attempt;
-    absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt);
+    std::string owner;
+    absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt, owner);
     if (!request.ok()) {
       Abandon(delivery, AsStd(request.status().message()));
       continue;
@@ -111,7 +112,8 @@ void DeliveryDispatcher::Fetch() {
     const std::string id = delivery.id();
     {
       absl::MutexLock lock(&mu_);
-      leased_.emplace(id, Lease{std::move(delivery), std::move(attempt)});
+      leased_.emplace(id, Lease{std::move(delivery), std::move(attempt),
+                                std::move(owner)});
     }
     ++stats_.in_flight;
     deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
@@ -123,9 +125,11 @@ void DeliveryDispatcher::Fetch() {
 }
 
 absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
-    const DeliveryRecord& delivery, AttemptRecord& attempt) {
+    const DeliveryRecord& delivery, AttemptRecord& attempt,
+    std::string& owner) {
   ASSIGN_OR_RETURN(SubscriptionRecord subscription,
                    deps_.registry->Get(delivery.subscription_id(), Scope::All()));
+  owner = subscription.owner();
   if (!subscription.active()) {
     return absl::FailedPreconditionError("The subscription is inactive.");
   }
@@ -240,7 +244,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     notices.push_back(OutcomeNotice{
         c.success ? OutcomeNotice::Kind::kAttemptSucceeded
                   : OutcomeNotice::Kind::kAttemptFailed,
-        attempt.subscription_id(), "", attempt, "", now});
+        attempt.subscription_id(), lease.owner, attempt, "", now});
   }
   absl::Status written = batch.empty() ? absl::OkStatus()
                                        : deps_.store->Write(batch);
@@ -268,8 +272,8 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   for (const auto& d : *deactivated) {
     ++stats_.subscriptions_deactivated;
     deps_.outcomes->Publish(OutcomeNotice{
-        OutcomeNotice::Kind::kSubscriptionDeactivated, d.subscription_id, "",
-        AttemptRecord(), d.message, now});
+        OutcomeNotice::Kind::kSubscriptionDeactivated, d.subscription_id,
+        d.owner, AttemptRecord(), d.message, now});
   }
 }
 
@@ -295,6 +299,43 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
   RETURN_IF_ERROR(deps_.store->Write(batch));
   Wake();
   return after;
+}
+
+absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
+    std::string_view subscription_id, absl::Time since, const Scope& scope) {
+  RETURN_IF_ERROR(deps_.registry->Get(subscription_id, scope).status());
+  // Delivery ids begin with their creation time, so the scan starts there.
+  std::vector<DeliveryRecord> failed;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(deps_.store->Scan(
+      storage::Column::kDeliveries,
+      IdTimeFloor("dlv_", absl::ToUnixMillis(since)), "",
+      [&](std::string_view, std::string_view value) {
+        DeliveryRecord d;
+        if (!d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError("stored delivery is corrupt");
+          return false;
+        }
+        if (d.subscription_id() == subscription_id &&
+            d.state() == DeliveryRecord::FAILED &&
+            d.create_time_micros() >= Micros(since)) {
+          failed.push_back(std::move(d));
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  if (failed.empty()) return 0;
+  storage::WriteBatch batch;
+  const int64_t now = Micros(deps_.clock->Now());
+  for (const DeliveryRecord& before : failed) {
+    DeliveryRecord after = before;
+    after.set_state(DeliveryRecord::PENDING);
+    after.set_next_attempt_micros(now);
+    DeliveryQueue::StageUpdate(&before, after, batch);
+  }
+  RETURN_IF_ERROR(deps_.store->Write(batch));
+  Wake();
+  return static_cast<int64_t>(failed.size());
 }
 
 std::vector<AttemptRecord> DeliveryDispatcher::InFlight(

@@ -95,6 +95,13 @@ class DeliveryDispatcher {
                                            const Scope& scope)
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Makes every FAILED delivery of the subscription created at or after
+  // `since` pending again, due now. Returns how many. NOT_FOUND when the
+  // subscription is unknown or hidden from `scope`.
+  absl::StatusOr<int64_t> RecoverFailed(std::string_view subscription_id,
+                                        absl::Time since, const Scope& scope)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Attempts in flight for a subscription (status PENDING), newest first.
   std::vector<AttemptRecord> InFlight(std::string_view subscription_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -105,6 +112,7 @@ class DeliveryDispatcher {
   struct Lease {
     DeliveryRecord delivery;  // as stored when leased
     AttemptRecord attempt;    // PENDING, with the request
+    std::string owner;        // the subscription's, for watchers' scopes
   };
   struct Arrival {
     std::string delivery_id;
@@ -116,7 +124,8 @@ class DeliveryDispatcher {
   void Fetch() ABSL_LOCKS_EXCLUDED(mu_);
   // Builds the request of one due delivery; on failure resolves it.
   absl::StatusOr<HttpRequest> Prepare(const DeliveryRecord& delivery,
-                                      AttemptRecord& attempt);
+                                      AttemptRecord& attempt,
+                                      std::string& owner);
   // Writes back what arrived.
   void WriteBack(std::vector<Arrival> arrivals) ABSL_LOCKS_EXCLUDED(mu_);
   // Resolves a delivery that cannot be attempted (subscription gone, ...).

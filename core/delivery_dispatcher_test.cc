@@ -231,6 +231,39 @@ TEST_F(DeliveryDispatcherTest, GoneDeactivatesAtOnce) {
   EXPECT_EQ(notices_[1].kind, OutcomeNotice::Kind::kSubscriptionDeactivated);
 }
 
+TEST_F(DeliveryDispatcherTest, RecoverFailedSendsAgainAndRedeliverToo) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const absl::Time start = clock_.Now();
+  const std::string id = Commit("tx");
+  sender_.Answer(Status(410, "Gone"));
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::FAILED;
+  });
+  ASSERT_TRUE(registry_->SetActive(sub.id(), true, "", Scope::All()).ok());
+  EXPECT_EQ(dispatcher_->RecoverFailed(sub.id(), start, Scope::OwnedBy("bob"))
+                .status()
+                .code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*dispatcher_->RecoverFailed(sub.id(), start + absl::Hours(1),
+                                        Scope::All()),
+            0);
+  EXPECT_EQ(*dispatcher_->RecoverFailed(sub.id(), start, Scope::All()), 1);
+  HttpRequest again = sender_.Answer(Status(200, "OK"));
+  EXPECT_EQ(Header(again, "webhook-id"), id);
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED && d.attempt_count() == 2;
+  });
+  // Redeliver a delivered one: sent a third time, same id.
+  absl::StatusOr<DeliveryRecord> redelivered =
+      dispatcher_->Redeliver(id, Scope::All());
+  ASSERT_TRUE(redelivered.ok()) << redelivered.status();
+  EXPECT_EQ(Header(sender_.Answer(Status(200, "OK")), "webhook-id"), id);
+  WaitFor(id, [](const DeliveryRecord& d) { return d.attempt_count() == 3; });
+  EXPECT_EQ(dispatcher_->Redeliver("dlv_nope", Scope::All()).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(DeliveryDispatcherTest, ConsecutiveFailuresSuspendTheSubscription) {
   SubscriptionRecord sub = MustCreate(Draft("/"));
   RetryOptions immediate;

@@ -583,7 +583,8 @@ SubscriptionRegistry::RecordAttemptOutcomes(
     }
     if (!record.active()) {
       record.set_update_time_micros(now);
-      deactivated.push_back({record.id(), record.status_message()});
+      deactivated.push_back(
+          {record.id(), record.owner(), record.status_message()});
     }
   }
   storage::WriteBatch batch;

@@ -144,6 +144,7 @@ class SubscriptionRegistry {
   };
   struct Deactivation {
     std::string subscription_id;
+    std::string owner;
     std::string message;
   };
   // Applies attempt outcomes in order: a success clears the failure count;
