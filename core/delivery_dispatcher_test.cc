@@ -24,6 +24,7 @@ class FakeSender final : public HttpSender {
     absl::MutexLock lock(&mu_);
     return static_cast<int>(pending_.size());
   }
+  void Shutdown(absl::Duration) override {}
   // Waits for a request and answers it with `result`; returns the request.
   HttpRequest Answer(HttpResult result) {
     std::pair<HttpRequest, HttpCallback> next;

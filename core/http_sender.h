@@ -56,6 +56,10 @@ class HttpSender {
   virtual void Send(HttpRequest request, HttpCallback done) = 0;
   // Requests currently being sent.
   virtual int InFlight() const = 0;
+  // Stops taking requests (later Sends complete at once as kRejected), lets
+  // requests in flight finish for up to `grace`, then completes the rest as
+  // kRejected. Idempotent.
+  virtual void Shutdown(absl::Duration grace) = 0;
 };
 
 using HttpSenderPtr = std::unique_ptr<HttpSender>;

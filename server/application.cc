@@ -8,7 +8,12 @@
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/attempt_log.h"
+#include "core/delivery_dispatcher.h"
+#include "core/delivery_queue.h"
 #include "core/dialect_catalog.h"
+#include "core/outcome_bus.h"
+#include "core/retry_policy.h"
 #include "core/event_matcher.h"
 #include "core/principal_directory.h"
 #include "core/subscription_registry.h"
@@ -76,13 +81,17 @@ class ApplicationImpl final : public Application {
     server_.reset();
     executor_.reset();  // runs what is queued, then joins
     reaper_.reset();
+    if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::ZeroDuration());
+    // No sender callback may run once the dispatcher is gone.
+    if (sender_ != nullptr) sender_->Shutdown(absl::ZeroDuration());
   }
 
   static absl::StatusOr<std::unique_ptr<Application>> Start(
       const v1::ServerConfig& config, storage::StorePtr store,
-      const Clock* clock, RandomSource* random) {
+      core::HttpSenderPtr sender, const Clock* clock, RandomSource* random) {
     std::unique_ptr<ApplicationImpl> app(new ApplicationImpl());
     app->store_ = std::move(store);
+    app->sender_ = std::move(sender);
     ASSIGN_OR_RETURN(Authenticator authenticator,
                      Authenticator::FromConfig(config));
     app->authenticator_ =
@@ -120,6 +129,7 @@ class ApplicationImpl final : public Application {
         reaped = log->Reap(kReapBatch);
       } while (reaped.ok() && *reaped == kReapBatch);
     });
+    app->StartDeliveries(config.delivery(), clock, random);
     RETURN_IF_ERROR(app->Serve(config));
     return app;
   }
@@ -133,10 +143,37 @@ class ApplicationImpl final : public Application {
     shut_down_ = true;
     server_->Shutdown(std::chrono::system_clock::now() +
                       absl::ToChronoMicroseconds(grace));
+    dispatcher_->Shutdown(grace);
+    sender_->Shutdown(absl::ZeroDuration());
   }
 
  private:
   ApplicationImpl() = default;
+
+  void StartDeliveries(const v1::DeliveryConfig& config, const Clock* clock,
+                       RandomSource* random) {
+    queue_ = std::make_unique<core::DeliveryQueue>(store_.get());
+    attempts_ = std::make_unique<core::AttemptLog>(
+        store_.get(), config.keep_attempts() > 0 ? config.keep_attempts() : 50,
+        limits_);
+    core::RetryOptions retry;
+    if (config.retry_schedule_seconds_size() > 0) {
+      retry.schedule.clear();
+      for (int64_t seconds : config.retry_schedule_seconds()) {
+        retry.schedule.push_back(absl::Seconds(seconds));
+      }
+    }
+    retry_ = std::make_unique<core::RetryPolicy>(std::move(retry), random);
+    outcomes_ = std::make_unique<core::OutcomeBus>();
+    core::DispatcherOptions options;
+    if (config.failure_limit() > 0) options.failure_limit = config.failure_limit();
+    dispatcher_ = std::make_unique<core::DeliveryDispatcher>(
+        core::DispatcherDeps{store_.get(), queue_.get(), registry_.get(),
+                             catalog_.get(), attempts_.get(), retry_.get(),
+                             sender_.get(), outcomes_.get(), clock, random},
+        options);
+    dispatcher_->Start();
+  }
 
   absl::Status Serve(const v1::ServerConfig& config) {
     executor_ = std::make_unique<BlockingExecutor>(kExecutorThreads);
@@ -147,10 +184,13 @@ class ApplicationImpl final : public Application {
                                                      registry_.get());
     dialects_ =
         std::make_unique<DialectHandler>(deps, catalog_.get(), registry_.get());
-    events_ = std::make_unique<EventHandler>(deps, transactions_.get(),
-                                             matcher_.get(), limits_, clock_,
-                                             random_);
-    deliveries_ = std::make_unique<DeliveryHandler>(deps);
+    core::DeliveryDispatcher* dispatcher = dispatcher_.get();
+    events_ = std::make_unique<EventHandler>(
+        deps, transactions_.get(), matcher_.get(), limits_, clock_, random_,
+        [dispatcher] { dispatcher->Wake(); });
+    deliveries_ = std::make_unique<DeliveryHandler>(
+        deps, DeliveryHandlerDeps{registry_.get(), queue_.get(), attempts_.get(),
+                                  dispatcher_.get(), outcomes_.get()});
 
     grpc::EnableDefaultHealthCheckService(true);
     // Links the health protocol's descriptors in, for reflection.
@@ -187,6 +227,12 @@ class ApplicationImpl final : public Application {
   std::unique_ptr<core::EventMatcher> matcher_;
   core::TransactionLogPtr transactions_;
   std::unique_ptr<PeriodicTask> reaper_;
+  core::HttpSenderPtr sender_;
+  std::unique_ptr<core::DeliveryQueue> queue_;
+  std::unique_ptr<core::AttemptLog> attempts_;
+  std::unique_ptr<core::RetryPolicy> retry_;
+  std::unique_ptr<core::OutcomeBus> outcomes_;
+  std::unique_ptr<core::DeliveryDispatcher> dispatcher_;
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SubscriptionHandler> subscriptions_;
   std::unique_ptr<PrincipalHandler> principals_;
@@ -203,9 +249,10 @@ class ApplicationImpl final : public Application {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Application>> Application::Start(
-    const v1::ServerConfig& config, storage::StorePtr store, const Clock* clock,
-    RandomSource* random) {
-  return ApplicationImpl::Start(config, std::move(store), clock, random);
+    const v1::ServerConfig& config, storage::StorePtr store,
+    core::HttpSenderPtr sender, const Clock* clock, RandomSource* random) {
+  return ApplicationImpl::Start(config, std::move(store), std::move(sender),
+                                clock, random);
 }
 
 }  // namespace webhooks::server

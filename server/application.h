@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "core/http_sender.h"
 #include "storage/store.h"
 #include "webhooks/v1/config.pb.h"
 
@@ -24,12 +25,13 @@ namespace webhooks::server {
 class Application {
  public:
   // Opens the domain over `store`, syncs the config file's static dialects
-  // and subscriptions, and starts serving on config.listen_address. `config`
-  // must have been through FinalizeConfig. Fails with INVALID_ARGUMENT for a
-  // bad config, UNAVAILABLE when the address cannot be bound.
+  // and subscriptions, starts sending pending deliveries through `sender`,
+  // and starts serving on config.listen_address. `config` must have been
+  // through FinalizeConfig. Fails with INVALID_ARGUMENT for a bad config,
+  // UNAVAILABLE when the address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Application>> Start(
       const v1::ServerConfig& config, storage::StorePtr store,
-      const Clock* clock, RandomSource* random);
+      core::HttpSenderPtr sender, const Clock* clock, RandomSource* random);
 
   virtual ~Application() = default;
 
@@ -38,7 +40,8 @@ class Application {
   // True when no tokens are configured: every caller is an admin.
   virtual bool open_mode() const = 0;
   // Stops accepting calls, lets running ones finish for up to `grace`, then
-  // cancels the rest. Idempotent.
+  // cancels the rest; then lets deliveries in flight finish for up to
+  // `grace` and leaves the others pending on disk. Idempotent.
   virtual void Shutdown(absl::Duration grace) = 0;
 };
 

@@ -21,6 +21,7 @@
 #include "common/strings.h"
 #include "server/application.h"
 #include "server/config_loader.h"
+#include "delivery/curl_sender.h"
 #include "storage/rocksdb_store.h"
 
 ABSL_FLAG(std::string, config, "",
@@ -34,9 +35,40 @@ ABSL_FLAG(bool, allow_http_targets, false,
 ABSL_FLAG(std::string, port_file, "",
           "Once serving, write the bound port to this file.");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
-          "How long running calls may take to finish at shutdown.");
+          "How long running calls and deliveries in flight may take to "
+          "finish at shutdown.");
+ABSL_FLAG(std::vector<std::string>, allowed_cidrs, {},
+          "Comma-separated CIDRs that deliveries may reach although private "
+          "or loopback; added to delivery.allowed_cidrs.");
+ABSL_FLAG(std::string, ca_bundle, "",
+          "PEM CA bundle to verify receivers with; overrides "
+          "delivery.ca_bundle.");
 
 namespace {
+
+webhooks::delivery::CurlSenderOptions SenderOptions(
+    const webhooks::v1::ServerConfig& config) {
+  const webhooks::v1::DeliveryConfig& d = config.delivery();
+  webhooks::delivery::CurlSenderOptions options;
+  if (d.max_in_flight() > 0) options.max_in_flight = d.max_in_flight();
+  if (d.max_per_destination() > 0) {
+    options.max_per_destination = d.max_per_destination();
+  }
+  if (d.connect_timeout_ms() > 0) {
+    options.connect_timeout = absl::Milliseconds(d.connect_timeout_ms());
+  }
+  if (d.total_timeout_ms() > 0) {
+    options.total_timeout = absl::Milliseconds(d.total_timeout_ms());
+  }
+  if (d.max_response_body_bytes() > 0) {
+    options.max_response_body = static_cast<size_t>(d.max_response_body_bytes());
+  }
+  options.allow_http = config.allow_http_targets();
+  options.ca_bundle = d.ca_bundle();
+  options.allowed_cidrs.assign(d.allowed_cidrs().begin(),
+                               d.allowed_cidrs().end());
+  return options;
+}
 
 void Log(std::string_view message) {
   std::string line =
@@ -96,6 +128,12 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_allow_http_targets)) {
     config.set_allow_http_targets(true);
   }
+  for (const std::string& cidr : absl::GetFlag(FLAGS_allowed_cidrs)) {
+    config.mutable_delivery()->add_allowed_cidrs(cidr);
+  }
+  if (!absl::GetFlag(FLAGS_ca_bundle).empty()) {
+    config.mutable_delivery()->set_ca_bundle(absl::GetFlag(FLAGS_ca_bundle));
+  }
   if (absl::Status s = webhooks::server::FinalizeConfig(config); !s.ok()) {
     return Fail(s);
   }
@@ -104,11 +142,15 @@ int main(int argc, char** argv) {
       webhooks::storage::RocksDbStore::Open({.path = config.data_dir()});
   if (!store.ok()) return Fail(store.status());
 
+  absl::StatusOr<std::unique_ptr<webhooks::delivery::CurlSender>> sender =
+      webhooks::delivery::CurlSender::Create(SenderOptions(config));
+  if (!sender.ok()) return Fail(sender.status());
+
   webhooks::SystemClock clock;
   webhooks::SecureRandom random;
   absl::StatusOr<webhooks::server::ApplicationPtr> app =
-      webhooks::server::Application::Start(config, *std::move(store), &clock,
-                                           &random);
+      webhooks::server::Application::Start(config, *std::move(store),
+                                           *std::move(sender), &clock, &random);
   if (!app.ok()) return Fail(app.status());
 
   Log(webhooks::StrCat("serving on port ", (*app)->port(), " (",

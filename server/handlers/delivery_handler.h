@@ -1,18 +1,30 @@
-// webhooks.v1.DeliveryService. Declared with the v1 contract; attempts,
-// redelivery and the outcome stream are built in the delivery work. Until
-// then each RPC authenticates and authorizes its caller, then answers
-// UNIMPLEMENTED.
+// webhooks.v1.DeliveryService: attempts, deliveries, redelivery, recovery
+// and the outcome stream. Subscribers see only their own subscriptions'.
 #ifndef WEBHOOKS_SERVER_HANDLERS_DELIVERY_HANDLER_H_
 #define WEBHOOKS_SERVER_HANDLERS_DELIVERY_HANDLER_H_
 
+#include "core/attempt_log.h"
+#include "core/delivery_dispatcher.h"
+#include "core/delivery_queue.h"
+#include "core/outcome_bus.h"
+#include "core/subscription_registry.h"
 #include "server/handlers/unary_call.h"
 #include "webhooks/v1/delivery.grpc.pb.h"
 
 namespace webhooks::server {
 
+struct DeliveryHandlerDeps {
+  core::SubscriptionRegistry* registry;
+  core::DeliveryQueue* queue;
+  core::AttemptLog* attempts;
+  core::DeliveryDispatcher* dispatcher;
+  core::OutcomeBus* outcomes;
+};
+
 class DeliveryHandler final : public v1::DeliveryService::CallbackService {
  public:
-  explicit DeliveryHandler(HandlerDeps deps) : deps_(deps) {}
+  DeliveryHandler(HandlerDeps deps, DeliveryHandlerDeps domain)
+      : deps_(deps), domain_(domain) {}
 
   grpc::ServerUnaryReactor* ListAttempts(
       grpc::CallbackServerContext* ctx, const v1::ListAttemptsRequest* request,
@@ -35,14 +47,8 @@ class DeliveryHandler final : public v1::DeliveryService::CallbackService {
       const v1::WatchOutcomesRequest* request) override;
 
  private:
-  // The status to answer with: the caller's auth failure or UNIMPLEMENTED.
-  absl::Status NotYet(grpc::CallbackServerContext* ctx, Operation operation,
-                      std::string_view method);
-  grpc::ServerUnaryReactor* NotYetUnary(grpc::CallbackServerContext* ctx,
-                                        Operation operation,
-                                        std::string_view method);
-
   const HandlerDeps deps_;
+  const DeliveryHandlerDeps domain_;
 };
 
 }  // namespace webhooks::server

@@ -68,6 +68,7 @@ grpc::ServerUnaryReactor* EventHandler::Commit(grpc::CallbackServerContext* ctx,
                     *response->mutable_transaction() =
                         TransactionToApi(result.transaction);
                     response->set_deliveries_created(result.deliveries_created);
+                    if (result.deliveries_created > 0) committed_();
                     return absl::OkStatus();
                   });
 }
@@ -110,6 +111,7 @@ grpc::ServerUnaryReactor* EventHandler::Publish(
         *response->mutable_transaction() = TransactionToApi(result.transaction);
         SetEventResults(results, response->mutable_event_results());
         response->set_deliveries_created(result.deliveries_created);
+        if (result.deliveries_created > 0) committed_();
         return absl::OkStatus();
       });
 }

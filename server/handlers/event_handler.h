@@ -3,6 +3,8 @@
 #ifndef WEBHOOKS_SERVER_HANDLERS_EVENT_HANDLER_H_
 #define WEBHOOKS_SERVER_HANDLERS_EVENT_HANDLER_H_
 
+#include <functional>
+
 #include "common/clock.h"
 #include "common/random.h"
 #include "core/event_matcher.h"
@@ -16,15 +18,18 @@ namespace webhooks::server {
 class EventHandler final : public v1::EventService::CallbackService {
  public:
   // The pointers must outlive the handler.
+  // `committed` runs after each commit that created deliveries.
   EventHandler(HandlerDeps deps, core::TransactionLog* log,
                const core::EventMatcher* matcher, const core::Limits& limits,
-               const Clock* clock, RandomSource* random)
+               const Clock* clock, RandomSource* random,
+               std::function<void()> committed)
       : deps_(deps),
         log_(log),
         matcher_(matcher),
         limits_(limits),
         clock_(clock),
-        random_(random) {}
+        random_(random),
+        committed_(std::move(committed)) {}
 
   grpc::ServerUnaryReactor* Prepare(grpc::CallbackServerContext* ctx,
                                     const v1::PrepareRequest* request,
@@ -54,6 +59,7 @@ class EventHandler final : public v1::EventService::CallbackService {
   const core::Limits limits_;
   const Clock* const clock_;
   RandomSource* const random_;
+  const std::function<void()> committed_;
 };
 
 }  // namespace webhooks::server

@@ -1,0 +1,70 @@
+#include "server/handlers/outcome_watcher.h"
+
+#include "server/converters/delivery_converter.h"
+
+namespace webhooks::server {
+
+OutcomeWatcher::OutcomeWatcher(core::OutcomeBus* bus,
+                               std::string subscription_id,
+                               std::optional<std::string> owner)
+    : bus_(bus),
+      subscription_id_(std::move(subscription_id)),
+      owner_(std::move(owner)) {
+  listener_id_ =
+      bus_->Subscribe([this](const core::OutcomeNotice& n) { Offer(n); });
+  // Headers go out at once, so the client knows the watch is running.
+  StartSendInitialMetadata();
+}
+
+void OutcomeWatcher::Offer(const core::OutcomeNotice& notice) {
+  if (!subscription_id_.empty() && notice.subscription_id != subscription_id_) {
+    return;
+  }
+  if (owner_.has_value() && notice.owner != *owner_) return;
+  absl::MutexLock lock(&mu_);
+  if (finished_) return;
+  if (buffer_.size() >= kMaxBuffered) {
+    buffer_.pop_front();
+    ++dropped_;
+  }
+  buffer_.push_back(OutcomeToApi(notice));
+  WriteNextLocked();
+}
+
+void OutcomeWatcher::WriteNextLocked() {
+  if (write_in_progress_ || finished_ || buffer_.empty()) return;
+  writing_ = std::move(buffer_.front());
+  buffer_.pop_front();
+  writing_.set_dropped(dropped_);
+  dropped_ = 0;
+  write_in_progress_ = true;
+  StartWrite(&writing_);
+}
+
+void OutcomeWatcher::OnWriteDone(bool ok) {
+  if (!ok) {
+    FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "stream closed"));
+    return;
+  }
+  absl::MutexLock lock(&mu_);
+  write_in_progress_ = false;
+  WriteNextLocked();
+}
+
+void OutcomeWatcher::OnCancel() {
+  FinishOnce(grpc::Status(grpc::StatusCode::CANCELLED, "watch cancelled"));
+}
+
+void OutcomeWatcher::FinishOnce(const grpc::Status& status) {
+  absl::MutexLock lock(&mu_);
+  if (finished_) return;
+  finished_ = true;
+  Finish(status);
+}
+
+void OutcomeWatcher::OnDone() {
+  bus_->Unsubscribe(listener_id_);  // waits for a running Offer
+  delete this;
+}
+
+}  // namespace webhooks::server

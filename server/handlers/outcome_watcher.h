@@ -1,0 +1,54 @@
+// The WatchOutcomes stream: forwards outcome notices the caller may see,
+// buffering up to a bound for a slow reader; past it the oldest are dropped
+// and the next outcome sent says how many (Outcome.dropped).
+#ifndef WEBHOOKS_SERVER_HANDLERS_OUTCOME_WATCHER_H_
+#define WEBHOOKS_SERVER_HANDLERS_OUTCOME_WATCHER_H_
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "core/outcome_bus.h"
+#include "grpcpp/grpcpp.h"
+#include "webhooks/v1/delivery.pb.h"
+
+namespace webhooks::server {
+
+class OutcomeWatcher final : public grpc::ServerWriteReactor<v1::Outcome> {
+ public:
+  static constexpr size_t kMaxBuffered = 1024;
+
+  // Watches notices of `subscription_id` (empty: all) owned by `owner`
+  // (nullopt: any owner). Deletes itself when the call is done.
+  OutcomeWatcher(core::OutcomeBus* bus, std::string subscription_id,
+                 std::optional<std::string> owner);
+
+  void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_);
+  void OnDone() override;
+
+ private:
+  void Offer(const core::OutcomeNotice& notice) ABSL_LOCKS_EXCLUDED(mu_);
+  // Starts the next write when none is running.
+  void WriteNextLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishOnce(const grpc::Status& status) ABSL_LOCKS_EXCLUDED(mu_);
+
+  core::OutcomeBus* const bus_;
+  const std::string subscription_id_;
+  const std::optional<std::string> owner_;
+  int64_t listener_id_ = 0;
+
+  absl::Mutex mu_;
+  std::deque<v1::Outcome> buffer_ ABSL_GUARDED_BY(mu_);
+  v1::Outcome writing_ ABSL_GUARDED_BY(mu_);  // valid until OnWriteDone
+  bool write_in_progress_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace webhooks::server
+
+#endif  // WEBHOOKS_SERVER_HANDLERS_OUTCOME_WATCHER_H_
