@@ -110,12 +110,18 @@ void DeliveryDispatcher::Fetch() {
       continue;
     }
     const std::string id = delivery.id();
+    const bool first_attempt = delivery.attempt_count() == 0;
+    const int64_t since_commit_micros =
+        attempt.create_time_micros() - delivery.create_time_micros();
     {
       absl::MutexLock lock(&mu_);
       leased_.emplace(id, Lease{std::move(delivery), std::move(attempt),
                                 std::move(owner)});
     }
     ++stats_.in_flight;
+    if (deps_.metrics != nullptr && first_attempt) {
+      deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
+    }
     deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
       absl::MutexLock lock(&mu_);
       arrivals_.push_back(Arrival{id, std::move(result)});
@@ -241,10 +247,16 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
          : c.gone  ? SubscriptionRegistry::AttemptOutcome::Kind::kGone
                    : SubscriptionRegistry::AttemptOutcome::Kind::kFailed});
     ++(c.success ? stats_.attempts_succeeded : stats_.attempts_failed);
+    if (deps_.metrics != nullptr) {
+      deps_.metrics->AttemptEnded(MetricOutcome(result, c), result.elapsed);
+    }
     notices.push_back(OutcomeNotice{
         c.success ? OutcomeNotice::Kind::kAttemptSucceeded
                   : OutcomeNotice::Kind::kAttemptFailed,
         attempt.subscription_id(), lease.owner, attempt, "", now});
+  }
+  if (deps_.metrics != nullptr && !health.empty()) {
+    deps_.metrics->OutcomesWritten(static_cast<int>(health.size()));
   }
   absl::Status written = batch.empty() ? absl::OkStatus()
                                        : deps_.store->Write(batch);

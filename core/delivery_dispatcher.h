@@ -29,6 +29,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "core/attempt_log.h"
+#include "core/delivery_metrics.h"
 #include "core/delivery_queue.h"
 #include "core/dialect_catalog.h"
 #include "core/http_sender.h"
@@ -50,6 +51,7 @@ struct DispatcherDeps {
   OutcomeBus* outcomes;  // may be null
   const Clock* clock;
   RandomSource* random;
+  DeliveryMetrics* metrics = nullptr;  // may be null; must outlive Shutdown
 };
 
 struct DispatcherOptions {

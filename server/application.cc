@@ -31,6 +31,8 @@
 #include "server/handlers/event_handler.h"
 #include "server/handlers/principal_handler.h"
 #include "server/handlers/subscription_handler.h"
+#include "server/metrics_exporter.h"
+#include "server/metrics_http_server.h"
 #include "server/periodic_task.h"
 
 namespace webhooks::server {
@@ -78,6 +80,7 @@ class ApplicationImpl final : public Application {
  public:
   ~ApplicationImpl() override {
     Shutdown(absl::Seconds(5));
+    metrics_server_.reset();  // its scrapes read the dispatcher and queue
     server_.reset();
     executor_.reset();  // runs what is queued, then joins
     reaper_.reset();
@@ -96,6 +99,16 @@ class ApplicationImpl final : public Application {
                      Authenticator::FromConfig(config));
     app->authenticator_ =
         std::make_unique<Authenticator>(std::move(authenticator));
+    const std::string& metrics_address =
+        config.delivery().metrics_listen_address();
+    if (!metrics_address.empty() && app->authenticator_->open_mode() &&
+        !IsLoopbackAddress(metrics_address)) {
+      return absl::FailedPreconditionError(StrCat(
+          "delivery.metrics_listen_address \"", metrics_address,
+          "\" is not a loopback address; without tokens (open mode) the "
+          "server only listens on loopback. Configure tokens or listen on "
+          "loopback"));
+    }
     const core::Limits limits = LimitsFromConfig(config);
     ASSIGN_OR_RETURN(app->catalog_, core::DialectCatalog::Open(
                                         app->store_.get(), clock, limits));
@@ -129,12 +142,17 @@ class ApplicationImpl final : public Application {
         reaped = log->Reap(kReapBatch);
       } while (reaped.ok() && *reaped == kReapBatch);
     });
+    if (!metrics_address.empty()) {
+      ASSIGN_OR_RETURN(app->metrics_, ServiceMetrics::Create());
+    }
     app->StartDeliveries(config.delivery(), clock, random);
     RETURN_IF_ERROR(app->Serve(config));
+    RETURN_IF_ERROR(app->ServeMetrics(metrics_address));
     return app;
   }
 
   int port() const override { return port_; }
+  int metrics_port() const override { return metrics_port_; }
   bool open_mode() const override { return authenticator_->open_mode(); }
 
   void Shutdown(absl::Duration grace) override {
@@ -145,6 +163,7 @@ class ApplicationImpl final : public Application {
                       absl::ToChronoMicroseconds(grace));
     dispatcher_->Shutdown(grace);
     sender_->Shutdown(absl::ZeroDuration());
+    metrics_server_.reset();
   }
 
  private:
@@ -170,9 +189,20 @@ class ApplicationImpl final : public Application {
     dispatcher_ = std::make_unique<core::DeliveryDispatcher>(
         core::DispatcherDeps{store_.get(), queue_.get(), registry_.get(),
                              catalog_.get(), attempts_.get(), retry_.get(),
-                             sender_.get(), outcomes_.get(), clock, random},
+                             sender_.get(), outcomes_.get(), clock, random,
+                             metrics_.get()},
         options);
     dispatcher_->Start();
+  }
+
+  // Serves GET /metrics on `address`, if any.
+  absl::Status ServeMetrics(const std::string& address) {
+    if (metrics_ == nullptr) return absl::OkStatus();
+    RETURN_IF_ERROR(metrics_->Attach(&dispatcher_->stats(), queue_.get()));
+    ASSIGN_OR_RETURN(metrics_server_,
+                     MetricsHttpServer::Start(address, &metrics_->registry()));
+    metrics_port_ = metrics_server_->port();
+    return absl::OkStatus();
   }
 
   absl::Status Serve(const v1::ServerConfig& config) {
@@ -232,6 +262,7 @@ class ApplicationImpl final : public Application {
   std::unique_ptr<core::AttemptLog> attempts_;
   std::unique_ptr<core::RetryPolicy> retry_;
   std::unique_ptr<core::OutcomeBus> outcomes_;
+  std::unique_ptr<ServiceMetrics> metrics_;  // null: no metrics endpoint
   std::unique_ptr<core::DeliveryDispatcher> dispatcher_;
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SubscriptionHandler> subscriptions_;
@@ -241,6 +272,8 @@ class ApplicationImpl final : public Application {
   std::unique_ptr<DeliveryHandler> deliveries_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
+  std::unique_ptr<MetricsHttpServer> metrics_server_;
+  int metrics_port_ = 0;
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;

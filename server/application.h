@@ -26,9 +26,11 @@ class Application {
  public:
   // Opens the domain over `store`, syncs the config file's static dialects
   // and subscriptions, starts sending pending deliveries through `sender`,
-  // and starts serving on config.listen_address. `config` must have been
+  // and starts serving on config.listen_address (and metrics on
+  // delivery.metrics_listen_address when set). `config` must have been
   // through FinalizeConfig. Fails with INVALID_ARGUMENT for a bad config,
-  // UNAVAILABLE when the address cannot be bound.
+  // FAILED_PRECONDITION for a non-loopback metrics address in open mode,
+  // UNAVAILABLE when an address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Application>> Start(
       const v1::ServerConfig& config, storage::StorePtr store,
       core::HttpSenderPtr sender, const Clock* clock, RandomSource* random);
@@ -37,11 +39,15 @@ class Application {
 
   // The bound port (useful with port 0).
   virtual int port() const = 0;
+  // The metrics endpoint's bound port (GET /metrics; see
+  // delivery.metrics_listen_address); 0 when it is off.
+  virtual int metrics_port() const = 0;
   // True when no tokens are configured: every caller is an admin.
   virtual bool open_mode() const = 0;
   // Stops accepting calls, lets running ones finish for up to `grace`, then
   // cancels the rest; then lets deliveries in flight finish for up to
-  // `grace` and leaves the others pending on disk. Idempotent.
+  // `grace` and leaves the others pending on disk; then stops the metrics
+  // endpoint. Idempotent.
   virtual void Shutdown(absl::Duration grace) = 0;
 };
 

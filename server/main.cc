@@ -34,6 +34,13 @@ ABSL_FLAG(bool, allow_http_targets, false,
           "Development only: accept http:// target URLs.");
 ABSL_FLAG(std::string, port_file, "",
           "Once serving, write the bound port to this file.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port to serve Prometheus metrics on (GET /metrics); "
+          "overrides delivery.metrics_listen_address. Port 0 picks a free "
+          "port.");
+ABSL_FLAG(std::string, metrics_port_file, "",
+          "Once serving, write the metrics endpoint's bound port to this "
+          "file (before --port_file is written).");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "How long running calls and deliveries in flight may take to "
           "finish at shutdown.");
@@ -134,6 +141,16 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_ca_bundle).empty()) {
     config.mutable_delivery()->set_ca_bundle(absl::GetFlag(FLAGS_ca_bundle));
   }
+  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
+    config.mutable_delivery()->set_metrics_listen_address(
+        absl::GetFlag(FLAGS_metrics_listen));
+  }
+  if (!absl::GetFlag(FLAGS_metrics_port_file).empty() &&
+      config.delivery().metrics_listen_address().empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--metrics_port_file needs a metrics address (--metrics_listen or "
+        "delivery.metrics_listen_address)"));
+  }
   if (absl::Status s = webhooks::server::FinalizeConfig(config); !s.ok()) {
     return Fail(s);
   }
@@ -162,6 +179,17 @@ int main(int argc, char** argv) {
   }
   if (config.allow_http_targets()) {
     Log("development mode: http:// target URLs are accepted");
+  }
+  if ((*app)->metrics_port() != 0) {
+    Log(webhooks::StrCat("metrics on port ", (*app)->metrics_port(), " (",
+                         config.delivery().metrics_listen_address(),
+                         "), GET /metrics"));
+  }
+  // Before --port_file: whoever waits for that one finds this one too.
+  if (!absl::GetFlag(FLAGS_metrics_port_file).empty()) {
+    absl::Status written = WritePortFile(absl::GetFlag(FLAGS_metrics_port_file),
+                                         (*app)->metrics_port());
+    if (!written.ok()) return Fail(written);
   }
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     absl::Status written =
