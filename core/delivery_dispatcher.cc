@@ -196,6 +196,11 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   std::vector<SubscriptionRegistry::AttemptOutcome> health;
   std::vector<OutcomeNotice> notices;
   std::vector<std::string> done;
+  bool draining;
+  {
+    absl::MutexLock lock(&mu_);
+    draining = draining_;
+  }
   for (Arrival& arrival : arrivals) {
     Lease lease;
     {
@@ -206,9 +211,11 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     }
     done.push_back(arrival.delivery_id);
     const HttpResult& result = arrival.result;
-    if (result.outcome == HttpResult::Outcome::kRejected) {
+    if (result.outcome == HttpResult::Outcome::kRejected && draining) {
       continue;  // not sent (shutting down): stays pending on disk
     }
+    // Otherwise a rejected request (say, a scheme no longer allowed) is a
+    // failed attempt like any other, so it is not fetched again at once.
     const Classified c = ClassifyResult(result, now);
     AttemptRecord& attempt = lease.attempt;
     attempt.set_status(c.success ? AttemptRecord::SUCCESSFUL

@@ -335,6 +335,22 @@ TEST_F(DeliveryDispatcherTest, RotatedSecretSignsAlongsideTheNewOne) {
                         request.body, Header(request, "webhook-signature")));
 }
 
+TEST_F(DeliveryDispatcherTest, RejectedRequestIsAFailedAttemptAndRetriedLater) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  HttpResult rejected;
+  rejected.outcome = HttpResult::Outcome::kRejected;
+  rejected.error = "scheme http is not allowed";
+  sender_.Answer(rejected);
+  DeliveryRecord waiting = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.attempt_count() == 1;
+  });
+  EXPECT_EQ(waiting.state(), DeliveryRecord::PENDING);
+  EXPECT_GT(waiting.next_attempt_micros(), absl::ToUnixMicros(clock_.Now()));
+  EXPECT_THAT(Attempts(sub.id())[0].message(), HasSubstr("not sent"));
+}
+
 TEST_F(DeliveryDispatcherTest, RingBufferKeepsLastResolvedAttempts) {
   SubscriptionRecord sub = MustCreate(Draft("/"));
   RetryOptions immediate;
