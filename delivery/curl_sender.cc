@@ -1,0 +1,435 @@
+#include "delivery/curl_sender.h"
+
+#include <curl/curl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <iterator>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "delivery/address_policy.h"
+#include "delivery/inbox.h"
+#include "delivery/scheduler.h"
+#include "delivery/transfer.h"
+
+// One loop thread owns the multi handle, the easy handles, the scheduler and
+// every Transfer; other threads only touch the Inbox and call
+// curl_multi_wakeup, which libcurl allows from any thread.
+
+namespace webhooks::delivery {
+namespace {
+
+using core::HttpResult;
+using Outcome = core::HttpResult::Outcome;
+
+constexpr char kShuttingDown[] = "shutting down";
+
+// One request on the wire: its easy handle and what came back.
+struct Transfer {
+  Transfer(Pending p, const CurlSenderOptions& options,
+           const AddressPolicy* policy)
+      : pending(std::move(p)),
+        guard(policy),
+        response(options.max_response_body, options.max_response_headers) {}
+
+  Pending pending;
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  ConnectGuard guard;
+  ResponseCollector response;
+  absl::Time start = absl::Now();
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* transfer = static_cast<Transfer*>(user);
+  // Returning less than given (only once the cap is passed) makes curl stop
+  // with CURLE_WRITE_ERROR; the result then still counts as a response.
+  return transfer->response.OnBody({data, size * count}) ? size * count : 0;
+}
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  static_cast<Transfer*>(user)->response.OnHeaderLine({data, size * count});
+  return size * count;
+}
+
+// The SSRF guard: every socket curl opens for a transfer comes through here
+// with the address it is about to connect to.
+curl_socket_t OpenSocket(void* user, curlsocktype purpose,
+                         curl_sockaddr* address) {
+  auto* transfer = static_cast<Transfer*>(user);
+  if (purpose != CURLSOCKTYPE_IPCXN || !transfer->guard.Allow(&address->addr)) {
+    return CURL_SOCKET_BAD;
+  }
+  return socket(address->family, address->socktype | SOCK_CLOEXEC,
+                address->protocol);
+}
+
+// CURLE_SSL_* and certificate verification failures.
+constexpr CURLcode kTlsErrors[] = {
+    CURLE_SSL_CONNECT_ERROR,     CURLE_SSL_ENGINE_NOTFOUND,
+    CURLE_SSL_ENGINE_SETFAILED,  CURLE_SSL_CERTPROBLEM,
+    CURLE_SSL_CIPHER,            CURLE_PEER_FAILED_VERIFICATION,
+    CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CACERT_BADFILE,
+    CURLE_SSL_SHUTDOWN_FAILED,   CURLE_SSL_CRL_BADFILE,
+    CURLE_SSL_ISSUER_ERROR,      CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+    CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT,
+    CURLE_USE_SSL_FAILED};
+
+Outcome OutcomeOf(CURLcode code) {
+  if (code == CURLE_OPERATION_TIMEDOUT) return Outcome::kTimeout;
+  if (std::find(std::begin(kTlsErrors), std::end(kTlsErrors), code) !=
+      std::end(kTlsErrors)) {
+    return Outcome::kTlsError;
+  }
+  if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
+    return Outcome::kRejected;  // CheckRequest should have caught these
+  }
+  return Outcome::kConnectError;  // resolve, connect, send, receive, ...
+}
+
+// Sets options in order, keeping the first failure.
+class EasySetter {
+ public:
+  explicit EasySetter(CURL* easy) : easy_(easy) {}
+  template <typename T>
+  EasySetter& Set(CURLoption option, T value) {
+    if (code_ == CURLE_OK) code_ = curl_easy_setopt(easy_, option, value);
+    return *this;
+  }
+  CURLcode code() const { return code_; }
+
+ private:
+  CURL* easy_;
+  CURLcode code_ = CURLE_OK;
+};
+
+class CurlSenderImpl final : public CurlSender {
+ public:
+  CurlSenderImpl(const CurlSenderOptions& options, AddressPolicy policy,
+                 CURLM* multi)
+      : options_(options),
+        policy_(std::move(policy)),
+        multi_(multi),
+        scheduler_(options.max_in_flight, options.max_per_destination) {}
+
+  ~CurlSenderImpl() override {
+    Shutdown(absl::ZeroDuration());
+    curl_multi_cleanup(multi_);
+    for (CURL* easy : pool_) curl_easy_cleanup(easy);
+  }
+
+  void StartLoop() {
+    absl::MutexLock lock(&join_mu_);
+    thread_ = std::thread([this] { Loop(); });
+  }
+
+  void Send(core::HttpRequest request, core::HttpCallback done) override {
+    Pending pending{std::move(request), std::move(done), {}};
+    if (inbox_.Push(pending)) {
+      curl_multi_wakeup(multi_);
+    } else {
+      pending.done(RejectedResult(kShuttingDown));
+    }
+  }
+
+  int InFlight() const override { return in_flight_.load(); }
+
+  void Shutdown(absl::Duration grace) override {
+    inbox_.Stop(grace);
+    curl_multi_wakeup(multi_);
+    // From a callback (the loop thread itself) the loop ends on its own.
+    if (std::this_thread::get_id() == loop_id_.load()) return;
+    absl::MutexLock lock(&join_mu_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop();
+  void Admit(Pending pending);
+  void StartTransfer(Pending pending);
+  CURLcode Configure(Transfer* transfer);
+  // Ends the transfer on `easy` (started, perhaps not added to the multi
+  // handle): updates the counts, recycles the handle, returns the Transfer
+  // whose callback is still to run.
+  std::unique_ptr<Transfer> Finish(CURL* easy);
+  HttpResult ResultOf(Transfer* transfer, CURLcode code);
+  bool ReapCompleted();
+  void AbortAll();
+
+  const CurlSenderOptions options_;
+  const AddressPolicy policy_;
+  CURLM* const multi_;
+
+  Inbox inbox_;
+
+  absl::Mutex join_mu_;
+  std::thread thread_ ABSL_GUARDED_BY(join_mu_);
+  std::atomic<std::thread::id> loop_id_{};
+
+  std::atomic<int> in_flight_{0};
+
+  // Loop thread only.
+  Scheduler scheduler_;
+  std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
+  std::vector<CURL*> pool_;  // idle easy handles, reset
+};
+
+void CurlSenderImpl::Loop() {
+  loop_id_.store(std::this_thread::get_id());
+  while (true) {
+    Inbox::Batch batch = inbox_.Take();
+    for (Pending& pending : batch.pending) Admit(std::move(pending));
+    const bool stopping = batch.stopping;
+    const absl::Time deadline = batch.deadline;
+    if (stopping) {
+      for (Pending& pending : scheduler_.TakeQueued()) {
+        pending.done(RejectedResult(kShuttingDown));
+      }
+    } else {
+      while (std::optional<Pending> next = scheduler_.Next()) {
+        StartTransfer(std::move(*next));
+      }
+    }
+    int running = 0;
+    curl_multi_perform(multi_, &running);
+    const bool finished = ReapCompleted();
+    if (stopping && (transfers_.empty() || absl::Now() >= deadline)) break;
+    if (finished) continue;  // slots opened: start more before waiting
+    int64_t wait_ms = 1000;
+    if (stopping) {
+      wait_ms = std::clamp<int64_t>(
+          absl::ToInt64Milliseconds(deadline - absl::Now()) + 1, 0, wait_ms);
+    }
+    curl_multi_poll(multi_, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+  }
+  AbortAll();
+}
+
+void CurlSenderImpl::Admit(Pending pending) {
+  absl::StatusOr<CheckedRequest> checked =
+      CheckRequest(pending.request, options_.allow_http);
+  if (!checked.ok()) {
+    pending.done(RejectedResult(std::string(checked.status().message())));
+    return;
+  }
+  pending.checked = *std::move(checked);
+  scheduler_.Push(std::move(pending));
+}
+
+void CurlSenderImpl::StartTransfer(Pending pending) {
+  auto transfer =
+      std::make_unique<Transfer>(std::move(pending), options_, &policy_);
+  if (!pool_.empty()) {
+    transfer->easy = pool_.back();
+    pool_.pop_back();
+  } else {
+    transfer->easy = curl_easy_init();
+  }
+  if (transfer->easy == nullptr) {
+    scheduler_.Finished(transfer->pending.checked.destination);
+    transfer->pending.done(RejectedResult("curl_easy_init failed"));
+    return;
+  }
+  CURL* easy = transfer->easy;
+  Transfer* t = transfer.get();
+  transfers_.emplace(easy, std::move(transfer));
+  in_flight_.fetch_add(1);
+  const CURLcode code = Configure(t);
+  if (code == CURLE_OK && curl_multi_add_handle(multi_, easy) == CURLM_OK) {
+    return;
+  }
+  std::unique_ptr<Transfer> failed = Finish(easy);
+  failed->pending.done(RejectedResult(
+      StrCat("cannot set up the transfer: ",
+             code == CURLE_OK ? "curl_multi_add_handle failed"
+                              : curl_easy_strerror(code))));
+}
+
+CURLcode CurlSenderImpl::Configure(Transfer* t) {
+  for (const std::string& line : CurlHeaderLines(t->pending.request.headers)) {
+    curl_slist* list = curl_slist_append(t->headers, line.c_str());
+    if (list == nullptr) return CURLE_OUT_OF_MEMORY;
+    t->headers = list;
+  }
+  const core::HttpRequest& request = t->pending.request;
+  EasySetter set(t->easy);
+  set.Set(CURLOPT_URL, t->pending.checked.url.c_str())
+      .Set(CURLOPT_ERRORBUFFER, t->error)
+      .Set(CURLOPT_NOSIGNAL, 1L)
+      .Set(CURLOPT_PROXY, "")  // ignore *_proxy environment variables
+      .Set(CURLOPT_FOLLOWLOCATION, 0L)
+      .Set(CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https")
+      .Set(CURLOPT_SSL_VERIFYPEER, 1L)
+      .Set(CURLOPT_SSL_VERIFYHOST, 2L)  // 2 is "verify"; 1 means the same
+      .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS))
+      // Over TLS, wait for ALPN to tell whether an existing connection can
+      // multiplex (HTTP/2) rather than open more. Not over plain http, where
+      // curl learns "HTTP/1.1, no multiplexing" only from the first response
+      // and would hold the other transfers back until then.
+      .Set(CURLOPT_PIPEWAIT,
+           absl::StartsWith(t->pending.checked.url, "https:") ? 1L : 0L)
+      .Set(CURLOPT_CONNECTTIMEOUT_MS,
+           static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)))
+      .Set(CURLOPT_TIMEOUT_MS,
+           static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)))
+      .Set(CURLOPT_HTTPHEADER, t->headers)
+      .Set(CURLOPT_WRITEFUNCTION, &OnBody)
+      .Set(CURLOPT_WRITEDATA, static_cast<void*>(t))
+      .Set(CURLOPT_HEADERFUNCTION, &OnHeader)
+      .Set(CURLOPT_HEADERDATA, static_cast<void*>(t))
+      .Set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket)
+      .Set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(t))
+      .Set(CURLOPT_POSTFIELDSIZE_LARGE,
+           static_cast<curl_off_t>(request.body.size()))
+      .Set(CURLOPT_POSTFIELDS, request.body.data());
+  if (!options_.ca_bundle.empty()) {
+    set.Set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  }
+  if (request.method != "POST") {
+    set.Set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  return set.code();
+}
+
+std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
+  auto it = transfers_.find(easy);
+  std::unique_ptr<Transfer> transfer = std::move(it->second);
+  transfers_.erase(it);
+  curl_multi_remove_handle(multi_, easy);  // fine when it was never added
+  in_flight_.fetch_sub(1);
+  scheduler_.Finished(transfer->pending.checked.destination);
+  curl_slist_free_all(transfer->headers);
+  transfer->headers = nullptr;
+  transfer->easy = nullptr;
+  if (pool_.size() < static_cast<size_t>(options_.max_in_flight)) {
+    curl_easy_reset(easy);
+    pool_.push_back(easy);
+  } else {
+    curl_easy_cleanup(easy);
+  }
+  return transfer;
+}
+
+HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
+  HttpResult result;
+  curl_off_t total_us = 0;
+  if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us) ==
+      CURLE_OK) {
+    result.elapsed = absl::Microseconds(total_us);
+  } else {
+    result.elapsed = absl::Now() - t->start;
+  }
+  if (code == CURLE_OK ||
+      (code == CURLE_WRITE_ERROR && t->response.body_truncated())) {
+    result.outcome = Outcome::kResponse;
+    t->response.MoveInto(&result);
+    long status = 0;
+    if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) ==
+            CURLE_OK &&
+        status != 0) {
+      result.status_code = static_cast<int>(status);
+    }
+    return result;
+  }
+  if (t->guard.refused_all()) {
+    result.outcome = Outcome::kRefusedAddress;
+    result.error = t->guard.refusal();
+    return result;
+  }
+  result.outcome = OutcomeOf(code);
+  result.error = t->error[0] != '\0' ? std::string(t->error)
+                                     : std::string(curl_easy_strerror(code));
+  if (!t->guard.refusal().empty()) {
+    result.error += StrCat("; ", t->guard.refusal());
+  }
+  return result;
+}
+
+bool CurlSenderImpl::ReapCompleted() {
+  std::vector<std::pair<core::HttpCallback, HttpResult>> done;
+  int left = 0;
+  while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
+    if (message->msg != CURLMSG_DONE) continue;
+    CURL* easy = message->easy_handle;
+    const CURLcode code = message->data.result;
+    auto it = transfers_.find(easy);
+    if (it == transfers_.end()) continue;
+    HttpResult result = ResultOf(it->second.get(), code);
+    std::unique_ptr<Transfer> transfer = Finish(easy);
+    done.emplace_back(std::move(transfer->pending.done), std::move(result));
+  }
+  for (auto& [callback, result] : done) callback(std::move(result));
+  return !done.empty();
+}
+
+void CurlSenderImpl::AbortAll() {
+  std::vector<CURL*> easies;
+  for (const auto& [easy, transfer] : transfers_) easies.push_back(easy);
+  for (CURL* easy : easies) {
+    std::unique_ptr<Transfer> transfer = Finish(easy);
+    HttpResult result = RejectedResult(kShuttingDown);
+    result.elapsed = absl::Now() - transfer->start;
+    transfer->pending.done(std::move(result));
+  }
+  // Pushed before Stop but not yet taken, and anything still queued.
+  for (Pending& pending : inbox_.Take().pending) {
+    pending.done(RejectedResult(kShuttingDown));
+  }
+  for (Pending& pending : scheduler_.TakeQueued()) {
+    pending.done(RejectedResult(kShuttingDown));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CurlSender>> CurlSender::Create(
+    const CurlSenderOptions& options) {
+  RETURN_IF_ERROR(ValidateCurlSenderOptions(options));
+  ASSIGN_OR_RETURN(AddressPolicy policy,
+                   AddressPolicy::Create(options.allowed_cidrs));
+  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (init != CURLE_OK) {
+    return absl::InternalError(
+        StrCat("curl_global_init: ", curl_easy_strerror(init)));
+  }
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  if (info == nullptr || (info->features & CURL_VERSION_SSL) == 0) {
+    return absl::InternalError("libcurl has no TLS support");
+  }
+  CURLM* multi = curl_multi_init();
+  if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
+  const long per_host = options.max_per_destination;
+  const long connections = std::max(options.max_in_flight, 4);
+  if (curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) !=
+          CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) !=
+          CURLM_OK ||
+      curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, connections) !=
+          CURLM_OK) {
+    curl_multi_cleanup(multi);
+    return absl::InternalError("curl_multi_setopt failed");
+  }
+  auto sender =
+      std::make_unique<CurlSenderImpl>(options, std::move(policy), multi);
+  sender->StartLoop();
+  return std::unique_ptr<CurlSender>(std::move(sender));
+}
+
+}  // namespace webhooks::delivery

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/http_sender.h"
@@ -33,6 +34,32 @@ struct CurlSenderOptions {
   std::vector<std::string> allowed_cidrs;  // SSRF allow-list
 };
 
+// INVALID_ARGUMENT naming the option for what Create would refuse: caps
+// below 1, timeouts under 1ms, an unreadable ca_bundle, a malformed CIDR
+// ("allowed_cidrs[i]: ..."). For checking a config file early.
+absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options);
+
+// Results, beyond core::HttpSender's contract:
+//  - kRejected, not attempted, for a request that core::ParseTargetUrl
+//    refuses (https only unless allow_http; no credentials), a method other
+//    than POST/PUT/PATCH, or a header that is malformed or one the transfer
+//    sets itself (Host, Content-Length, Transfer-Encoding, Connection,
+//    Expect, TE, Upgrade). Besides Host and Content-Length exactly the given
+//    headers are sent (curl's Accept, Expect and default Content-Type are
+//    removed).
+//  - kResponse for any status, 1xx dropped, 3xx not followed. A body over
+//    max_response_body is cut there (body_truncated) and the connection
+//    closed; header lines beyond max_response_headers bytes are dropped.
+//  - kRefusedAddress when every address the host resolved to is refused by
+//    the AddressPolicy; error: "refused to connect to 127.0.0.1: loopback
+//    address (not in allowed_cidrs)". No connection is made.
+//  - kTimeout (connect or total), kTlsError (CURLE_SSL_*, peer verification)
+//    and kConnectError (anything else: DNS, refused, reset, empty reply)
+//    with curl's error text.
+//  - kRejected with error exactly "shutting down" for requests cut off by
+//    Shutdown (queued, in flight past the grace, or sent afterwards); the
+//    other kRejected results are requests that will never be sendable.
+//  - elapsed is curl's total time for the transfer.
 class CurlSender : public core::HttpSender {
  public:
   // INVALID_ARGUMENT for bad options (e.g. a malformed CIDR, a missing CA
@@ -44,6 +71,13 @@ class CurlSender : public core::HttpSender {
   // transfers in flight finish for up to `grace`, then aborts the rest
   // (kRejected, "shutting down"). Idempotent; the destructor calls it with
   // no grace.
+  //
+  // Requests still queued (not started) complete as kRejected "shutting
+  // down" at once. Sends after Shutdown began run their callback on the
+  // calling thread, before Send returns. Returns once the loop thread has
+  // ended and every callback has run, except when called from a callback
+  // (the loop thread): then it only starts the shutdown. Do not destroy the
+  // sender from one of its callbacks.
   virtual void Shutdown(absl::Duration grace) = 0;
 };
 

@@ -1,0 +1,34 @@
+// CurlSenderOptions checks that do not need curl (see curl_sender.h).
+#include <unistd.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "common/strings.h"
+#include "delivery/address_policy.h"
+#include "delivery/curl_sender.h"
+
+namespace webhooks::delivery {
+
+absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options) {
+  if (options.max_in_flight < 1) {
+    return absl::InvalidArgumentError("max_in_flight: must be at least 1");
+  }
+  if (options.max_per_destination < 1) {
+    return absl::InvalidArgumentError(
+        "max_per_destination: must be at least 1");
+  }
+  if (options.connect_timeout < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError("connect_timeout: must be at least 1ms");
+  }
+  if (options.total_timeout < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError("total_timeout: must be at least 1ms");
+  }
+  if (!options.ca_bundle.empty() &&
+      access(options.ca_bundle.c_str(), R_OK) != 0) {
+    return absl::InvalidArgumentError(
+        StrCat("ca_bundle: cannot read \"", options.ca_bundle, "\""));
+  }
+  return AddressPolicy::Create(options.allowed_cidrs).status();
+}
+
+}  // namespace webhooks::delivery

@@ -1,0 +1,34 @@
+#include "delivery/inbox.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/time/clock.h"
+
+namespace webhooks::delivery {
+
+bool Inbox::Push(Pending& pending) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return false;
+  pending_.push_back(std::move(pending));
+  return true;
+}
+
+Inbox::Batch Inbox::Take() {
+  Batch batch;
+  absl::MutexLock lock(&mu_);
+  batch.pending.swap(pending_);
+  batch.stopping = stopping_;
+  batch.deadline = deadline_;
+  return batch;
+}
+
+void Inbox::Stop(absl::Duration grace) {
+  const absl::Time deadline =
+      absl::Now() + std::max(grace, absl::ZeroDuration());
+  absl::MutexLock lock(&mu_);
+  if (!stopping_ || deadline < deadline_) deadline_ = deadline;
+  stopping_ = true;
+}
+
+}  // namespace webhooks::delivery

@@ -1,0 +1,46 @@
+// The hand-off between threads calling CurlSender::Send and its loop
+// thread: a queue of requests plus the shutdown state, under one mutex.
+//
+//   if (!inbox.Push(pending)) pending.done(...);  // shutting down
+//   Inbox::Batch batch = inbox.Take();             // on the loop thread
+//
+// Thread-safe.
+#ifndef WEBHOOKS_DELIVERY_INBOX_H_
+#define WEBHOOKS_DELIVERY_INBOX_H_
+
+#include <deque>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "delivery/transfer.h"
+
+namespace webhooks::delivery {
+
+class Inbox {
+ public:
+  struct Batch {
+    std::deque<Pending> pending;  // in the order pushed
+    bool stopping = false;
+    absl::Time deadline = absl::InfiniteFuture();  // for in-flight transfers
+  };
+
+  // Queues `pending` and returns true, or leaves it untouched and returns
+  // false once Stop was called.
+  bool Push(Pending& pending);
+  // Everything pushed since the last Take, and the shutdown state.
+  Batch Take();
+  // No more pushes; in-flight transfers may run until now + `grace`. A later
+  // call can only bring the deadline forward.
+  void Stop(absl::Duration grace);
+
+ private:
+  absl::Mutex mu_;
+  std::deque<Pending> pending_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Time deadline_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+};
+
+}  // namespace webhooks::delivery
+
+#endif  // WEBHOOKS_DELIVERY_INBOX_H_

@@ -1,0 +1,197 @@
+#include "delivery/transfer.h"
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "core/errors.h"
+#include "core/target_url.h"
+
+namespace webhooks::delivery {
+namespace {
+
+// Headers whose values curl derives from the transfer itself.
+constexpr std::string_view kControlledHeaders[] = {
+    "host", "content-length", "transfer-encoding", "connection",
+    "expect", "te", "upgrade"};
+
+bool IsTokenChar(char c) {
+  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
+std::string_view TrimWhitespace(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
+    s.remove_prefix(1);
+  }
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' ||
+                        s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool HasHeader(const core::HttpHeaders& headers, std::string_view name) {
+  for (const auto& [header, value] : headers) {
+    if (absl::EqualsIgnoreCase(AsAbsl(header), AsAbsl(name))) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+core::HttpResult RejectedResult(std::string error) {
+  core::HttpResult result;
+  result.outcome = core::HttpResult::Outcome::kRejected;
+  result.error = std::move(error);
+  return result;
+}
+
+absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
+                                            bool allow_http) {
+  core::TargetUrlOptions url_options;
+  url_options.allow_http = allow_http;
+  url_options.max_length = 0;  // the subscription's limit applied already
+  ASSIGN_OR_RETURN(core::TargetUrl url,
+                   core::ParseTargetUrl("url", request.url, url_options));
+  if (request.method != "POST" && request.method != "PUT" &&
+      request.method != "PATCH") {
+    return core::error::InvalidField(
+        "method", StrCat("\"", request.method, "\" is not POST, PUT or PATCH"));
+  }
+  for (size_t i = 0; i < request.headers.size(); ++i) {
+    const auto& [name, value] = request.headers[i];
+    const std::string field = StrCat("headers[", i, "]");
+    bool token = !name.empty();
+    for (char c : name) token = token && IsTokenChar(c);
+    if (!token) {
+      return core::error::InvalidField(
+          field, StrCat("\"", name, "\" is not a header name"));
+    }
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f) {
+        return core::error::InvalidField(
+            field, StrCat("value of \"", name, "\" has a control character"));
+      }
+    }
+    const std::string lower = absl::AsciiStrToLower(AsAbsl(name));
+    for (std::string_view controlled : kControlledHeaders) {
+      if (lower == controlled) {
+        return core::error::InvalidField(
+            field, StrCat("\"", name, "\" is set by the sender itself"));
+      }
+    }
+  }
+  CheckedRequest checked;
+  checked.url = url.normalized;
+  checked.destination =
+      url.host_is_ipv6
+          ? StrCat(url.scheme, "://[", url.host, "]:", url.port)
+          : StrCat(url.scheme, "://", url.host, ":", url.port);
+  return checked;
+}
+
+std::vector<std::string> CurlHeaderLines(const core::HttpHeaders& headers) {
+  std::vector<std::string> lines;
+  lines.reserve(headers.size() + 3);
+  for (const auto& [name, value] : headers) {
+    // curl drops "Name:" (no value) and sends "Name;" as an empty header.
+    lines.push_back(value.empty() ? StrCat(name, ";")
+                                  : StrCat(name, ": ", value));
+  }
+  for (std::string_view name : {"Expect", "Accept", "Content-Type"}) {
+    if (!HasHeader(headers, name)) lines.push_back(StrCat(name, ":"));
+  }
+  return lines;
+}
+
+bool ConnectGuard::Allow(const sockaddr* address) {
+  const std::string why = policy_->RefusedClass(address);
+  if (why.empty()) {
+    allowed_any_ = true;
+    return true;
+  }
+  refusal_ = StrCat("refused to connect to ", AddressPolicy::AddressText(address),
+                    ": ", why, " (not in allowed_cidrs)");
+  return false;
+}
+
+ResponseCollector::ResponseCollector(size_t max_body, size_t max_headers)
+    : max_body_(max_body), max_headers_(max_headers) {}
+
+void ResponseCollector::OnHeaderLine(std::string_view line) {
+  if (absl::StartsWith(AsAbsl(line), "HTTP/")) {
+    // "HTTP/1.1 200 OK", "HTTP/2 200": a new response starts.
+    status_code_ = 0;
+    reason_.clear();
+    headers_.clear();
+    header_bytes_ = 0;
+    headers_truncated_ = false;
+    headers_done_ = false;
+    std::string_view rest = line.substr(line.find(' ') == std::string_view::npos
+                                            ? line.size()
+                                            : line.find(' ') + 1);
+    int code = 0;
+    size_t digits = 0;
+    while (digits < rest.size() && digits < 3 &&
+           absl::ascii_isdigit(static_cast<unsigned char>(rest[digits]))) {
+      code = code * 10 + (rest[digits] - '0');
+      ++digits;
+    }
+    if (digits == 3) status_code_ = code;
+    reason_ = std::string(TrimWhitespace(rest.substr(digits)));
+    return;
+  }
+  if (headers_done_) return;  // trailers
+  const std::string_view content = TrimWhitespace(line);
+  if (content.empty()) {
+    headers_done_ = true;
+    return;
+  }
+  if (headers_truncated_) return;
+  if (header_bytes_ + line.size() > max_headers_) {
+    headers_truncated_ = true;
+    return;
+  }
+  header_bytes_ += line.size();
+  if ((line[0] == ' ' || line[0] == '\t') && !headers_.empty()) {
+    // Obsolete line folding: part of the previous value.
+    std::string& value = headers_.back().second;
+    value = StrCat(value, " ", content);
+    return;
+  }
+  const size_t colon = content.find(':');
+  if (colon == std::string_view::npos) return;
+  headers_.emplace_back(std::string(TrimWhitespace(content.substr(0, colon))),
+                        std::string(TrimWhitespace(content.substr(colon + 1))));
+}
+
+bool ResponseCollector::OnBody(std::string_view chunk) {
+  const size_t room = max_body_ - body_.size();
+  if (chunk.size() <= room) {
+    body_.append(chunk.data(), chunk.size());
+    return true;
+  }
+  body_.append(chunk.data(), room);
+  body_truncated_ = true;
+  return false;
+}
+
+void ResponseCollector::MoveInto(core::HttpResult* result) {
+  result->status_code = status_code_;
+  result->reason = std::move(reason_);
+  result->headers = std::move(headers_);
+  result->body = std::move(body_);
+  result->body_truncated = body_truncated_;
+}
+
+}  // namespace webhooks::delivery

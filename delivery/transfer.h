@@ -1,0 +1,117 @@
+// The parts of one delivery transfer that do not need curl: checking a
+// request before it is queued, the header lines curl is given, the record of
+// SSRF refusals, and collecting a response within its caps. Used by curl_sender.cc (the only file that
+// includes curl); tested on their own.
+//
+//   ASSIGN_OR_RETURN(CheckedRequest checked, CheckRequest(request, false));
+//   ResponseCollector response(16 << 10, 16 << 10);
+//   response.OnHeaderLine("HTTP/1.1 200 OK\r\n");
+//   if (!response.OnBody(chunk)) { /* stop the transfer */ }
+#ifndef WEBHOOKS_DELIVERY_TRANSFER_H_
+#define WEBHOOKS_DELIVERY_TRANSFER_H_
+
+#include <sys/socket.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/http_sender.h"
+#include "delivery/address_policy.h"
+
+namespace webhooks::delivery {
+
+// A request that passed CheckRequest.
+struct CheckedRequest {
+  std::string url;          // normalized: lowercased scheme and host
+  std::string destination;  // "scheme://host:port", the per-destination key
+};
+
+// A request waiting for, or holding, a transfer slot.
+struct Pending {
+  core::HttpRequest request;
+  core::HttpCallback done;
+  CheckedRequest checked;
+};
+
+// A result for a request that was not attempted (kRejected).
+core::HttpResult RejectedResult(std::string error);
+
+// INVALID_ARGUMENT when the URL is not an absolute http(s) URL that
+// core::ParseTargetUrl accepts (https only unless `allow_http`; no
+// credentials), the method is not POST, PUT or PATCH (upper case), or a
+// header has a name that is not an RFC 9110 token, a value with a control
+// character (CR, LF, NUL, ...), or is one the transfer itself controls
+// (Host, Content-Length, Transfer-Encoding, Connection, Expect, TE, Upgrade).
+absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
+                                            bool allow_http);
+
+// The header lines for curl, so that exactly `headers` are sent (besides
+// Host and Content-Length): "Name: value", "Name;" for an empty value, and
+// "Expect:", "Accept:" and "Content-Type:" (which remove curl's defaults)
+// unless the request sets them.
+std::vector<std::string> CurlHeaderLines(const core::HttpHeaders& headers);
+
+// The SSRF guard's record for one transfer: each address curl is about to
+// connect to is checked with the policy, and refusals are remembered so a
+// transfer that failed because every address was refused can say why.
+class ConnectGuard {
+ public:
+  explicit ConnectGuard(const AddressPolicy* policy) : policy_(policy) {}
+
+  // True when a connection to `address` may be opened.
+  bool Allow(const sockaddr* address);
+  // At least one address was refused and none was allowed.
+  bool refused_all() const { return !refusal_.empty() && !allowed_any_; }
+  // The last refusal: "refused to connect to 127.0.0.1: loopback address
+  // (not in allowed_cidrs)"; empty when there was none.
+  const std::string& refusal() const { return refusal_; }
+
+ private:
+  const AddressPolicy* policy_;
+  std::string refusal_;
+  bool allowed_any_ = false;
+};
+
+// Collects one response from curl's header and body callbacks. A status line
+// ("HTTP/1.1 200 OK", "HTTP/2 204") starts a new response, so interim 1xx
+// responses are dropped. Header lines are kept, in order, while their total
+// size (with CRLF) stays within `max_headers` bytes; later ones are dropped.
+// Lines after the final header block (trailers) are ignored.
+class ResponseCollector {
+ public:
+  ResponseCollector(size_t max_body, size_t max_headers);
+
+  // One header line as curl passes it, with its CRLF.
+  void OnHeaderLine(std::string_view line);
+  // A chunk of the body. Keeps what fits under the cap; returns false when
+  // the chunk went beyond it (the body is then truncated and the transfer
+  // should stop), true otherwise.
+  bool OnBody(std::string_view chunk);
+
+  int status_code() const { return status_code_; }
+  bool body_truncated() const { return body_truncated_; }
+  bool headers_truncated() const { return headers_truncated_; }
+
+  // Moves the status code, reason, headers, body and truncation flag into
+  // `result`.
+  void MoveInto(core::HttpResult* result);
+
+ private:
+  size_t max_body_;
+  size_t max_headers_;
+  int status_code_ = 0;
+  std::string reason_;
+  core::HttpHeaders headers_;
+  size_t header_bytes_ = 0;
+  bool headers_truncated_ = false;
+  bool headers_done_ = false;  // the blank line ending a block was seen
+  std::string body_;
+  bool body_truncated_ = false;
+};
+
+}  // namespace webhooks::delivery
+
+#endif  // WEBHOOKS_DELIVERY_TRANSFER_H_

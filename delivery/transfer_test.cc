@@ -1,0 +1,174 @@
+#include "delivery/transfer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace webhooks::delivery {
+namespace {
+
+using core::HttpRequest;
+using core::HttpResult;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Pair;
+
+HttpRequest Request(std::string url) {
+  return HttpRequest{std::move(url), "POST", {{"Content-Type", "a/b"}}, "{}"};
+}
+
+TEST(CheckRequestTest, DestinationKeys) {
+  absl::StatusOr<CheckedRequest> checked =
+      CheckRequest(Request("HTTPS://Example.COM/hook?x=1"), false);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->destination, "https://example.com:443");
+  EXPECT_EQ(checked->url, "https://example.com/hook?x=1");
+  checked = CheckRequest(Request("http://127.0.0.1:8080/"), true);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->destination, "http://127.0.0.1:8080");
+  checked = CheckRequest(Request("https://[2001:DB8::1]:8443/h"), false);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  EXPECT_EQ(checked->destination, "https://[2001:db8::1]:8443");
+}
+
+TEST(CheckRequestTest, Rejects) {
+  auto message = [](const HttpRequest& request, bool allow_http) {
+    absl::StatusOr<CheckedRequest> checked = CheckRequest(request, allow_http);
+    EXPECT_FALSE(checked.ok());
+    return std::string(checked.status().message());
+  };
+  EXPECT_THAT(message(Request("http://example.com/"), false),
+              HasSubstr("must use https"));
+  EXPECT_THAT(message(Request("ftp://example.com/"), true),
+              HasSubstr("scheme \"ftp\""));
+  EXPECT_THAT(message(Request("https://u:p@example.com/"), false),
+              HasSubstr("credentials"));
+  HttpRequest get = Request("https://example.com/");
+  get.method = "GET";
+  EXPECT_THAT(message(get, false), HasSubstr("method: \"GET\""));
+  HttpRequest lower = Request("https://example.com/");
+  lower.method = "post";
+  EXPECT_THAT(message(lower, false), HasSubstr("method"));
+  for (const char* name : {"Host", "content-length", "Transfer-Encoding",
+                           "Connection", "Expect", "TE", "Upgrade"}) {
+    HttpRequest request = Request("https://example.com/");
+    request.headers.emplace_back(name, "x");
+    EXPECT_THAT(message(request, false), HasSubstr("headers[1]")) << name;
+  }
+  HttpRequest bad_name = Request("https://example.com/");
+  bad_name.headers.emplace_back("X Y", "1");
+  EXPECT_THAT(message(bad_name, false), HasSubstr("not a header name"));
+  HttpRequest crlf = Request("https://example.com/");
+  crlf.headers.emplace_back("X-A", "1\r\nX-B: 2");
+  EXPECT_THAT(message(crlf, false), HasSubstr("control character"));
+  HttpRequest nul = Request("https://example.com/");
+  nul.headers.emplace_back("X-A", std::string("a\0b", 3));
+  EXPECT_THAT(message(nul, false), HasSubstr("control character"));
+}
+
+TEST(CurlHeaderLinesTest, ExactlyTheGivenHeaders) {
+  EXPECT_THAT(CurlHeaderLines({{"Content-Type", "application/json"},
+                               {"X-Empty", ""},
+                               {"webhook-id", "msg_1"}}),
+              ElementsAre("Content-Type: application/json", "X-Empty;",
+                          "webhook-id: msg_1", "Expect:", "Accept:"));
+  EXPECT_THAT(CurlHeaderLines({{"accept", "*/*"}}),
+              ElementsAre("accept: */*", "Expect:", "Content-Type:"));
+}
+
+sockaddr_in Ipv4(const char* text) {
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  inet_pton(AF_INET, text, &address.sin_addr);
+  return address;
+}
+
+TEST(ConnectGuardTest, RemembersRefusals) {
+  absl::StatusOr<AddressPolicy> policy = AddressPolicy::Create({});
+  ASSERT_TRUE(policy.ok());
+  ConnectGuard guard(&*policy);
+  EXPECT_FALSE(guard.refused_all());
+  const sockaddr_in loopback = Ipv4("127.0.0.1");
+  EXPECT_FALSE(guard.Allow(reinterpret_cast<const sockaddr*>(&loopback)));
+  EXPECT_TRUE(guard.refused_all());
+  EXPECT_EQ(guard.refusal(),
+            "refused to connect to 127.0.0.1: loopback address (not in "
+            "allowed_cidrs)");
+  const sockaddr_in public_address = Ipv4("93.184.216.34");
+  EXPECT_TRUE(guard.Allow(reinterpret_cast<const sockaddr*>(&public_address)));
+  EXPECT_FALSE(guard.refused_all());  // one address was allowed
+}
+
+TEST(ResponseCollectorTest, StatusHeadersAndBody) {
+  ResponseCollector collector(100, 100);
+  collector.OnHeaderLine("HTTP/1.1 503 Service Unavailable\r\n");
+  collector.OnHeaderLine("Retry-After:  120 \r\n");
+  collector.OnHeaderLine("X-Folded: a\r\n");
+  collector.OnHeaderLine("  b\r\n");
+  collector.OnHeaderLine("\r\n");
+  EXPECT_TRUE(collector.OnBody("busy"));
+  collector.OnHeaderLine("X-Trailer: ignored\r\n");
+  HttpResult result;
+  collector.MoveInto(&result);
+  EXPECT_EQ(result.status_code, 503);
+  EXPECT_EQ(result.reason, "Service Unavailable");
+  EXPECT_THAT(result.headers,
+              ElementsAre(Pair("Retry-After", "120"), Pair("X-Folded", "a b")));
+  EXPECT_EQ(result.body, "busy");
+  EXPECT_FALSE(result.body_truncated);
+}
+
+TEST(ResponseCollectorTest, InterimResponsesAreDropped) {
+  ResponseCollector collector(100, 100);
+  collector.OnHeaderLine("HTTP/1.1 100 Continue\r\n");
+  collector.OnHeaderLine("X-Interim: 1\r\n");
+  collector.OnHeaderLine("\r\n");
+  collector.OnHeaderLine("HTTP/2 204 \r\n");
+  collector.OnHeaderLine("x-final: 1\r\n");
+  collector.OnHeaderLine("\r\n");
+  HttpResult result;
+  collector.MoveInto(&result);
+  EXPECT_EQ(result.status_code, 204);
+  EXPECT_EQ(result.reason, "");
+  EXPECT_THAT(result.headers, ElementsAre(Pair("x-final", "1")));
+}
+
+TEST(ResponseCollectorTest, HeaderCap) {
+  ResponseCollector collector(100, 20);
+  collector.OnHeaderLine("HTTP/1.1 200 OK\r\n");
+  collector.OnHeaderLine("A: 12345678\r\n");  // 13 bytes
+  collector.OnHeaderLine("B: 12345678\r\n");  // would make 26
+  collector.OnHeaderLine("C: 1\r\n");         // after a dropped one: dropped
+  EXPECT_TRUE(collector.headers_truncated());
+  HttpResult result;
+  collector.MoveInto(&result);
+  EXPECT_THAT(result.headers, ElementsAre(Pair("A", "12345678")));
+}
+
+TEST(ResponseCollectorTest, BodyCap) {
+  ResponseCollector exact(6, 100);
+  EXPECT_TRUE(exact.OnBody("abc"));
+  EXPECT_TRUE(exact.OnBody("def"));
+  EXPECT_FALSE(exact.body_truncated());
+  ResponseCollector over(6, 100);
+  EXPECT_TRUE(over.OnBody("abcd"));
+  EXPECT_FALSE(over.OnBody("efgh"));
+  EXPECT_TRUE(over.body_truncated());
+  HttpResult result;
+  over.MoveInto(&result);
+  EXPECT_EQ(result.body, "abcdef");
+  EXPECT_TRUE(result.body_truncated);
+  ResponseCollector none(0, 100);
+  EXPECT_FALSE(none.OnBody("x"));
+  EXPECT_TRUE(none.body_truncated());
+}
+
+}  // namespace
+}  // namespace webhooks::delivery
