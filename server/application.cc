@@ -159,8 +159,11 @@ class ApplicationImpl final : public Application {
     absl::MutexLock lock(&shutdown_mu_);
     if (shut_down_ || server_ == nullptr) return;
     shut_down_ = true;
+    // gRPC's own grace waits for every client connection to close, idle ones
+    // included; wait for the calls actually running instead, then close.
+    executor_->WaitIdle(absl::Now() + grace);
     server_->Shutdown(std::chrono::system_clock::now() +
-                      absl::ToChronoMicroseconds(grace));
+                      std::chrono::milliseconds(100));
     dispatcher_->Shutdown(grace);
     sender_->Shutdown(absl::ZeroDuration());
     metrics_server_.reset();

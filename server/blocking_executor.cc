@@ -22,6 +22,14 @@ void BlockingExecutor::Schedule(std::function<void()> task) {
   cv_.Signal();
 }
 
+bool BlockingExecutor::WaitIdle(absl::Time deadline) {
+  absl::MutexLock lock(&mu_);
+  while (!tasks_.empty() || running_ > 0) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) break;
+  }
+  return tasks_.empty() && running_ == 0;
+}
+
 void BlockingExecutor::Loop() {
   while (true) {
     std::function<void()> task;
@@ -31,8 +39,12 @@ void BlockingExecutor::Loop() {
       if (tasks_.empty()) return;  // stopping, and everything has run
       task = std::move(tasks_.front());
       tasks_.pop_front();
+      ++running_;
     }
     task();
+    absl::MutexLock lock(&mu_);
+    --running_;
+    cv_.SignalAll();  // wakes WaitIdle (and idle workers, harmlessly)
   }
 }
 

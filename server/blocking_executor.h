@@ -27,6 +27,10 @@ class BlockingExecutor {
 
   void Schedule(std::function<void()> task) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // Waits until no task is queued or running, or `deadline` passes.
+  // Returns true when idle.
+  bool WaitIdle(absl::Time deadline) ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   void Loop() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -34,6 +38,7 @@ class BlockingExecutor {
   absl::CondVar cv_;  // signalled when a task arrives or stopping_ is set
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<std::thread> threads_;  // constant after construction
 };
 
