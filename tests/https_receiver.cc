@@ -1,0 +1,393 @@
+#include "tests/https_receiver.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/strings.h"
+
+namespace webhooks::e2e {
+namespace {
+
+constexpr size_t kMaxHeaderBytes = 64 << 10;
+constexpr size_t kMaxBodyBytes = 16 << 20;
+
+// Parses the head of a request ("POST /p HTTP/1.1\r\nName: v\r\n...").
+bool ParseHead(std::string_view head, ReceivedRequest& request,
+               size_t& content_length, bool& close_after) {
+  std::vector<absl::string_view> lines = absl::StrSplit(AsAbsl(head), "\r\n");
+  if (lines.empty()) return false;
+  std::vector<absl::string_view> parts = absl::StrSplit(lines[0], ' ');
+  if (parts.size() != 3) return false;
+  request.method = std::string(parts[0]);
+  absl::string_view target = parts[1];
+  request.path = std::string(target.substr(0, target.find('?')));
+  content_length = 0;
+  close_after = false;
+  for (size_t i = 1; i < lines.size(); ++i) {
+    const size_t colon = lines[i].find(':');
+    if (colon == absl::string_view::npos) continue;
+    std::string name(lines[i].substr(0, colon));
+    std::string value(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
+    if (absl::EqualsIgnoreCase(name, "content-length") &&
+        !absl::SimpleAtoi(value, &content_length)) {
+      return false;
+    }
+    if (absl::EqualsIgnoreCase(name, "connection") &&
+        absl::EqualsIgnoreCase(value, "close")) {
+      close_after = true;
+    }
+    request.headers.emplace_back(std::move(name), std::move(value));
+  }
+  return content_length <= kMaxBodyBytes;
+}
+
+void Reset(int fd) {
+  linger hard{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+}
+
+}  // namespace
+
+// A socket, with TLS on top when `ssl` is set. Blocking I/O.
+class HttpsReceiver::Connection {
+ public:
+  Connection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
+  ~Connection() {
+    if (ssl_ != nullptr) SSL_free(ssl_);
+  }
+
+  // Bytes read into `out` (appended); false at EOF or on error.
+  bool ReadSome(std::string& out) {
+    char buffer[16 << 10];
+    const int n = ssl_ != nullptr
+                      ? SSL_read(ssl_, buffer, sizeof(buffer))
+                      : static_cast<int>(read(fd_, buffer, sizeof(buffer)));
+    if (n <= 0) return false;
+    out.append(buffer, static_cast<size_t>(n));
+    return true;
+  }
+
+  bool WriteAll(std::string_view data) {
+    while (!data.empty()) {
+      const int chunk =
+          static_cast<int>(std::min<size_t>(data.size(), 1 << 20));
+      const int n = ssl_ != nullptr
+                        ? SSL_write(ssl_, data.data(), chunk)
+                        : static_cast<int>(send(fd_, data.data(),
+                                                static_cast<size_t>(chunk),
+                                                MSG_NOSIGNAL));
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+ private:
+  int fd_;
+  SSL* ssl_;
+};
+
+absl::StatusOr<std::unique_ptr<HttpsReceiver>> HttpsReceiver::Start(
+    const TestCertificates* certificates, const std::string& address) {
+  std::unique_ptr<HttpsReceiver> receiver(new HttpsReceiver());
+  if (absl::Status s = receiver->Listen(certificates, address); !s.ok()) {
+    return s;
+  }
+  return receiver;
+}
+
+absl::StatusOr<std::unique_ptr<HttpsReceiver>> HttpsReceiver::StartHttp(
+    const std::string& address) {
+  return Start(nullptr, address);
+}
+
+absl::Status HttpsReceiver::Listen(const TestCertificates* certificates,
+                                   const std::string& address_text) {
+  signal(SIGPIPE, SIG_IGN);  // writes to a peer that went away
+  if (certificates != nullptr) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == nullptr) return absl::InternalError("SSL_CTX_new failed");
+    ssl_ctx_ = ctx;
+    if (SSL_CTX_use_certificate_chain_file(
+            ctx, certificates->cert_file().c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, certificates->key_file().c_str(),
+                                    SSL_FILETYPE_PEM) != 1) {
+      return absl::InternalError("cannot load the test server certificate");
+    }
+  }
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return absl::InternalError("socket failed");
+  const int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  if (inet_pton(AF_INET, address_text.c_str(), &address.sin_addr) != 1) {
+    return absl::InvalidArgumentError("not an IPv4 address: " + address_text);
+  }
+  address_ = address_text;
+  socklen_t length = sizeof(address);
+  if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+      listen(listen_fd_, 128) != 0 ||
+      getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) !=
+          0) {
+    return absl::InternalError("cannot listen on " + address_text + ":0");
+  }
+  port_ = ntohs(address.sin_port);
+  if (pipe2(wake_pipe_, O_CLOEXEC) != 0) {
+    return absl::InternalError("pipe failed");
+  }
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  return absl::OkStatus();
+}
+
+HttpsReceiver::~HttpsReceiver() {
+  Stop();
+  if (listen_fd_ >= 0) close(listen_fd_);
+  for (int fd : wake_pipe_) {
+    if (fd >= 0) close(fd);
+  }
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+}
+
+void HttpsReceiver::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    // Unblocks reads and handshakes; the serving threads close the fds.
+    for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
+  }
+  if (wake_pipe_[1] >= 0) (void)!write(wake_pipe_[1], "x", 1);
+  if (accept_thread_.joinable()) accept_thread_.join();
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    threads.swap(threads_);
+  }
+  for (std::thread& thread : threads) thread.join();
+}
+
+std::string HttpsReceiver::Url(std::string_view path,
+                               std::string_view host) const {
+  return StrCat(tls() ? "https://" : "http://",
+                host.empty() ? std::string_view(address_) : host, ":", port_,
+                path);
+}
+
+void HttpsReceiver::SetReply(std::string_view path, Reply reply) {
+  absl::MutexLock lock(&mu_);
+  defaults_[std::string(path)] = std::move(reply);
+}
+
+void HttpsReceiver::QueueReplies(std::string_view path,
+                                 std::vector<Reply> replies) {
+  absl::MutexLock lock(&mu_);
+  std::deque<Reply>& queue = queued_[std::string(path)];
+  for (Reply& reply : replies) queue.push_back(std::move(reply));
+}
+
+std::vector<ReceivedRequest> HttpsReceiver::Requests() const {
+  absl::MutexLock lock(&mu_);
+  return requests_;
+}
+
+std::vector<ReceivedRequest> HttpsReceiver::Requests(
+    std::string_view path) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<ReceivedRequest> matching;
+  for (const ReceivedRequest& request : requests_) {
+    if (request.path == path) matching.push_back(request);
+  }
+  return matching;
+}
+
+size_t HttpsReceiver::Count(std::string_view path) const {
+  return Requests(path).size();
+}
+
+int HttpsReceiver::connections() const {
+  absl::MutexLock lock(&mu_);
+  return connections_;
+}
+
+int HttpsReceiver::handshake_failures() const {
+  absl::MutexLock lock(&mu_);
+  return handshake_failures_;
+}
+
+int HttpsReceiver::answered() const {
+  absl::MutexLock lock(&mu_);
+  return answered_;
+}
+
+bool HttpsReceiver::WaitForRequests(size_t n, absl::Duration timeout,
+                                    std::string_view path) const {
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    size_t count = 0;
+    for (const ReceivedRequest& request : requests_) {
+      if (path.empty() || request.path == path) ++count;
+    }
+    return count >= n;
+  };
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+}
+
+bool HttpsReceiver::WaitForAnswers(int n, absl::Duration timeout) const {
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return answered_ >= n;
+  };
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+}
+
+bool HttpsReceiver::WaitForHandshakeFailures(int n,
+                                             absl::Duration timeout) const {
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return handshake_failures_ >= n;
+  };
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+}
+
+Reply HttpsReceiver::NextReply(const std::string& path) {
+  absl::MutexLock lock(&mu_);
+  auto queued = queued_.find(path);
+  if (queued != queued_.end() && !queued->second.empty()) {
+    Reply reply = std::move(queued->second.front());
+    queued->second.pop_front();
+    return reply;
+  }
+  auto fallback = defaults_.find(path);
+  return fallback == defaults_.end() ? Reply() : fallback->second;
+}
+
+bool HttpsReceiver::Sleep(absl::Duration wait) const {
+  absl::MutexLock lock(&mu_);
+  return !mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+}
+
+void HttpsReceiver::AcceptLoop() {
+  int number = 0;
+  while (true) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {wake_pipe_[0], POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (fds[1].revents != 0) return;
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) continue;
+    const int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      close(fd);
+      return;
+    }
+    ++connections_;
+    open_fds_.push_back(fd);
+    threads_.emplace_back([this, fd, n = ++number] { Serve(fd, n); });
+  }
+}
+
+void HttpsReceiver::Serve(int fd, int number) {
+  SSL* ssl = nullptr;
+  if (ssl_ctx_ != nullptr) {
+    ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+    SSL_set_fd(ssl, fd);
+    if (SSL_accept(ssl) != 1) {
+      ERR_clear_error();
+      SSL_free(ssl);
+      ssl = nullptr;
+      absl::MutexLock lock(&mu_);
+      ++handshake_failures_;
+      std::erase(open_fds_, fd);
+      close(fd);
+      return;
+    }
+  }
+  {
+    Connection connection(fd, ssl);
+    std::string buffer;
+    bool keep_open = true;
+    while (keep_open) {
+      size_t end;
+      while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
+        if (buffer.size() > kMaxHeaderBytes || !connection.ReadSome(buffer)) {
+          keep_open = false;
+          break;
+        }
+      }
+      if (!keep_open) break;
+      ReceivedRequest request;
+      size_t length = 0;
+      bool close_after = false;
+      if (!ParseHead(std::string_view(buffer).substr(0, end), request, length,
+                     close_after)) {
+        break;
+      }
+      buffer.erase(0, end + 4);
+      while (buffer.size() < length && keep_open) {
+        keep_open = connection.ReadSome(buffer);
+      }
+      if (!keep_open) break;
+      request.body = buffer.substr(0, length);
+      buffer.erase(0, length);
+      request.arrival = absl::Now();
+      request.connection = number;
+      const std::string path = request.path;
+      {
+        absl::MutexLock lock(&mu_);
+        requests_.push_back(std::move(request));
+      }
+      const Reply reply = NextReply(path);
+      if (reply.action == Reply::Action::kHang) {
+        Sleep(absl::InfiniteDuration());
+        break;
+      }
+      if (reply.action == Reply::Action::kReset) {
+        Reset(fd);
+        break;
+      }
+      if (reply.delay > absl::ZeroDuration() && !Sleep(reply.delay)) break;
+      std::string response = absl::StrCat(
+          "HTTP/1.1 ", reply.status, " ",
+          reply.reason.empty() ? ReasonPhrase(reply.status) : reply.reason,
+          "\r\nContent-Length: ", reply.body.size(), "\r\n");
+      for (const auto& [name, value] : reply.headers) {
+        absl::StrAppend(&response, name, ": ", value, "\r\n");
+      }
+      if (close_after) absl::StrAppend(&response, "Connection: close\r\n");
+      absl::StrAppend(&response, "\r\n", reply.body);
+      if (!connection.WriteAll(response)) break;
+      {
+        absl::MutexLock lock(&mu_);
+        ++answered_;
+      }
+      keep_open = !close_after;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  std::erase(open_fds_, fd);
+  close(fd);
+}
+
+}  // namespace webhooks::e2e

@@ -1,0 +1,42 @@
+// A test CA and a server certificate it signs (subjectAltName IP:127.0.0.1
+// and DNS:localhost, EC P-256, ten years), generated with the `openssl` CLI
+// into a temporary directory that the destructor removes: no key is
+// committed.
+//
+//   ASSERT_OK_AND_ASSIGN(const TestCertificates* certs,
+//                        TestCertificates::Shared());
+//   ... "--ca_bundle=" + certs->ca_file() ...
+#ifndef WEBHOOKS_TESTS_TEST_CERTIFICATES_H_
+#define WEBHOOKS_TESTS_TEST_CERTIFICATES_H_
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+
+namespace webhooks::e2e {
+
+class TestCertificates {
+ public:
+  static absl::StatusOr<std::unique_ptr<TestCertificates>> Generate();
+  // Generated once per test binary, on first use; removed at exit.
+  static absl::StatusOr<const TestCertificates*> Shared();
+
+  TestCertificates(const TestCertificates&) = delete;
+  TestCertificates& operator=(const TestCertificates&) = delete;
+  ~TestCertificates();
+
+  const std::string& dir() const { return dir_; }
+  std::string ca_file() const { return dir_ + "/ca.pem"; }
+  std::string cert_file() const { return dir_ + "/server.pem"; }
+  std::string key_file() const { return dir_ + "/server.key"; }
+
+ private:
+  explicit TestCertificates(std::string dir) : dir_(std::move(dir)) {}
+  std::string dir_;
+};
+
+}  // namespace webhooks::e2e
+
+#endif  // WEBHOOKS_TESTS_TEST_CERTIFICATES_H_
