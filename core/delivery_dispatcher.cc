@@ -300,8 +300,15 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
     std::string_view delivery_id, const Scope& scope) {
   RETURN_IF_ERROR(ValidateResourceId("delivery_id", delivery_id));
   ASSIGN_OR_RETURN(DeliveryRecord before, deps_.queue->Get(delivery_id));
-  if (!deps_.registry->Get(before.subscription_id(), scope).ok()) {
+  absl::StatusOr<SubscriptionRecord> subscription =
+      deps_.registry->Get(before.subscription_id(), scope);
+  if (!subscription.ok()) {
     return absl::NotFoundError(StrCat("delivery \"", delivery_id, "\" not found"));
+  }
+  if (!subscription->active()) {
+    return absl::FailedPreconditionError(
+        StrCat("subscription \"", subscription->id(),
+               "\" is inactive; activate it before redelivering"));
   }
   {
     absl::MutexLock lock(&mu_);

@@ -92,7 +92,8 @@ class DeliveryDispatcher {
   void Shutdown(absl::Duration grace) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Makes a delivery pending again, due now. NOT_FOUND when unknown or
-  // hidden from `scope`; FAILED_PRECONDITION while it is in flight.
+  // hidden from `scope`; FAILED_PRECONDITION while it is in flight or while
+  // its subscription is inactive.
   absl::StatusOr<DeliveryRecord> Redeliver(std::string_view delivery_id,
                                            const Scope& scope)
       ABSL_LOCKS_EXCLUDED(mu_);
