@@ -241,6 +241,8 @@ TEST_F(DeliveryDispatcherTest, RecoverFailedSendsAgainAndRedeliverToo) {
   WaitFor(id, [](const DeliveryRecord& d) {
     return d.state() == DeliveryRecord::FAILED;
   });
+  EXPECT_EQ(dispatcher_->Redeliver(id, Scope::All()).status().code(),
+            absl::StatusCode::kFailedPrecondition);  // deactivated by the 410
   ASSERT_TRUE(registry_->SetActive(sub.id(), true, "", Scope::All()).ok());
   EXPECT_EQ(dispatcher_->RecoverFailed(sub.id(), start, Scope::OwnedBy("bob"))
                 .status()
