@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing webhookd needs: Debian packages, and
-# grpcurl from the Go module proxy. Skips what is already there.
+# grpcurl and the Go SDK's protoc plugins from the Go module proxy. Skips what
+# is already there.
 set -euo pipefail
 
 packages=(
@@ -34,4 +35,23 @@ if ! command -v grpcurl >/dev/null 2>&1 && [ ! -x "$(go env GOPATH 2>/dev/null)/
   else
     echo "install-deps: go not found; grpcurl tests will be skipped" >&2
   fi
+fi
+
+# protoc plugins for the Go SDK, at the versions clients/go/generate.sh pins.
+go_plugin() {  # binary package version
+  local have
+  have="$("$(go env GOPATH)/bin/$1" --version 2>/dev/null | awk '{print $NF}' || true)"
+  if [ "${have#v}" != "${3#v}" ]; then
+    echo "install-deps: installing $1 $3"
+    go install "$2@$3"
+  fi
+}
+if command -v go >/dev/null 2>&1; then
+  go_generate="$(dirname "$0")/../clients/go/generate.sh"
+  go_plugin protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go \
+    "$(sed -n 's/^PROTOC_GEN_GO_VERSION=//p' "$go_generate")"
+  go_plugin protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+    "$(sed -n 's/^PROTOC_GEN_GO_GRPC_VERSION=//p' "$go_generate")"
+else
+  echo "install-deps: go not found; the Go SDK cannot be tested" >&2
 fi

@@ -8,3 +8,5 @@ scripts/install-deps.sh
 scripts/build.sh
 export PATH="$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 600)
+# The Go SDK: generated code fresh, gofmt, go vet, go test against this build.
+WEBHOOKD_BINARY="$PWD/build/server/webhookd" clients/go/test.sh
