@@ -9,6 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev openssl
+  python3 python3-venv
 )
 GRPCURL_VERSION=v1.9.1
 

@@ -8,5 +8,7 @@ scripts/install-deps.sh
 scripts/build.sh
 export PATH="$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 (cd build && ctest --output-on-failure -j "$(nproc)" --timeout 600)
+# The Python SDK: pinned venv, generated code, pytest against this build.
+WEBHOOKD_BINARY=build/server/webhookd clients/python/test.sh
 # The Go SDK: generated code fresh, gofmt, go vet, go test against this build.
 WEBHOOKD_BINARY="$PWD/build/server/webhookd" clients/go/test.sh
