@@ -12,3 +12,5 @@ export PATH="$PATH:$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
 WEBHOOKD_BINARY=build/server/webhookd clients/python/test.sh
 # The Go SDK: generated code fresh, gofmt, go vet, go test against this build.
 WEBHOOKD_BINARY="$PWD/build/server/webhookd" clients/go/test.sh
+# The TypeScript SDK: npm ci if needed, ts-proto code, tsc, node --test against this build.
+WEBHOOKD_BINARY="$PWD/build/server/webhookd" clients/typescript/test.sh
