@@ -1,0 +1,265 @@
+// Matching benchmark: ns per event through core::EventMatcher over an
+// in-memory core::SubscriptionIndex (no gRPC, no disk), and bytes of index
+// per subscription. See bench/README.md.
+//
+//   match_bench --subscriptions=1000000 --repetitions=3
+#include <malloc.h>
+#include <time.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "bench/stats.h"
+#include "bench/workload.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "core/event_matcher.h"
+#include "core/principal_directory.h"
+#include "core/subscription_index.h"
+#include "storage/memory_store.h"
+
+ABSL_FLAG(int64_t, subscriptions, 1000000, "Subscriptions in the index.");
+ABSL_FLAG(int64_t, events, 200000,
+          "Distinct events of the cold set (random leaves of the tree).");
+ABSL_FLAG(int64_t, warm_events, 16, "Distinct events of the warm set.");
+ABSL_FLAG(int64_t, matches, 1000000, "Events matched per measurement.");
+ABSL_FLAG(int, repetitions, 3, "Measurements of each case; the median counts.");
+ABSL_FLAG(std::string, threads, "1,2", "Matching threads, comma-separated.");
+ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
+ABSL_FLAG(bool, deadlock_detection, true,
+          "Leave Abseil's mutex deadlock detection as the library defaults "
+          "(on in Debian's build, as in webhookd today); false turns it off.");
+
+namespace webhooks::bench {
+namespace {
+
+using core::EventMatcher;
+using core::MatchQuery;
+using core::SubscriptionIndex;
+using internal::EventRecord;
+
+struct Event {
+  EventRecord record;
+  MatchQuery query;  // the index query the matcher builds for it
+};
+
+std::vector<int> ParseInts(const std::string& list) {
+  std::vector<int> out;
+  for (absl::string_view part : absl::StrSplit(list, ',', absl::SkipEmpty())) {
+    int n = 0;
+    if (absl::SimpleAtoi(part, &n) && n > 0) out.push_back(n);
+  }
+  return out;
+}
+
+// CPU time of the calling thread, in seconds.
+double ThreadCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+struct Timing {
+  double wall = 0;  // seconds
+  double cpu = 0;   // seconds, summed over the threads
+};
+
+// Matches `count` events from `events` (thread t starts at its own offset and
+// walks the vector in order) on `threads` threads.
+template <typename Fn>
+Timing RunThreads(int threads, int64_t count, const std::vector<Event>& events,
+                  Fn match) {
+  std::vector<std::thread> workers;
+  std::vector<double> cpu(static_cast<size_t>(threads));
+  const double start = Now();
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      const double cpu_start = ThreadCpuSeconds();
+      const size_t n = events.size();
+      size_t i = n * static_cast<size_t>(t) / static_cast<size_t>(threads);
+      for (int64_t k = t; k < count; k += threads) {
+        match(events[i]);
+        if (++i == n) i = 0;
+      }
+      cpu[static_cast<size_t>(t)] = ThreadCpuSeconds() - cpu_start;
+    });
+  }
+  for (std::thread& w : workers) w.join();
+  Timing timing{.wall = Now() - start};
+  for (double c : cpu) timing.cpu += c;
+  return timing;
+}
+
+// One value per repetition.
+struct CaseResult {
+  std::vector<double> matcher_cpu_ns;  // CPU time per event
+  std::vector<double> matcher_wall_ns;  // wall time per event per thread
+  std::vector<double> index_cpu_ns;
+  std::vector<double> events_per_s;  // all threads, wall time
+};
+
+int Run() {
+  const WorkloadOptions options{
+      .subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_subscriptions)),
+      .seed = absl::GetFlag(FLAGS_seed)};
+  const Workload workload(options);
+  std::printf("match_bench: %s\n", MachineSummary().c_str());
+  std::printf("absl mutex deadlock detection: %s\n",
+              absl::GetFlag(FLAGS_deadlock_detection) ? "library default"
+                                                      : "off");
+  std::printf("workload: %zu subscriptions, %zu sites (%zu leaves), %zu "
+              "owners\n",
+              workload.subscription_count(), workload.site_count(),
+              workload.leaf_count(), workload.owner_count());
+
+  // Owners with groups, so the ACL check looks them up as in production.
+  storage::MemoryStore store;
+  FakeClock clock;
+  auto directory = core::PrincipalDirectory::Open(&store, &clock, {});
+  if (!directory.ok()) {
+    std::fprintf(stderr, "%s\n", directory.status().ToString().c_str());
+    return 1;
+  }
+  for (size_t i = 0; i < workload.owner_count(); ++i) {
+    (void)(*directory)->SetGroups(Workload::Owner(i), {kOwnerGroup});
+  }
+
+  SubscriptionIndex index;
+  SeededRandom random(absl::GetFlag(FLAGS_seed));
+  malloc_trim(0);
+  const size_t rss_before = RssBytes();
+  const double build_start = Now();
+  for (size_t i = 0; i < workload.subscription_count(); ++i) {
+    const int64_t millis = 1700000000000 + static_cast<int64_t>(i / 64);
+    index.Upsert(Workload::ToIndexEntry(workload.Subscription(i),
+                                        NewId("sub_", millis, random)));
+  }
+  const double build_s = Now() - build_start;
+  malloc_trim(0);
+  const size_t rss_after = RssBytes();
+  const double n = static_cast<double>(index.size());
+  std::printf("index: %zu entries built in %.2f s (%.0f ns per Upsert)\n",
+              index.size(), build_s, build_s * 1e9 / n);
+  std::printf("index memory: MemoryUsage() %.1f MiB = %.0f bytes/subscription;"
+              " RSS growth %.1f MiB = %.0f bytes/subscription\n",
+              static_cast<double>(index.MemoryUsage()) / (1 << 20),
+              static_cast<double>(index.MemoryUsage()) / n,
+              static_cast<double>(rss_after - rss_before) / (1 << 20),
+              static_cast<double>(rss_after - rss_before) / n);
+
+  std::mt19937_64 rng(absl::GetFlag(FLAGS_seed) + 1);
+  std::vector<Event> cold(static_cast<size_t>(absl::GetFlag(FLAGS_events)));
+  for (size_t i = 0; i < cold.size(); ++i) {
+    cold[i].record = Workload::ToRecord(
+        workload.RandomEvent(rng, "evt-" + std::to_string(i)),
+        1700000000000000);
+    cold[i].query.sites = core::CandidateSites(cold[i].record.site(), "");
+    cold[i].query.resource_types.assign(
+        cold[i].record.resource_types().begin(),
+        cold[i].record.resource_types().end());
+    cold[i].query.event_types.assign(cold[i].record.event_types().begin(),
+                                     cold[i].record.event_types().end());
+  }
+  const std::vector<Event> warm(
+      cold.begin(),
+      cold.begin() + std::min<int64_t>(absl::GetFlag(FLAGS_warm_events),
+                                       static_cast<int64_t>(cold.size())));
+
+  const EventMatcher matcher(&index, directory->get());
+  std::vector<double> deliveries, candidates;
+  for (const Event& e : cold) {
+    deliveries.push_back(static_cast<double>(
+        matcher.ForEachDelivery(e.record, [](const core::Recipient&) {})));
+    size_t c = 0;
+    index.Match(e.query, [&c](const core::SubscriptionView&) { ++c; });
+    candidates.push_back(static_cast<double>(c));
+  }
+  double total = 0, zero = 0;
+  for (double d : deliveries) {
+    total += d;
+    zero += d == 0 ? 1 : 0;
+  }
+  double total_candidates = 0;
+  for (double c : candidates) total_candidates += c;
+  std::printf("deliveries per event over the cold set: avg %.2f, p50 %.0f, "
+              "p99 %.0f, max %.0f, none %.1f%%; index candidates avg %.2f\n",
+              total / static_cast<double>(deliveries.size()),
+              Percentile(deliveries, 50), Percentile(deliveries, 99),
+              Percentile(deliveries, 100),
+              100 * zero / static_cast<double>(deliveries.size()),
+              total_candidates / static_cast<double>(candidates.size()));
+
+  const int64_t count = absl::GetFlag(FLAGS_matches);
+  const std::vector<int> thread_counts = ParseInts(absl::GetFlag(FLAGS_threads));
+  std::atomic<size_t> sink{0};
+  const auto by_matcher = [&](const Event& e) {
+    sink.fetch_add(
+        matcher.ForEachDelivery(e.record, [](const core::Recipient&) {}),
+        std::memory_order_relaxed);
+  };
+  const auto by_index = [&](const Event& e) {
+    size_t c = 0;
+    index.Match(e.query, [&c](const core::SubscriptionView&) { ++c; });
+    sink.fetch_add(c, std::memory_order_relaxed);
+  };
+  struct Set {
+    const char* name;
+    const std::vector<Event>* events;
+  };
+  const Set sets[] = {{"cold", &cold}, {"warm", &warm}};
+  std::vector<CaseResult> results(2 * thread_counts.size());
+  for (int rep = 0; rep < absl::GetFlag(FLAGS_repetitions); ++rep) {
+    for (size_t s = 0; s < 2; ++s) {
+      for (size_t t = 0; t < thread_counts.size(); ++t) {
+        const int threads = thread_counts[t];
+        CaseResult& r = results[s * thread_counts.size() + t];
+        const Timing m = RunThreads(threads, count, *sets[s].events, by_matcher);
+        const Timing x = RunThreads(threads, count, *sets[s].events, by_index);
+        const double events = static_cast<double>(count);
+        r.matcher_cpu_ns.push_back(m.cpu * 1e9 / events);
+        r.matcher_wall_ns.push_back(m.wall * threads * 1e9 / events);
+        r.index_cpu_ns.push_back(x.cpu * 1e9 / events);
+        r.events_per_s.push_back(events / m.wall);
+      }
+    }
+  }
+  std::printf("\n(median of %d; CPU ns = thread CPU time per event, wall ns "
+              "= wall time per event on each thread)\n",
+              absl::GetFlag(FLAGS_repetitions));
+  std::printf("%-5s %7s %16s %16s %16s %14s\n", "set", "threads",
+              "matcher CPU ns", "matcher wall ns", "index CPU ns",
+              "matcher ev/s");
+  for (size_t s = 0; s < 2; ++s) {
+    for (size_t t = 0; t < thread_counts.size(); ++t) {
+      const CaseResult& r = results[s * thread_counts.size() + t];
+      std::printf("%-5s %7d %16.0f %16.0f %16.0f %14.0f\n", sets[s].name,
+                  thread_counts[t], Median(r.matcher_cpu_ns),
+                  Median(r.matcher_wall_ns), Median(r.index_cpu_ns),
+                  Median(r.events_per_s));
+    }
+  }
+  std::printf("\nload average after: %.2f (sink %zu)\n", LoadAverage(),
+              sink.load());
+  return 0;
+}
+
+}  // namespace
+}  // namespace webhooks::bench
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  if (!absl::GetFlag(FLAGS_deadlock_detection)) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
+  return webhooks::bench::Run();
+}

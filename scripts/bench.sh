@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (Release, in build-bench/) and runs them: matching
+# over 1M subscriptions, then ingest through the gRPC service next to the
+# storage ceiling. The defaults take about five minutes on 2 cores.
+#
+#   scripts/bench.sh                 # both
+#   scripts/bench.sh match           # one of them
+#   INGEST_FLAGS="--duration_s=10 --modes=grpc,domain,ceiling" scripts/bench.sh ingest
+#
+# Flags in MATCH_FLAGS / INGEST_FLAGS come after the defaults and override
+# them. See bench/README.md for what the figures mean.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export BUILD_DIR=${BUILD_DIR:-build-bench}
+which=${1:-all}
+
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
+fi
+scripts/build.sh --target match_bench ingest_bench
+
+echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD)" \
+     "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "$which" = all ] || [ "$which" = match ]; then
+  # shellcheck disable=SC2086
+  "$BUILD_DIR/bench/match_bench" --subscriptions=1000000 --matches=500000 \
+    --repetitions=3 --threads=1,2 ${MATCH_FLAGS:-}
+  echo
+fi
+if [ "$which" = all ] || [ "$which" = ingest ]; then
+  # shellcheck disable=SC2086
+  "$BUILD_DIR/bench/ingest_bench" --subscriptions=100000 --clients=8,32,64 \
+    --events_per_tx=1,10,100 --duration_s=3 --warmup_s=1 --repetitions=3 \
+    --modes=grpc,ceiling ${INGEST_FLAGS:-}
+fi
