@@ -152,14 +152,14 @@ absl::StatusOr<DialectRecord> DialectCatalog::Create(
 }
 
 absl::StatusOr<DialectRecord> DialectCatalog::Get(std::string_view name) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = dialects_.find(name);
   if (it == dialects_.end()) return error::DialectNotFound(name);
   return it->second;
 }
 
 bool DialectCatalog::Exists(std::string_view name) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return dialects_.contains(name);
 }
 

@@ -50,7 +50,7 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::SetGroups(
 absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
     std::string_view id) const {
   RETURN_IF_ERROR(ValidatePrincipalId("id", id, limits_));
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = principals_.find(AsAbsl(id));
   if (it == principals_.end()) return error::PrincipalNotFound(id);
   return it->second;
@@ -58,7 +58,7 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
 
 std::vector<std::string> PrincipalDirectory::GroupsOf(
     std::string_view id) const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   auto it = principals_.find(AsAbsl(id));
   if (it == principals_.end()) return {};
   return {it->second.groups().begin(), it->second.groups().end()};

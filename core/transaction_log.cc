@@ -176,8 +176,10 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
   for (EventRecord& event : events) {
     const std::string key =
         storage::keys::TransactionEvent(transaction_id, event.id());
-    ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                     store_->Get(Column::kTransactionEvents, key));
+    std::optional<std::string> stored;
+    if (existing.has_value()) {  // a new transaction holds no events yet
+      ASSIGN_OR_RETURN(stored, store_->Get(Column::kTransactionEvents, key));
+    }
     if (stored.has_value()) {
       EventRecord previous;
       if (!ParseEvent(*stored, previous)) {
@@ -210,13 +212,11 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
   return result;
 }
 
-std::string TransactionLog::ChooseRepresentation(
-    std::string_view dialect, const EventRecord& event) const {
+std::string TransactionLog::DialectRepresentation(
+    std::string_view dialect) const {
   absl::StatusOr<DialectRecord> found = dialects_->Get(dialect);
-  if (found.ok() && event.representations().contains(found->representation())) {
-    return found->representation();
-  }
-  return std::string(kDeliveryRepresentation);
+  return found.ok() ? found->representation()
+                    : std::string(kDeliveryRepresentation);
 }
 
 absl::StatusOr<CommitResult> TransactionLog::Commit(
@@ -273,8 +273,17 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
       delivery.set_state(DeliveryRecord::PENDING);
       delivery.set_next_attempt_micros(Micros(now));
       delivery.set_create_time_micros(Micros(now));
+      auto cached = representation_cache.find(recipient.dialect);
+      if (cached == representation_cache.end()) {
+        cached = representation_cache
+                     .emplace(recipient.dialect,
+                              DialectRepresentation(recipient.dialect))
+                     .first;
+      }
       delivery.set_representation(
-          ChooseRepresentation(recipient.dialect, event));
+          event.representations().contains(cached->second)
+              ? cached->second
+              : std::string(kDeliveryRepresentation));
       delivery.set_target_url(recipient.target_url);
       delivery.set_dialect(recipient.dialect);
       DeliveryQueue::StageUpdate(nullptr, delivery, batch);

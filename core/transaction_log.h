@@ -115,9 +115,9 @@ class TransactionLog {
                                storage::WriteBatch& batch) const;
   // Resolves `record` (PREPARED, past expiry) as EXPIRED.
   absl::Status Expire(TransactionRecord record);
-  // The representation a dialect sends for `event`.
-  std::string ChooseRepresentation(std::string_view dialect,
-                                   const EventRecord& event) const;
+  // The representation a dialect asks for (events lacking it send
+  // webhook-delivery instead).
+  std::string DialectRepresentation(std::string_view dialect) const;
 
   // Constant after construction.
   storage::Store* const store_;
