@@ -2,13 +2,19 @@
 # Builds the benchmarks (Release, in build-bench/) and runs them: matching
 # over 1M subscriptions, then ingest through the gRPC service next to the
 # storage ceiling. The defaults take about five minutes on 2 cores.
+# `delivery` (also in `all`) runs delivery_bench: webhookd end to end next
+# to wrk and a bare libcurl loop, commit-to-receipt latency, and peak RSS
+# with 1M deliveries pending; about eight more minutes; it needs wrk
+# (apt-get install -y wrk) and the openssl CLI.
 #
-#   scripts/bench.sh                 # both
+#   scripts/bench.sh                 # all three
 #   scripts/bench.sh match           # one of them
 #   INGEST_FLAGS="--duration_s=10 --modes=grpc,domain,ceiling" scripts/bench.sh ingest
+#   DELIVERY_FLAGS="--schemes=http --modes=ours,drain" scripts/bench.sh delivery
 #
-# Flags in MATCH_FLAGS / INGEST_FLAGS come after the defaults and override
-# them. See bench/README.md for what the figures mean.
+# Flags in MATCH_FLAGS / INGEST_FLAGS / DELIVERY_FLAGS / MEMORY_FLAGS come
+# after the defaults and override them. See bench/README.md for what the
+# figures mean.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build-bench}
@@ -17,7 +23,7 @@ which=${1:-all}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-scripts/build.sh --target match_bench ingest_bench
+scripts/build.sh --target match_bench ingest_bench delivery_bench
 
 echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD)" \
      "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -33,4 +39,16 @@ if [ "$which" = all ] || [ "$which" = ingest ]; then
   "$BUILD_DIR/bench/ingest_bench" --subscriptions=100000 --clients=8,32,64 \
     --events_per_tx=1,10,100 --duration_s=3 --warmup_s=1 --repetitions=3 \
     --modes=grpc,ceiling ${INGEST_FLAGS:-}
+fi
+if [ "$which" = all ] || [ "$which" = delivery ]; then
+  [ "$which" = all ] && echo
+  # shellcheck disable=SC2086
+  "$BUILD_DIR/bench/delivery_bench" --modes=ceilings,ours,latency \
+    --schemes=http,https --subs_per_event=1,10,1000 --duration_s=3 \
+    --warmup_s=1 --repetitions=3 --rates=100,1000,10000 ${DELIVERY_FLAGS:-}
+  echo
+  # Alone, so that the peak RSS is this phase's.
+  # shellcheck disable=SC2086
+  "$BUILD_DIR/bench/delivery_bench" --modes=memory --pending=1000000 \
+    ${MEMORY_FLAGS:-}
 fi
