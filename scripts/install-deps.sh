@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what building and testing webhookd needs: Debian packages, and
-# grpcurl and the Go SDK's protoc plugins from the Go module proxy. Skips what
-# is already there.
+# Installs what building and testing webhookd needs: Debian packages (jq for
+# the README's grpcurl session among them), and grpcurl and the Go SDK's
+# protoc plugins from the Go module proxy. Skips what is already there.
 set -euo pipefail
 
 packages=(
@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev openssl
-  python3 python3-venv
+  python3 python3-venv jq
 )
 GRPCURL_VERSION=v1.9.1
 
