@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include <random>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -16,11 +17,9 @@ namespace webhooks::client {
 std::string NewTransactionId() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
-    // OpenSSL's generator does not fail once seeded; fall back regardless.
-    absl::Time now = absl::Now();
-    for (size_t i = 0; i < sizeof bytes; ++i) {
-      bytes[i] = static_cast<unsigned char>(absl::ToUnixNanos(now) >> (i % 8));
-    }
+    // OpenSSL's generator does not fail once seeded; do without it if it does.
+    std::random_device device;
+    for (unsigned char& byte : bytes) byte = static_cast<unsigned char>(device());
   }
   return "tx_" + absl::BytesToHexString(absl::string_view(
                      reinterpret_cast<const char*>(bytes), sizeof bytes));
