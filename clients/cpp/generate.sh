@@ -1,18 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the C++ code of protos/webhooks/v1 (messages and gRPC stubs)
-# that the C++ SDK builds on: the CMake target webhooks_api_proto, written to
-# <build dir>/gen/api/webhooks/v1/. Nothing generated is committed, so there
-# is nothing to compare: --check (as other SDKs' generate.sh take) only
-# regenerates and reports.
+# that the C++ SDK builds on: the CMake target webhooks_api_proto (protoc and
+# grpc_cpp_plugin), written to <build dir>/gen/api/webhooks/v1/. Nothing
+# generated is committed, so there is nothing to compare with.
 #
-#   clients/cpp/generate.sh [--check] [build dir]    (default: build/ at the
-#                                                    repository root)
+#   clients/cpp/generate.sh [build dir]    (default: build/ at the repository root)
 #
 # Configures the build directory first when it has not been (Ninja,
-# RelWithDebInfo, as scripts/build.sh does).
+# RelWithDebInfo, ccache when installed: as scripts/build.sh does). JOBS sets
+# the parallel jobs (default: nproc).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-[ "${1:-}" = "--check" ] && shift
 build_dir=${1:-$root/build}
 case "$build_dir" in /*) ;; *) build_dir="$PWD/$build_dir" ;; esac
 
