@@ -79,7 +79,8 @@ class Client {
   Client& operator=(const Client&) = delete;
   ~Client();
 
-  // The same server and TLS settings with another bearer token ("" for none).
+  // A client with the same options but another bearer token ("" for none),
+  // on a channel of its own.
   absl::StatusOr<std::unique_ptr<Client>> WithToken(std::string token) const;
 
   // The stubs, on a channel that adds the bearer token to every call. Give
