@@ -298,6 +298,30 @@ class ServerTest {
   }
 
   @Test
+  void transactionTtlAndStateGuards() {
+    String id = WebhooksClient.newTransactionId();
+    try (Transaction tx = publisher.begin(id, Duration.ofSeconds(90))) {
+      tx.prepare(userAdded(uniqueSite("ttl"), "evt-ttl", "{}"));
+      dev.webhookd.webhooks.v1.Transaction state = tx.state();
+      long ttl = state.getExpireTime().getSeconds() - state.getCreateTime().getSeconds();
+      assertTrue(ttl >= 89 && ttl <= 91, "expire - create = " + ttl + " s, want the 90 s TTL");
+      assertEquals(1, tx.eventResults().size());
+      tx.commit();
+      // Committed: no more events, no abort; commit() again is the idempotent Commit.
+      assertThrows(IllegalStateException.class, () -> tx.prepare(userAdded("/javasdk/x", "e", "{}")));
+      assertThrows(IllegalStateException.class, tx::abort);
+      assertEquals(
+          dev.webhookd.webhooks.v1.Transaction.State.COMMITTED, tx.commit().getTransaction().getState());
+    }
+    try (Transaction tx = publisher.begin()) {
+      tx.prepare(userAdded(uniqueSite("guards"), "evt-1", "{}"));
+      assertEquals(
+          dev.webhookd.webhooks.v1.Transaction.State.ABORTED, tx.abort().getTransaction().getState());
+      assertThrows(IllegalStateException.class, tx::commit);
+    } // closing an aborted transaction sends nothing more
+  }
+
+  @Test
   void badRequestIsInvalidArgumentWithFieldPath() {
     WebhooksException e =
         assertThrows(
