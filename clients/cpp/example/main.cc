@@ -3,7 +3,8 @@
 //
 //   webhooks_client_example                    checks a signature, offline
 //   webhooks_client_example HOST:PORT TOKEN    also publishes one event in a
-//                                              transaction (plaintext: loopback)
+//                                              transaction (plaintext:
+//                                              loopback)
 #include <iostream>
 #include <memory>
 #include <string>
@@ -50,15 +51,14 @@ int main(int argc, char** argv) {
   (*event.mutable_representations())["webhook-delivery"].set_body(body);
   wc::Transaction tx = (*client)->Begin();
   if (absl::Status s = tx.Prepare({event}); !s.ok()) {
-    std::cerr << "prepare: " << s << " (field "
-              << wc::GetFieldError(s).field << ")\n";
+    std::cerr << "prepare: " << s << " (field " << wc::GetFieldError(s).field
+              << ")\n";
     return 1;  // tx aborts as it goes out of scope
   }
   if (absl::Status s = tx.Commit(); !s.ok()) {
     std::cerr << "commit: " << s << "\n";
     return 1;
   }
-  std::cout << tx.id() << ": " << tx.deliveries_created()
-            << " deliveries\n";
+  std::cout << tx.id() << ": " << tx.deliveries_created() << " deliveries\n";
   return 0;
 }

@@ -133,7 +133,8 @@ absl::StatusOr<std::unique_ptr<Client>> Client::WithToken(
 
 std::unique_ptr<grpc::ClientContext> Client::NewContext() const {
   auto context = std::make_unique<grpc::ClientContext>();
-  context->set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+  context->set_deadline(
+      absl::ToChronoTime(absl::Now() + options_.call_timeout));
   return context;
 }
 

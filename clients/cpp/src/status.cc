@@ -1,9 +1,8 @@
 #include "webhooks/client/status.h"
 
-#include "absl/types/optional.h"
-
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/optional.h"
 #include "google/protobuf/unknown_field_set.h"
 
 namespace webhooks::client {

@@ -19,7 +19,8 @@ std::string NewTransactionId() {
   if (RAND_bytes(bytes, sizeof bytes) != 1) {
     // OpenSSL's generator does not fail once seeded; do without it if it does.
     std::random_device device;
-    for (unsigned char& byte : bytes) byte = static_cast<unsigned char>(device());
+    for (unsigned char& byte : bytes)
+      byte = static_cast<unsigned char>(device());
   }
   return "tx_" + absl::BytesToHexString(absl::string_view(
                      reinterpret_cast<const char*>(bytes), sizeof bytes));
@@ -81,8 +82,7 @@ absl::Status Transaction::Prepare(const std::vector<v1::Event>& events) {
       client_->Call(&v1::EventService::Stub::Prepare, request);
   if (!response.ok()) return response.status();
   transaction_ = response->transaction();
-  event_results_.insert(event_results_.end(),
-                        response->event_results().begin(),
+  event_results_.insert(event_results_.end(), response->event_results().begin(),
                         response->event_results().end());
   return absl::OkStatus();
 }

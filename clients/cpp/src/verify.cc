@@ -88,8 +88,7 @@ absl::Status Verify(std::string_view secret, const SignatureHeaders& headers,
     return absl::OutOfRangeError("webhook-timestamp is too old");
   }
   if (sent - now > options.tolerance) {
-    return absl::OutOfRangeError(
-        "webhook-timestamp is too far in the future");
+    return absl::OutOfRangeError("webhook-timestamp is too far in the future");
   }
   absl::StatusOr<std::string> key = SecretKey(secret);
   if (!key.ok()) return key.status();
@@ -125,8 +124,8 @@ absl::Status Verify(std::string_view secret, const HeaderList& headers,
 }
 
 absl::StatusOr<std::string> Sign(std::string_view secret,
-                                 std::string_view message_id,
-                                 int64_t timestamp, std::string_view body) {
+                                 std::string_view message_id, int64_t timestamp,
+                                 std::string_view body) {
   absl::StatusOr<std::string> key = SecretKey(secret);
   if (!key.ok()) return key.status();
   const std::string mac =

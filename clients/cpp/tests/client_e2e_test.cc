@@ -29,11 +29,12 @@ constexpr absl::Duration kWait = absl::Seconds(60);
 class ClientE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
-        e2e::TokensConfig() +
-            "delivery { retry_schedule_seconds: [0, 1, 1] "
-            "total_timeout_ms: 5000 }\n",
-        {"--allow_http_targets", "--allowed_cidrs=127.0.0.1/32"});
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+        ServerProcess::Start(
+            e2e::TokensConfig() +
+                "delivery { retry_schedule_seconds: [0, 1, 1] "
+                "total_timeout_ms: 5000 }\n",
+            {"--allow_http_targets", "--allowed_cidrs=127.0.0.1/32"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = server->release();
   }
@@ -202,7 +203,8 @@ TEST_F(ClientE2eTest, CommittedTransactionIsDeliveredAndVerifies) {
             absl::StatusCode::kOutOfRange);
 }
 
-TEST_F(ClientE2eTest, TransactionDestroyedWithoutCommitIsAbortedAndDeliversNothing) {
+TEST_F(ClientE2eTest,
+       TransactionDestroyedWithoutCommitIsAbortedAndDeliversNothing) {
   const std::string site = UniqueSite("abort");
   ASSERT_FALSE(Subscribe(site, "/hooks").id().empty());
   std::unique_ptr<Client> publisher = Connect(e2e::kPublisherToken);
@@ -212,7 +214,8 @@ TEST_F(ClientE2eTest, TransactionDestroyedWithoutCommitIsAbortedAndDeliversNothi
   {
     Transaction tx = publisher->Begin();
     dropped = tx.id();
-    ASSERT_TRUE(tx.Prepare({UserAdded(site, "evt-dropped", R"({"n":1})")}).ok());
+    ASSERT_TRUE(
+        tx.Prepare({UserAdded(site, "evt-dropped", R"({"n":1})")}).ok());
     EXPECT_EQ(StateOf(*publisher, dropped), v1::Transaction::PREPARED);
   }
   EXPECT_EQ(StateOf(*publisher, dropped), v1::Transaction::ABORTED);
@@ -235,7 +238,8 @@ TEST_F(ClientE2eTest, TransactionDestroyedWithoutCommitIsAbortedAndDeliversNothi
   {
     Transaction first = publisher->Begin();
     moved = first.id();
-    ASSERT_TRUE(first.Prepare({UserAdded(site, "evt-moved", R"({"n":3})")}).ok());
+    ASSERT_TRUE(
+        first.Prepare({UserAdded(site, "evt-moved", R"({"n":3})")}).ok());
     Transaction second = std::move(first);
     EXPECT_EQ(first.Commit().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(StateOf(*publisher, moved), v1::Transaction::PREPARED);
@@ -245,7 +249,8 @@ TEST_F(ClientE2eTest, TransactionDestroyedWithoutCommitIsAbortedAndDeliversNothi
   // A committed marker after them arrives, and is the only delivery.
   {
     Transaction tx = publisher->Begin();
-    ASSERT_TRUE(tx.Prepare({UserAdded(site, "evt-marker", R"({"marker":true})")}).ok());
+    ASSERT_TRUE(
+        tx.Prepare({UserAdded(site, "evt-marker", R"({"marker":true})")}).ok());
     ASSERT_TRUE(tx.Commit().ok());
   }
   ASSERT_TRUE(receiver_->WaitForRequests(1, kWait, "/hooks"));

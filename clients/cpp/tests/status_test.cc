@@ -89,7 +89,8 @@ TEST(GetFieldErrorTest, ReadsBadRequestDetails) {
   const std::string bad_request =
       Wire()
           .Bytes(1, Wire().Bytes(1, "subscription.site").Bytes(2, "bad").str())
-          .Bytes(1, Wire().Bytes(1, "subscription.target_url")
+          .Bytes(1, Wire()
+                        .Bytes(1, "subscription.target_url")
                         .Bytes(2, "not https")
                         .str())
           .str();

@@ -49,8 +49,9 @@ class ClientCertificate {
         "-out client.key && "
         "openssl req -new -key client.key -subj /CN=cpp-sdk-client "
         "-out client.csr && "
-        "openssl x509 -req -in client.csr -CA '" + ca.ca_file() +
-        "' -CAkey '" + ca.dir() + "/ca.key' -set_serial 3 -days 1 -sha256 "
+        "openssl x509 -req -in client.csr -CA '" +
+        ca.ca_file() + "' -CAkey '" + ca.dir() +
+        "/ca.key' -set_serial 3 -days 1 -sha256 "
         "-extfile client.cnf -extensions v3_client -out client.pem"
         ") >openssl.log 2>&1";
     ok_ = std::system(command.c_str()) == 0;

@@ -32,8 +32,9 @@ std::string Str(const Struct& s, const char* key) {
 }
 int64_t Num(const Struct& s, const char* key) {
   auto it = s.fields().find(key);
-  return it == s.fields().end() ? 0
-                                : static_cast<int64_t>(it->second.number_value());
+  return it == s.fields().end()
+             ? 0
+             : static_cast<int64_t>(it->second.number_value());
 }
 
 HeaderList HeadersOf(const Struct& v) {
@@ -61,9 +62,9 @@ TEST(VerifyTest, AcceptsEveryValidVector) {
   ASSERT_GE(valid.size(), 4);
   for (const Value& value : valid) {
     const Struct& v = value.struct_value();
-    EXPECT_TRUE(Verify(Str(v, "secret"), HeadersOf(v), Str(v, "body"),
-                       At(Sent(v)))
-                    .ok())
+    EXPECT_TRUE(
+        Verify(Str(v, "secret"), HeadersOf(v), Str(v, "body"), At(Sent(v)))
+            .ok())
         << Str(v, "msg_id");
     absl::StatusOr<std::string> signature =
         Sign(Str(v, "secret"), Str(v, "msg_id"), Num(v, "timestamp"),
@@ -116,9 +117,9 @@ TEST(VerifyTest, ChecksTimestampTolerance) {
                               At(sent + tolerance + absl::Seconds(1)));
   EXPECT_EQ(stale.code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(stale.message(), "webhook-timestamp is too old");
-  EXPECT_EQ(Verify(secret, HeadersOf(v), body, At(sent + absl::Hours(24)))
-                .code(),
-            absl::StatusCode::kOutOfRange);
+  EXPECT_EQ(
+      Verify(secret, HeadersOf(v), body, At(sent + absl::Hours(24))).code(),
+      absl::StatusCode::kOutOfRange);
   absl::Status future = Verify(secret, HeadersOf(v), body,
                                At(sent - tolerance - absl::Seconds(1)));
   EXPECT_EQ(future.code(), absl::StatusCode::kOutOfRange);
@@ -175,15 +176,16 @@ TEST(VerifyTest, RejectsMalformedInput) {
   several[2].second = "v1a,xyz v1,AAAA " + good + " v2,foo";
   EXPECT_TRUE(Verify(secret, several, body, now).ok());
   // Header names in any case, the secret without its prefix, the struct form.
-  HeaderList upper = {{"Webhook-Id", Str(v, "msg_id")},
-                      {"WEBHOOK-TIMESTAMP", std::to_string(Num(v, "timestamp"))},
-                      {"Webhook-Signature", good}};
+  HeaderList upper = {
+      {"Webhook-Id", Str(v, "msg_id")},
+      {"WEBHOOK-TIMESTAMP", std::to_string(Num(v, "timestamp"))},
+      {"Webhook-Signature", good}};
   EXPECT_TRUE(Verify(secret.substr(6), upper, body, now).ok());
   const std::string timestamp = std::to_string(Num(v, "timestamp"));
-  EXPECT_TRUE(
-      Verify(secret, SignatureHeaders{Str(v, "msg_id"), timestamp, good}, body,
-             now)
-          .ok());
+  EXPECT_TRUE(Verify(secret,
+                     SignatureHeaders{Str(v, "msg_id"), timestamp, good}, body,
+                     now)
+                  .ok());
   EXPECT_EQ(Sign("not base64!", "id", 1, "").status().code(),
             absl::StatusCode::kInvalidArgument);
 }

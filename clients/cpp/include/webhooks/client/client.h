@@ -85,7 +85,9 @@ class Client {
 
   // The stubs, on a channel that adds the bearer token to every call. Give
   // each call a context from NewContext() (or your own with a deadline).
-  v1::SubscriptionService::Stub& subscriptions() const { return *subscriptions_; }
+  v1::SubscriptionService::Stub& subscriptions() const {
+    return *subscriptions_;
+  }
   v1::PrincipalService::Stub& principals() const { return *principals_; }
   v1::DialectService::Stub& dialects() const { return *dialects_; }
   v1::EventService::Stub& events() const { return *events_; }

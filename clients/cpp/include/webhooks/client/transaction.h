@@ -54,8 +54,8 @@ class Transaction {
   const std::string& id() const { return id_; }
 
   // Prepares `events`: when OK they are stored durably and are delivered only
-  // if the transaction commits. An empty list sends nothing. FAILED_PRECONDITION
-  // after Commit() or Abort().
+  // if the transaction commits. An empty list sends nothing.
+  // FAILED_PRECONDITION after Commit() or Abort().
   absl::Status Prepare(const std::vector<::webhooks::v1::Event>& events);
 
   // Commits: the server creates the deliveries. OK without a call when
@@ -68,7 +68,9 @@ class Transaction {
   absl::Status Abort();
 
   // The transaction as of the last Prepare() or Commit() (empty before).
-  const ::webhooks::v1::Transaction& transaction() const { return transaction_; }
+  const ::webhooks::v1::Transaction& transaction() const {
+    return transaction_;
+  }
   // What each prepared event matched, in the order prepared.
   const std::vector<::webhooks::v1::EventResult>& event_results() const {
     return event_results_;

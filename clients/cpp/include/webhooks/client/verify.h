@@ -57,8 +57,8 @@ absl::Status Verify(std::string_view secret, const HeaderList& headers,
 // The "v1,<base64>" webhook-signature entry the server would send, to test
 // receivers. INVALID_ARGUMENT for a malformed secret.
 absl::StatusOr<std::string> Sign(std::string_view secret,
-                                 std::string_view message_id,
-                                 int64_t timestamp, std::string_view body);
+                                 std::string_view message_id, int64_t timestamp,
+                                 std::string_view body);
 
 }  // namespace webhooks::client
 
