@@ -9,5 +9,6 @@
 # Needs a JDK (17+) and Maven (3.8+).
 set -euo pipefail
 cd "$(dirname "$0")"
-mvn -B -q -ntp -Dstyle.color=never generate-sources "$@"
+# (Maven 3.8 prints stray colour resets even in batch mode; they are dropped.)
+mvn -B -q -ntp -Dstyle.color=never generate-sources "$@" 2>&1 | sed -u 's/\x1b\[0m//g'
 echo "generate.sh: $(find target/generated-sources/protobuf -name '*.java' | wc -l) files in clients/java/target/generated-sources/protobuf"

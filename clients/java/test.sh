@@ -20,7 +20,8 @@ export WEBHOOKD_BINARY="$binary"
 
 cd "$here"
 rm -rf target/surefire-reports # totals below are of this run only
-mvn -B -q -ntp -Dstyle.color=never verify "$@"
+# (Maven 3.8 prints stray colour resets even in batch mode; they are dropped.)
+mvn -B -q -ntp -Dstyle.color=never verify "$@" 2>&1 | sed -u 's/\x1b\[0m//g'
 
 # Totals over target/surefire-reports/TEST-*.xml, in surefire's words.
 shopt -s nullglob
