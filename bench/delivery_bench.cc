@@ -701,14 +701,16 @@ RunFigures RunSenderCeiling(Bench& bench, const std::string& scheme,
 
 // Where the dispatcher thread's time went in a window, per delivery.
 struct ThreadSnap {
-  ThreadTimes dispatcher, sender, receiver;
+  ThreadTimes fetcher, dispatcher, sender, receiver;
   ThreadSnap operator-(const ThreadSnap& o) const {
-    return {dispatcher - o.dispatcher, sender - o.sender, receiver - o.receiver};
+    return {fetcher - o.fetcher, dispatcher - o.dispatcher, sender - o.sender,
+            receiver - o.receiver};
   }
 };
 
 ThreadSnap Snap(Bench& bench) {
-  return {ThreadSched(bench.store->dispatcher_tid()),
+  return {ThreadSched(bench.store->fetcher_tid()),
+          ThreadSched(bench.store->dispatcher_tid()),
           ThreadSched(bench.gate->callback_tid()),
           ThreadsSched(bench.receiver_tids())};
 }
@@ -744,13 +746,15 @@ std::string Profile(const ObservedStore::Figures& d, int64_t deliveries,
   char text[2000];
   std::snprintf(
       text, sizeof(text),
-      "    threads: dispatcher %s; curl %s; receiver %s\n"
+      "    threads: dispatcher fetch %s; dispatcher write %s; curl %s; "
+      "receiver %s\n"
       "    dispatcher wall time in the store per delivery: %.1f us = queue "
       "scan %.1f (%.3f scans of %.2f ms) + Get delivery %.1f (%.2f) + Get subscription "
       "%.1f (%.2f) + Get event %.1f (%.2f) + other Gets %.1f (%.2f) + outcome "
       "writes %.1f + other writes %.1f (%.3f)\n"
       "    synced outcome writes: %.0f/s, %.1f outcomes and %.0f ops each, "
       "%.2f ms each\n",
+      Use(threads.fetcher, n, seconds).c_str(),
       Use(threads.dispatcher, n, seconds).c_str(),
       Use(threads.sender, n, seconds).c_str(),
       Use(threads.receiver, n, seconds).c_str(), store_us, us(queue_scan),

@@ -202,7 +202,7 @@ int Run() {
     matcher = std::make_unique<core::EventMatcher>(&registry->index(),
                                                    directory.get());
     log = std::make_unique<core::TransactionLog>(
-        store, matcher.get(), catalog.get(), &clock, &random, options.limits,
+        store, /*queue=*/nullptr, matcher.get(), catalog.get(), &clock, &random, options.limits,
         core::TransactionOptions());
   }
 

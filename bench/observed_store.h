@@ -103,6 +103,10 @@ class ObservedStore final : public storage::Store {
   absl::Status Scan(storage::Column column, std::string_view start,
                     std::string_view end,
                     storage::ScanVisitor visitor) const override {
+    if (column == storage::Column::kDeliveryQueue &&
+        fetcher_tid_.load(std::memory_order_relaxed) == 0) {
+      fetcher_tid_.store(Tid());
+    }
     if (!OnDispatcher()) return inner_->Scan(column, start, end, visitor);
     const int64_t t0 = Nanos();
     absl::Status status = inner_->Scan(column, start, end, visitor);
@@ -124,7 +128,10 @@ class ObservedStore final : public storage::Store {
     return f;
   }
   int64_t durable_outcomes() const { return durable_outcomes_.load(); }
+  // The dispatcher's two threads: the one that writes attempt records, and
+  // the one that scans the queue.
   int dispatcher_tid() const { return dispatcher_tid_.load(); }
+  int fetcher_tid() const { return fetcher_tid_.load(); }
 
  private:
   struct AtomicCalls {
@@ -138,7 +145,8 @@ class ObservedStore final : public storage::Store {
   }
   bool OnDispatcher() const {
     const int d = dispatcher_tid_.load(std::memory_order_relaxed);
-    return d != 0 && d == Tid();
+    const int f = fetcher_tid_.load(std::memory_order_relaxed);
+    return (d != 0 && d == Tid()) || (f != 0 && f == Tid());
   }
   static int64_t Nanos() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -157,6 +165,7 @@ class ObservedStore final : public storage::Store {
   storage::StorePtr inner_;
   std::atomic<int64_t> durable_outcomes_{0};
   std::atomic<int> dispatcher_tid_{0};
+  mutable std::atomic<int> fetcher_tid_{0};
   mutable std::array<AtomicCalls, storage::kColumnCount> gets_;
   mutable std::array<AtomicCalls, storage::kColumnCount> scans_;
   AtomicCalls outcome_writes_;

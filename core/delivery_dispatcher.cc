@@ -1,5 +1,8 @@
 #include "core/delivery_dispatcher.h"
 
+#include <pthread.h>
+
+#include <memory>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -32,17 +35,32 @@ DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
 
+struct DeliveryDispatcher::FetchCache {
+  absl::flat_hash_map<std::string, absl::StatusOr<SubscriptionRecord>>
+      subscriptions;
+  // By transaction id + '\0' + event id; null: not stored.
+  absl::flat_hash_map<std::string, std::shared_ptr<const EventRecord>> events;
+  absl::flat_hash_map<std::string, absl::StatusOr<DialectRecord>> dialects;
+};
+
 void DeliveryDispatcher::Start() {
   absl::MutexLock lock(&mu_);
   if (started_) return;
   started_ = true;
-  thread_ = std::thread([this] { Loop(); });
+  fetch_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "dispatch-fetch");
+    FetchLoop();
+  });
+  write_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "dispatch-write");
+    WriteLoop();
+  });
 }
 
 void DeliveryDispatcher::Wake() {
   absl::MutexLock lock(&mu_);
   woken_ = true;
-  cv_.Signal();
+  cv_.SignalAll();
 }
 
 void DeliveryDispatcher::Shutdown(absl::Duration grace) {
@@ -50,119 +68,187 @@ void DeliveryDispatcher::Shutdown(absl::Duration grace) {
     absl::MutexLock lock(&mu_);
     if (!started_ || stopping_) return;
     draining_ = true;
-    cv_.Signal();
+    cv_.SignalAll();
     const absl::Time deadline = absl::Now() + grace;
-    while (!leased_.empty() && absl::Now() < deadline) {
+    while (Held() > 0 && absl::Now() < deadline) {
       cv_.WaitWithDeadline(&mu_, deadline);
     }
     stopping_ = true;
     cv_.SignalAll();
   }
-  thread_.join();
+  fetch_thread_.join();
+  write_thread_.join();
 }
 
-void DeliveryDispatcher::Loop() {
+bool DeliveryDispatcher::Busy(std::string_view id) const {
+  const auto key = AsAbsl(id);
+  return leased_.contains(key) || writing_.contains(key) ||
+         resolved_during_fetch_.contains(key);
+}
+
+void DeliveryDispatcher::FetchLoop() {
+  bool more = false;  // the last fetch took all it asked for
   while (true) {
-    std::vector<Arrival> arrivals;
-    bool fetch = false;
     {
       absl::MutexLock lock(&mu_);
       const absl::Time deadline = absl::Now() + options_.idle_poll;
-      while (!stopping_ && arrivals_.empty() && !woken_ &&
-             !cv_.WaitWithDeadline(&mu_, deadline)) {
+      const auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return !draining_ && Held() < static_cast<size_t>(options_.max_leased);
+      };
+      bool timed_out = false;
+      while (!stopping_ && !(room() && (woken_ || more)) && !timed_out) {
+        timed_out = cv_.WaitWithDeadline(&mu_, deadline);
       }
       if (stopping_) return;
-      arrivals.swap(arrivals_);
+      if (!room()) continue;  // full or draining: wait again
       woken_ = false;
-      fetch = !draining_ &&
-              leased_.size() < static_cast<size_t>(options_.max_leased);
     }
-    if (!arrivals.empty()) WriteBack(std::move(arrivals));
-    if (fetch) Fetch();
+    more = Fetch();
   }
 }
 
-void DeliveryDispatcher::Fetch() {
-  size_t leased_now;
+void DeliveryDispatcher::WriteLoop() {
+  while (true) {
+    std::vector<Arrival> arrivals;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!stopping_ && arrivals_.empty()) cv_.Wait(&mu_);
+      if (arrivals_.empty()) return;  // stopping
+      arrivals.swap(arrivals_);
+    }
+    WriteBack(std::move(arrivals));
+  }
+}
+
+bool DeliveryDispatcher::Fetch() {
+  size_t room;
   {
     absl::MutexLock lock(&mu_);
-    leased_now = leased_.size();
+    room = static_cast<size_t>(options_.max_leased) - Held();
+    fetching_ = true;
+    resolved_during_fetch_.clear();
   }
-  const size_t room = static_cast<size_t>(options_.max_leased) - leased_now;
-  const int limit =
-      static_cast<int>(std::min<size_t>(room, options_.fetch_batch) + leased_now);
-  absl::StatusOr<std::vector<DeliveryRecord>> due =
-      deps_.queue->Due(deps_.clock->Now(), limit);
-  if (!due.ok()) return;  // storage trouble: try again next round
-  for (DeliveryRecord& delivery : *due) {
-    {
-      absl::MutexLock lock(&mu_);
-      if (leased_.contains(delivery.id()) ||
-          leased_.size() >= static_cast<size_t>(options_.max_leased)) {
+  const int limit = static_cast<int>(
+      std::min<size_t>(room, static_cast<size_t>(options_.fetch_batch)));
+  absl::StatusOr<std::vector<DeliveryRecord>> due = deps_.queue->NextDue(
+      deps_.clock->Now(), limit, [this](std::string_view id) {
+        absl::MutexLock lock(&mu_);
+        return Busy(id);
+      });
+  FetchCache cache;
+  if (due.ok()) {
+    for (DeliveryRecord& delivery : *due) {
+      {
+        absl::MutexLock lock(&mu_);
+        if (Busy(delivery.id())) continue;  // resolved since the scan
+        if (draining_ || Held() >= static_cast<size_t>(options_.max_leased)) {
+          // Left pending: the next scan must see it again.
+          deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
+          continue;
+        }
+      }
+      AttemptRecord attempt;
+      std::string owner;
+      absl::StatusOr<HttpRequest> request =
+          Prepare(delivery, attempt, owner, cache);
+      if (!request.ok()) {
+        Abandon(delivery, AsStd(request.status().message()));
         continue;
       }
+      const std::string id = delivery.id();
+      const bool first_attempt = delivery.attempt_count() == 0;
+      const int64_t since_commit_micros =
+          attempt.create_time_micros() - delivery.create_time_micros();
+      {
+        absl::MutexLock lock(&mu_);
+        leased_.emplace(id, Lease{std::move(delivery), std::move(attempt),
+                                  std::move(owner)});
+      }
+      ++stats_.in_flight;
+      if (deps_.metrics != nullptr && first_attempt) {
+        deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
+      }
+      deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
+        absl::MutexLock lock(&mu_);
+        arrivals_.push_back(Arrival{id, std::move(result)});
+        cv_.SignalAll();
+      });
     }
-    AttemptRecord attempt;
-    std::string owner;
-    absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt, owner);
-    if (!request.ok()) {
-      Abandon(delivery, AsStd(request.status().message()));
-      continue;
-    }
-    const std::string id = delivery.id();
-    const bool first_attempt = delivery.attempt_count() == 0;
-    const int64_t since_commit_micros =
-        attempt.create_time_micros() - delivery.create_time_micros();
-    {
-      absl::MutexLock lock(&mu_);
-      leased_.emplace(id, Lease{std::move(delivery), std::move(attempt),
-                                std::move(owner)});
-    }
-    ++stats_.in_flight;
-    if (deps_.metrics != nullptr && first_attempt) {
-      deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
-    }
-    deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
-      absl::MutexLock lock(&mu_);
-      arrivals_.push_back(Arrival{id, std::move(result)});
-      cv_.SignalAll();
-    });
   }
+  absl::MutexLock lock(&mu_);
+  fetching_ = false;
+  resolved_during_fetch_.clear();
+  // Storage trouble: try again at the next poll.
+  return due.ok() && static_cast<int>(due->size()) >= limit;
 }
 
 absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
-    const DeliveryRecord& delivery, AttemptRecord& attempt,
-    std::string& owner) {
-  ASSIGN_OR_RETURN(SubscriptionRecord subscription,
-                   deps_.registry->Get(delivery.subscription_id(), Scope::All()));
+    const DeliveryRecord& delivery, AttemptRecord& attempt, std::string& owner,
+    FetchCache& cache) {
+  auto sub_it = cache.subscriptions.find(delivery.subscription_id());
+  if (sub_it == cache.subscriptions.end()) {
+    sub_it = cache.subscriptions
+                 .emplace(delivery.subscription_id(),
+                          deps_.registry->Get(delivery.subscription_id(),
+                                              Scope::All()))
+                 .first;
+  }
+  if (!sub_it->second.ok()) return sub_it->second.status();
+  const SubscriptionRecord& subscription = *sub_it->second;
   owner = subscription.owner();
   if (!subscription.active()) {
     return absl::FailedPreconditionError("The subscription is inactive.");
   }
-  ASSIGN_OR_RETURN(
-      std::optional<std::string> event_bytes,
-      deps_.store->Get(storage::Column::kTransactionEvents,
-                       storage::keys::TransactionEvent(
-                           delivery.transaction_id(), delivery.event_id())));
-  if (!event_bytes.has_value()) {
+  std::string event_key =
+      StrCat(delivery.transaction_id(), std::string_view("\0", 1),
+             delivery.event_id());
+  auto event_it = cache.events.find(event_key);
+  if (event_it == cache.events.end()) {
+    ASSIGN_OR_RETURN(
+        std::optional<std::string> event_bytes,
+        deps_.store->Get(storage::Column::kTransactionEvents,
+                         storage::keys::TransactionEvent(
+                             delivery.transaction_id(), delivery.event_id())));
+    std::shared_ptr<EventRecord> parsed;
+    if (event_bytes.has_value()) {
+      parsed = std::make_shared<EventRecord>();
+      if (!parsed->ParseFromString(*event_bytes)) {
+        return absl::DataLossError("The stored event is corrupt.");
+      }
+    }
+    event_it = cache.events.emplace(std::move(event_key), std::move(parsed))
+                   .first;
+  }
+  if (event_it->second == nullptr) {
     return absl::FailedPreconditionError(
         "The event is no longer stored (its transaction was forgotten).");
   }
-  EventRecord event;
-  if (!event.ParseFromString(*event_bytes)) {
-    return absl::DataLossError("The stored event is corrupt.");
+  const EventRecord& event = *event_it->second;
+  auto dialect_it = cache.dialects.find(delivery.dialect());
+  if (dialect_it == cache.dialects.end()) {
+    absl::StatusOr<DialectRecord> dialect =
+        deps_.dialects->Get(delivery.dialect());
+    if (!dialect.ok()) dialect = deps_.dialects->Get(kDefaultDialect);
+    dialect_it =
+        cache.dialects.emplace(delivery.dialect(), std::move(dialect)).first;
   }
-  absl::StatusOr<DialectRecord> dialect = deps_.dialects->Get(delivery.dialect());
-  if (!dialect.ok()) dialect = deps_.dialects->Get(kDefaultDialect);
-  if (!dialect.ok()) return dialect.status();
+  if (!dialect_it->second.ok()) return dialect_it->second.status();
+  const DialectRecord& dialect = *dialect_it->second;
   const absl::Time now = deps_.clock->Now();
-  // The URL and dialect may have changed since commit: send where the
-  // subscription points now.
-  DeliveryRecord current = delivery;
-  current.set_target_url(subscription.target_url());
-  ASSIGN_OR_RETURN(HttpRequest request,
-                   RenderRequest(current, event, *dialect,
-                                 SigningSecrets(subscription, now), now));
+  // The URL may have changed since commit: send where the subscription
+  // points now.
+  absl::StatusOr<HttpRequest> rendered;
+  if (delivery.target_url() == subscription.target_url()) {
+    rendered = RenderRequest(delivery, event, dialect,
+                             SigningSecrets(subscription, now), now);
+  } else {
+    DeliveryRecord current = delivery;
+    current.set_target_url(subscription.target_url());
+    rendered = RenderRequest(current, event, dialect,
+                             SigningSecrets(subscription, now), now);
+  }
+  if (!rendered.ok()) return rendered.status();
+  HttpRequest& request = *rendered;
   attempt.set_id(NewId("att_", absl::ToUnixMillis(now), *deps_.random));
   attempt.set_delivery_id(delivery.id());
   attempt.set_subscription_id(delivery.subscription_id());
@@ -177,7 +263,7 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   attempt.set_request_body(
       request.body.substr(0, options_.max_recorded_body));
   attempt.set_create_time_micros(Micros(now));
-  return request;
+  return std::move(request);
 }
 
 void DeliveryDispatcher::Abandon(const DeliveryRecord& delivery,
@@ -192,27 +278,42 @@ void DeliveryDispatcher::Abandon(const DeliveryRecord& delivery,
 
 void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   const absl::Time now = deps_.clock->Now();
+  const bool watched =
+      deps_.outcomes != nullptr && deps_.outcomes->HasListeners();
   storage::WriteBatch batch;
+  int64_t queued_min = DeliveryQueue::kNothingQueued;
+  // Due times of leases left pending as they were: the queue must see them
+  // again (NextDue's contract).
+  int64_t unwritten_min = DeliveryQueue::kNothingQueued;
+  int64_t written_min = DeliveryQueue::kNothingQueued;
   std::vector<SubscriptionRegistry::AttemptOutcome> health;
   std::vector<OutcomeNotice> notices;
   std::vector<std::string> done;
+  std::vector<Lease> leases;
   bool draining;
   {
     absl::MutexLock lock(&mu_);
     draining = draining_;
-  }
-  for (Arrival& arrival : arrivals) {
-    Lease lease;
-    {
-      absl::MutexLock lock(&mu_);
-      auto it = leased_.find(arrival.delivery_id);
-      if (it == leased_.end()) continue;
-      lease = it->second;
+    leases.reserve(arrivals.size());
+    for (const Arrival& arrival : arrivals) {
+      auto node = leased_.extract(arrival.delivery_id);
+      if (node.empty()) {
+        leases.emplace_back();  // not leased (cannot happen): skipped below
+        continue;
+      }
+      writing_.insert(arrival.delivery_id);
+      done.push_back(arrival.delivery_id);
+      leases.push_back(std::move(node.mapped()));
     }
-    done.push_back(arrival.delivery_id);
-    const HttpResult& result = arrival.result;
+  }
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    Lease& lease = leases[i];
+    if (lease.delivery.id().empty()) continue;
+    const HttpResult& result = arrivals[i].result;
     if (result.outcome == HttpResult::Outcome::kRejected && draining) {
-      continue;  // not sent (shutting down): stays pending on disk
+      // Not sent (shutting down): stays pending on disk.
+      unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
+      continue;
     }
     // Otherwise a rejected request (say, a scheme no longer allowed) is a
     // failed attempt like any other, so it is not fetched again at once.
@@ -246,8 +347,12 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       }
     }
     if (after.state() == DeliveryRecord::FAILED) ++stats_.deliveries_failed;
-    if (!deps_.attempts->StageAppend(attempt, batch).ok()) continue;
-    DeliveryQueue::StageUpdate(&lease.delivery, after, batch);
+    if (!deps_.attempts->StageAppend(attempt, batch).ok()) {
+      unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
+      continue;
+    }
+    written_min = std::min(written_min, lease.delivery.next_attempt_micros());
+    DeliveryQueue::StageUpdate(&lease.delivery, after, batch, &queued_min);
     health.push_back(
         {attempt.subscription_id(),
          c.success ? SubscriptionRegistry::AttemptOutcome::Kind::kSucceeded
@@ -257,10 +362,12 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     if (deps_.metrics != nullptr) {
       deps_.metrics->AttemptEnded(MetricOutcome(result, c), result.elapsed);
     }
-    notices.push_back(OutcomeNotice{
-        c.success ? OutcomeNotice::Kind::kAttemptSucceeded
-                  : OutcomeNotice::Kind::kAttemptFailed,
-        attempt.subscription_id(), lease.owner, attempt, "", now});
+    if (watched) {
+      notices.push_back(OutcomeNotice{
+          c.success ? OutcomeNotice::Kind::kAttemptSucceeded
+                    : OutcomeNotice::Kind::kAttemptFailed,
+          attempt.subscription_id(), lease.owner, std::move(attempt), "", now});
+    }
   }
   if (deps_.metrics != nullptr && !health.empty()) {
     deps_.metrics->OutcomesWritten(static_cast<int>(health.size()));
@@ -268,11 +375,14 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   absl::Status written = batch.empty() ? absl::OkStatus()
                                        : deps_.store->Write(batch);
   ++stats_.write_batches;
-  if (!written.ok()) {
-    // Nothing of this round is on disk: the deliveries stay pending and are
+  if (written.ok()) {
+    deps_.queue->NoteEnqueued(std::min(queued_min, unwritten_min));
+  } else {
+    deps_.queue->NoteEnqueued(std::min(written_min, unwritten_min));
+    // Nothing of this batch is on disk: the deliveries stay pending and are
     // sent again; the attempt rings must be reloaded.
-    for (const OutcomeNotice& n : notices) {
-      deps_.attempts->Invalidate(n.subscription_id);
+    for (const auto& outcome : health) {
+      deps_.attempts->Invalidate(outcome.subscription_id);
     }
     notices.clear();
     health.clear();
@@ -281,9 +391,12 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       deps_.registry->RecordAttemptOutcomes(health, options_.failure_limit);
   {
     absl::MutexLock lock(&mu_);
-    for (const std::string& id : done) leased_.erase(id);
+    for (std::string& id : done) {
+      writing_.erase(id);
+      if (fetching_) resolved_during_fetch_.insert(std::move(id));
+    }
     stats_.in_flight -= static_cast<int64_t>(done.size());
-    cv_.SignalAll();  // Shutdown may be waiting for leases to drain
+    cv_.SignalAll();  // room for the fetcher; Shutdown may be waiting
   }
   if (deps_.outcomes == nullptr) return;
   for (OutcomeNotice& notice : notices) deps_.outcomes->Publish(notice);
@@ -312,7 +425,8 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
   }
   {
     absl::MutexLock lock(&mu_);
-    if (leased_.contains(AsAbsl(delivery_id))) {
+    if (leased_.contains(AsAbsl(delivery_id)) ||
+        writing_.contains(AsAbsl(delivery_id))) {
       return absl::FailedPreconditionError(StrCat(
           "delivery \"", delivery_id, "\" is being sent right now"));
     }
@@ -321,8 +435,10 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
   after.set_state(DeliveryRecord::PENDING);
   after.set_next_attempt_micros(Micros(deps_.clock->Now()));
   storage::WriteBatch batch;
-  DeliveryQueue::StageUpdate(&before, after, batch);
+  int64_t queued_min = DeliveryQueue::kNothingQueued;
+  DeliveryQueue::StageUpdate(&before, after, batch, &queued_min);
   RETURN_IF_ERROR(deps_.store->Write(batch));
+  deps_.queue->NoteEnqueued(queued_min);
   Wake();
   return after;
 }
@@ -352,14 +468,16 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
   RETURN_IF_ERROR(parse_error);
   if (failed.empty()) return 0;
   storage::WriteBatch batch;
+  int64_t queued_min = DeliveryQueue::kNothingQueued;
   const int64_t now = Micros(deps_.clock->Now());
   for (const DeliveryRecord& before : failed) {
     DeliveryRecord after = before;
     after.set_state(DeliveryRecord::PENDING);
     after.set_next_attempt_micros(now);
-    DeliveryQueue::StageUpdate(&before, after, batch);
+    DeliveryQueue::StageUpdate(&before, after, batch, &queued_min);
   }
   RETURN_IF_ERROR(deps_.store->Write(batch));
+  deps_.queue->NoteEnqueued(queued_min);
   Wake();
   return static_cast<int64_t>(failed.size());
 }

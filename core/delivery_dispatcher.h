@@ -2,9 +2,16 @@
 // order, renders each with its subscription's dialect and secrets, hands it
 // to the HttpSender, and writes outcomes back in batches — the delivery's
 // new state, its attempt record (ring buffer), the subscription's health —
-// with one synced write per round. A delivery stays in the queue on disk
+// with one synced write per batch. A delivery stays in the queue on disk
 // until its outcome is written, so one in flight when the process dies is
 // sent again after restart, with the same webhook-id (at-least-once).
+//
+// Two threads: the fetcher reads due deliveries and hands them to the
+// sender; the writer writes outcomes back as they arrive, so a WAL sync
+// never holds up fetching. A delivery is "busy" from its lease until its
+// outcome is written, and also while a fetch that began before that write
+// is running (its scan may have read the record as it was), so it is never
+// leased twice.
 //
 //   DeliveryDispatcher dispatcher(deps, options);
 //   dispatcher.Start();
@@ -24,6 +31,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
@@ -57,7 +65,7 @@ struct DispatcherDeps {
 struct DispatcherOptions {
   // Deliveries handed to the sender and not yet written back, at most.
   int max_leased = 2048;
-  // Due deliveries read from the queue per round.
+  // Due deliveries read from the queue per fetch.
   int fetch_batch = 512;
   // Longest sleep when nothing is due and nobody calls Wake.
   absl::Duration idle_poll = absl::Milliseconds(100);
@@ -105,7 +113,8 @@ class DeliveryDispatcher {
                                         absl::Time since, const Scope& scope)
       ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Attempts in flight for a subscription (status PENDING), newest first.
+  // Attempts in flight for a subscription (status PENDING), newest first
+  // (not those whose outcome is being written at this moment).
   std::vector<AttemptRecord> InFlight(std::string_view subscription_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -122,13 +131,23 @@ class DeliveryDispatcher {
     HttpResult result;
   };
 
-  void Loop() ABSL_LOCKS_EXCLUDED(mu_);
-  // Reads due deliveries and hands them to the sender.
-  void Fetch() ABSL_LOCKS_EXCLUDED(mu_);
+  // What one fetch read, so each subscription, event and dialect is read
+  // once per fetch however many deliveries share it.
+  struct FetchCache;
+
+  void FetchLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  void WriteLoop() ABSL_LOCKS_EXCLUDED(mu_);
+  // Reads due deliveries and hands them to the sender. Returns true when it
+  // took as many as it asked for (more may be due).
+  bool Fetch() ABSL_LOCKS_EXCLUDED(mu_);
   // Builds the request of one due delivery; on failure resolves it.
   absl::StatusOr<HttpRequest> Prepare(const DeliveryRecord& delivery,
                                       AttemptRecord& attempt,
-                                      std::string& owner);
+                                      std::string& owner, FetchCache& cache);
+  size_t Held() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return leased_.size() + writing_.size();
+  }
+  bool Busy(std::string_view id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes back what arrived.
   void WriteBack(std::vector<Arrival> arrivals) ABSL_LOCKS_EXCLUDED(mu_);
   // Resolves a delivery that cannot be attempted (subscription gone, ...).
@@ -145,8 +164,14 @@ class DeliveryDispatcher {
   bool draining_ ABSL_GUARDED_BY(mu_) = false;  // no new work
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // thread must exit
   absl::flat_hash_map<std::string, Lease> leased_ ABSL_GUARDED_BY(mu_);
+  // Outcomes being written (taken out of leased_).
+  absl::flat_hash_set<std::string> writing_ ABSL_GUARDED_BY(mu_);
+  // Written while the current fetch runs.
+  bool fetching_ ABSL_GUARDED_BY(mu_) = false;
+  absl::flat_hash_set<std::string> resolved_during_fetch_ ABSL_GUARDED_BY(mu_);
   std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  std::thread fetch_thread_;
+  std::thread write_thread_;
 };
 
 }  // namespace webhooks::core

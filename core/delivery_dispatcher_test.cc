@@ -71,7 +71,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
              int keep = 50) {
     matcher_ = std::make_unique<EventMatcher>(&registry_->index(),
                                               directory_.get());
-    log_ = std::make_unique<TransactionLog>(&store_, matcher_.get(),
+    log_ = std::make_unique<TransactionLog>(&store_, &queue_, matcher_.get(),
                                             catalog_.get(), &clock_, &random_,
                                             options_.limits, TransactionOptions());
     attempts_ = std::make_unique<AttemptLog>(&store_, keep, options_.limits);

@@ -32,36 +32,105 @@ absl::StatusOr<DeliveryRecord> Parse(std::string_view id,
 
 void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
                                 const DeliveryRecord& after,
-                                storage::WriteBatch& batch) {
+                                storage::WriteBatch& batch,
+                                int64_t* queued_min) {
   if (before != nullptr && Pending(*before)) {
     batch.Delete(Column::kDeliveryQueue, QueueKey(*before));
   }
-  batch.Put(Column::kDeliveries, after.id(), after.SerializeAsString());
-  if (Pending(after)) batch.Put(Column::kDeliveryQueue, QueueKey(after), "");
+  const std::string bytes = after.SerializeAsString();
+  batch.Put(Column::kDeliveries, after.id(), bytes);
+  if (Pending(after)) {
+    batch.Put(Column::kDeliveryQueue, QueueKey(after), bytes);
+    if (queued_min != nullptr) {
+      *queued_min = std::min(*queued_min,
+                             std::max<int64_t>(0, after.next_attempt_micros()));
+    }
+  }
 }
 
-absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
-    absl::Time now, int limit) const {
-  std::vector<std::string> ids;
+void DeliveryQueue::NoteEnqueued(int64_t due_micros) {
+  int64_t current = noted_min_.load(std::memory_order_relaxed);
+  while (due_micros < current &&
+         !noted_min_.compare_exchange_weak(current, due_micros,
+                                           std::memory_order_acq_rel)) {
+  }
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
+    uint64_t from_micros, absl::Time now, int limit, SkipFn skip,
+    uint64_t* last_due) const {
+  std::vector<DeliveryRecord> due;
+  if (limit <= 0) return due;
   const uint64_t end_micros =
       static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) + 1;
+  // Entries written before queue values held the record: read it after.
+  std::vector<std::pair<std::string, uint64_t>> to_read;
+  absl::Status parse_error;
   RETURN_IF_ERROR(store_->Scan(
-      Column::kDeliveryQueue, "", storage::keys::QueueEntry(end_micros, ""),
-      [&](std::string_view key, std::string_view) {
-        if (auto entry = storage::keys::ParseQueueEntry(key)) {
-          ids.push_back(std::move(entry->delivery_id));
+      Column::kDeliveryQueue,
+      from_micros == 0 ? std::string()
+                       : storage::keys::QueueEntry(from_micros, ""),
+      storage::keys::QueueEntry(end_micros, ""),
+      [&](std::string_view key, std::string_view value) {
+        auto entry = storage::keys::ParseQueueEntry(key);
+        if (!entry.has_value() || skip(entry->delivery_id)) return true;
+        *last_due = entry->due_micros;
+        if (value.empty()) {
+          to_read.emplace_back(std::move(entry->delivery_id), entry->due_micros);
+        } else {
+          absl::StatusOr<DeliveryRecord> record =
+              Parse(entry->delivery_id, value);
+          if (!record.ok()) {
+            parse_error = record.status();
+            return false;
+          }
+          due.push_back(*std::move(record));
         }
-        return ids.size() < static_cast<size_t>(limit);
+        return due.size() + to_read.size() < static_cast<size_t>(limit);
       }));
-  std::vector<DeliveryRecord> due;
-  due.reserve(ids.size());
-  for (const std::string& id : ids) {
+  RETURN_IF_ERROR(parse_error);
+  for (const auto& [id, due_micros] : to_read) {
     absl::StatusOr<DeliveryRecord> record = Get(id);
     // A queue key without its record was resolved after the scan.
     if (absl::IsNotFound(record.status())) continue;
     if (!record.ok()) return record.status();
     if (Pending(*record)) due.push_back(*std::move(record));
   }
+  if (!to_read.empty()) {
+    std::stable_sort(due.begin(), due.end(),
+                     [](const DeliveryRecord& a, const DeliveryRecord& b) {
+                       return a.next_attempt_micros() < b.next_attempt_micros();
+                     });
+  }
+  return due;
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
+    absl::Time now, int limit) const {
+  uint64_t last_due = 0;
+  return Scan(0, now, limit, [](std::string_view) { return false; },
+              &last_due);
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
+    absl::Time now, int limit, SkipFn skip) {
+  absl::MutexLock lock(&scan_mu_);
+  // Entries noted from here on may be missed by this scan; they lower the
+  // mark for the next one.
+  const int64_t noted = noted_min_.exchange(kNothingQueued);
+  uint64_t from = std::min<uint64_t>(
+      low_water_, noted == kNothingQueued ? UINT64_MAX
+                                          : static_cast<uint64_t>(noted));
+  if (now - last_full_scan_ >= kFullScanInterval) {
+    from = 0;
+    last_full_scan_ = now;
+  }
+  // With nothing returned, the next scan may start where this one ended.
+  uint64_t last_due =
+      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) + 1;
+  absl::StatusOr<std::vector<DeliveryRecord>> due =
+      Scan(from, now, limit, skip, &last_due);
+  low_water_ = due.ok() ? last_due : from;
   return due;
 }
 

@@ -1,21 +1,40 @@
 // The durable queue of deliveries, ordered by due time. A delivery's record
 // lives in kDeliveries; while it is pending, a key (due time, id) in
-// kDeliveryQueue points at it. Writers stage changes into the same batch as
+// kDeliveryQueue holds a copy of it (so a scan needs no look-ups). Writers stage changes into the same batch as
 // whatever caused them (a commit, an attempt's outcome), so queue and records
 // never disagree.
 //
-//   DeliveryQueue::StageUpdate(nullptr, &delivery, batch);  // enqueue
-//   ASSIGN_OR_RETURN(auto due, queue.Due(clock.Now(), 100));
+//   int64_t queued = DeliveryQueue::kNothingQueued;
+//   DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued);  // enqueue
+//   RETURN_IF_ERROR(store.Write(batch));
+//   queue.NoteEnqueued(queued);
+//   ASSIGN_OR_RETURN(auto due, queue.NextDue(clock.Now(), 100, skip));
+//
+// NextDue, the dispatcher's scan, does not start at the head of the queue
+// column: delivered entries leave delete tombstones there that an iterator
+// would step over on every scan until compaction drops them, and entries
+// being sent would be stepped over too. It starts at a low-water mark
+// instead — the due time of the last entry its previous scan returned —
+// lowered by NoteEnqueued for entries written since. So every writer that
+// enqueues calls NoteEnqueued after its write returns, and the caller of
+// NextDue notes every entry it returned or skipped that it leaves pending
+// without rewriting it (not sent after all, outcome not written). As a
+// safety net NextDue also scans from the head every kFullScanInterval.
 //
 // Thread-safe (the Store is); callers serialize updates of one delivery.
 #ifndef WEBHOOKS_CORE_DELIVERY_QUEUE_H_
 #define WEBHOOKS_CORE_DELIVERY_QUEUE_H_
 
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <string_view>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "storage/store.h"
 #include "webhooks/internal/records.pb.h"
@@ -26,19 +45,39 @@ using internal::DeliveryRecord;
 
 class DeliveryQueue {
  public:
+  static constexpr int64_t kNothingQueued = std::numeric_limits<int64_t>::max();
+  static constexpr absl::Duration kFullScanInterval = absl::Seconds(10);
+
   explicit DeliveryQueue(storage::Store* store) : store_(store) {}
 
   // Adds to `batch` the writes that replace `before` (null: a new delivery)
   // by `after`: the record, and the queue key of a PENDING delivery at its
-  // next_attempt_micros.
+  // next_attempt_micros. When it adds a queue key and `queued_min` is not
+  // null, lowers *queued_min to that key's due time (for NoteEnqueued).
   static void StageUpdate(const DeliveryRecord* before,
                           const DeliveryRecord& after,
-                          storage::WriteBatch& batch);
+                          storage::WriteBatch& batch,
+                          int64_t* queued_min = nullptr);
+
+  // Tells NextDue that a write which has returned put queue keys due at or
+  // after `due_micros` (kNothingQueued: none).
+  void NoteEnqueued(int64_t due_micros);
 
   // Pending deliveries due at or before `now`, earliest first, at most
-  // `limit`.
+  // `limit`: a full scan of the queue (for tests and tools).
   absl::StatusOr<std::vector<DeliveryRecord>> Due(absl::Time now,
                                                   int limit) const;
+
+  // Returns true for a delivery id the caller does not want (say, one it
+  // is already sending); NextDue neither reads nor counts those.
+  using SkipFn = absl::FunctionRef<bool(std::string_view delivery_id)>;
+
+  // Like Due, but from the low-water mark, leaving out what `skip` names.
+  // For one caller at a time (the dispatcher), who must note what it leaves
+  // pending (see above).
+  absl::StatusOr<std::vector<DeliveryRecord>> NextDue(absl::Time now,
+                                                      int limit, SkipFn skip)
+      ABSL_LOCKS_EXCLUDED(scan_mu_);
 
   // NOT_FOUND when there is no such delivery.
   absl::StatusOr<DeliveryRecord> Get(std::string_view id) const;
@@ -47,7 +86,21 @@ class DeliveryQueue {
   absl::StatusOr<int64_t> Depth() const;
 
  private:
+  // The pending deliveries queued in [from, now], at most `limit` not
+  // skipped; *last_due is the due time of the last one (or untouched).
+  absl::StatusOr<std::vector<DeliveryRecord>> Scan(uint64_t from_micros,
+                                                   absl::Time now, int limit,
+                                                   SkipFn skip,
+                                                   uint64_t* last_due) const;
+
   storage::Store* const store_;
+  // The smallest due time noted since the last NextDue began.
+  std::atomic<int64_t> noted_min_{kNothingQueued};
+  absl::Mutex scan_mu_;
+  // Every queue key below this, when the last NextDue began, was returned
+  // or skipped by an earlier NextDue (or is noted since).
+  uint64_t low_water_ ABSL_GUARDED_BY(scan_mu_) = 0;
+  absl::Time last_full_scan_ ABSL_GUARDED_BY(scan_mu_) = absl::InfinitePast();
 };
 
 }  // namespace webhooks::core

@@ -1,6 +1,7 @@
 #include "core/delivery_queue.h"
 
 #include "gtest/gtest.h"
+#include "storage/key_codec.h"
 #include "storage/memory_store.h"
 
 namespace webhooks::core {
@@ -63,6 +64,81 @@ TEST_F(DeliveryQueueTest, RescheduleMovesAndResolveRemoves) {
   EXPECT_EQ(kept->state(), DeliveryRecord::SUCCEEDED);
   EXPECT_EQ(kept->attempt_count(), 1);
   EXPECT_EQ(queue_.Get("zzz").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(DeliveryQueueTest, NextDueSkipsWithoutCountingAndStartsAtLowWater) {
+  Apply(nullptr, Delivery("a", 100));
+  Apply(nullptr, Delivery("b", 200));
+  Apply(nullptr, Delivery("c", 300));
+  const auto next = [&](int64_t now, int limit, std::string skip_id = "") {
+    std::vector<std::string> ids;
+    auto due = queue_.NextDue(absl::FromUnixMicros(now), limit,
+                              [&](std::string_view id) { return id == skip_id; });
+    EXPECT_TRUE(due.ok()) << due.status();
+    for (const auto& d : *due) ids.push_back(d.id());
+    return ids;
+  };
+  EXPECT_EQ(next(1000, 2, "a"), (std::vector<std::string>{"b", "c"}));
+  // The next scan starts at the last one returned ("c")...
+  EXPECT_EQ(next(1000, 5), (std::vector<std::string>{"c"}));
+  // ...unless the caller notes what it left pending.
+  queue_.NoteEnqueued(100);
+  EXPECT_EQ(next(1000, 1), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(next(1000, 5), (std::vector<std::string>{"a", "b", "c"}));
+
+  // Resolve everything: the next scan finds nothing and moves the mark to
+  // the end of what it scanned.
+  for (const char* id : {"a", "b", "c"}) {
+    DeliveryRecord before = *queue_.Get(id);
+    DeliveryRecord done = before;
+    done.set_state(DeliveryRecord::SUCCEEDED);
+    Apply(&before, done);
+  }
+  EXPECT_EQ(next(2000, 10), std::vector<std::string>{});
+
+  // An entry due before the mark is found once it is noted.
+  storage::WriteBatch batch;
+  int64_t queued = DeliveryQueue::kNothingQueued;
+  DeliveryQueue::StageUpdate(nullptr, Delivery("late", 150), batch, &queued);
+  EXPECT_EQ(queued, 150);
+  ASSERT_TRUE(store_.Write(batch).ok());
+  queue_.NoteEnqueued(queued);
+  EXPECT_EQ(next(2001, 10), std::vector<std::string>{"late"});
+  // The mark stays at the last entry returned.
+  EXPECT_EQ(next(2002, 10), std::vector<std::string>{"late"});
+}
+
+TEST_F(DeliveryQueueTest, ReadsQueueEntriesWithoutACopyOfTheRecord) {
+  // As queue entries were written before they held the record.
+  DeliveryRecord a = Delivery("a", 100);
+  storage::WriteBatch batch;
+  batch.Put(storage::Column::kDeliveries, "a", a.SerializeAsString());
+  batch.Put(storage::Column::kDeliveryQueue,
+            storage::keys::QueueEntry(100, "a"), "");
+  ASSERT_TRUE(store_.Write(batch).ok());
+  Apply(nullptr, Delivery("b", 50));
+  EXPECT_EQ(DueIds(1000), (std::vector<std::string>{"b", "a"}));
+}
+
+TEST_F(DeliveryQueueTest, NextDueRescansFromTheHeadPeriodically) {
+  const int64_t t0 = 1'000'000'000;
+  auto due = queue_.NextDue(absl::FromUnixMicros(t0), 10,
+                            [](std::string_view) { return false; });
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(due->empty());
+  // Written without NoteEnqueued (a writer that forgot): missed at first...
+  Apply(nullptr, Delivery("unnoted", 5));
+  due = queue_.NextDue(absl::FromUnixMicros(t0 + 1), 10,
+                       [](std::string_view) { return false; });
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(due->empty());
+  // ...and found by the periodic scan from the head.
+  due = queue_.NextDue(
+      absl::FromUnixMicros(t0) + DeliveryQueue::kFullScanInterval, 10,
+      [](std::string_view) { return false; });
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].id(), "unnoted");
 }
 
 }  // namespace

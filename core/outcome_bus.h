@@ -9,6 +9,7 @@
 #ifndef WEBHOOKS_CORE_OUTCOME_BUS_H_
 #define WEBHOOKS_CORE_OUTCOME_BUS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,11 +40,16 @@ class OutcomeBus {
   // After it returns the listener is not running and will not run again.
   void Unsubscribe(int64_t id) ABSL_LOCKS_EXCLUDED(mu_);
   void Publish(const OutcomeNotice& notice) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether anyone listens (a hint: publishers may skip building notices).
+  bool HasListeners() const {
+    return listener_count_.load(std::memory_order_acquire) > 0;
+  }
 
  private:
   absl::Mutex mu_;
   int64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<int64_t, Listener> listeners_ ABSL_GUARDED_BY(mu_);
+  std::atomic<int> listener_count_{0};
 };
 
 }  // namespace webhooks::core

@@ -169,6 +169,11 @@ SubscriptionRegistry::RecordAttemptOutcomes(
   const int64_t now = absl::ToUnixMicros(clock_->Now());
   for (const AttemptOutcome& outcome : outcomes) {
     auto it = position.find(outcome.subscription_id);
+    if (it == position.end() &&
+        outcome.kind == AttemptOutcome::Kind::kSucceeded &&
+        !failing_.contains(outcome.subscription_id)) {
+      continue;  // no failures to forget: nothing to change
+    }
     if (it == position.end()) {
       ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> loaded,
                        Load(outcome.subscription_id));

@@ -170,9 +170,11 @@ void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
       owned_.erase(before->owner());
     }
     if (before->is_static()) static_ids_.erase(before->id());
+    if (before->consecutive_failures() > 0) failing_.erase(before->id());
     if (after == nullptr) index_.Remove(before->id());
   }
   if (after != nullptr) {
+    if (after->consecutive_failures() > 0) failing_.insert(after->id());
     ++dialect_users_[after->dialect()];
     if (!after->owner().empty()) ++owned_[after->owner()];
     if (after->is_static()) static_ids_.insert(after->id());

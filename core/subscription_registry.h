@@ -208,6 +208,9 @@ class SubscriptionRegistry {
   absl::flat_hash_map<std::string, size_t> dialect_users_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, size_t> owned_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<std::string> static_ids_ ABSL_GUARDED_BY(mu_);
+  // Subscriptions whose consecutive_failures is above 0 (a success of any
+  // other changes nothing, so RecordAttemptOutcomes need not read it).
+  absl::flat_hash_set<std::string> failing_ ABSL_GUARDED_BY(mu_);
 };
 
 using SubscriptionRegistryPtr = std::unique_ptr<SubscriptionRegistry>;

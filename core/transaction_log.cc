@@ -46,13 +46,14 @@ std::string_view TransactionStateName(TransactionRecord::State state) {
   }
 }
 
-TransactionLog::TransactionLog(storage::Store* store,
+TransactionLog::TransactionLog(storage::Store* store, DeliveryQueue* queue,
                                const EventMatcher* matcher,
                                const DialectCatalog* dialects,
                                const Clock* clock, RandomSource* random,
                                const Limits& limits,
                                const TransactionOptions& options)
     : store_(store),
+      queue_(queue),
       matcher_(matcher),
       dialects_(dialects),
       clock_(clock),
@@ -262,6 +263,7 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
 
   storage::WriteBatch batch;
   int64_t created = 0;
+  int64_t queued_min = DeliveryQueue::kNothingQueued;
   absl::flat_hash_map<std::string, std::string> representation_cache;
   for (const EventRecord& event : events) {
     matcher_->ForEachDelivery(event, [&](const Recipient& recipient) {
@@ -286,7 +288,7 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
               : std::string(kDeliveryRepresentation));
       delivery.set_target_url(recipient.target_url);
       delivery.set_dialect(recipient.dialect);
-      DeliveryQueue::StageUpdate(nullptr, delivery, batch);
+      DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued_min);
       ++created;
     });
   }
@@ -297,6 +299,7 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
   record.set_deadline_micros(Micros(now + options_.retention));
   StageTransaction(&*existing, record, batch);
   RETURN_IF_ERROR(store_->Write(batch));
+  if (queue_ != nullptr) queue_->NoteEnqueued(queued_min);
   return CommitResult{std::move(record), created};
 }
 

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "core/delivery_queue.h"
 #include "core/dialect_catalog.h"
 #include "core/event_matcher.h"
 #include "core/limits.h"
@@ -63,7 +64,9 @@ struct CommitResult {
 class TransactionLog {
  public:
   // The pointers must outlive the log.
-  TransactionLog(storage::Store* store, const EventMatcher* matcher,
+  // `queue` (may be null) is told of the deliveries each commit enqueues.
+  TransactionLog(storage::Store* store, DeliveryQueue* queue,
+                 const EventMatcher* matcher,
                  const DialectCatalog* dialects, const Clock* clock,
                  RandomSource* random, const Limits& limits,
                  const TransactionOptions& options);
@@ -121,6 +124,7 @@ class TransactionLog {
 
   // Constant after construction.
   storage::Store* const store_;
+  DeliveryQueue* const queue_;
   const EventMatcher* const matcher_;
   const DialectCatalog* const dialects_;
   const Clock* const clock_;

@@ -19,7 +19,7 @@ class TransactionLogTest : public RegistryFixture {
     RegistryFixture::SetUp();
     matcher_ = std::make_unique<EventMatcher>(&registry_->index(),
                                               directory_.get());
-    log_ = std::make_unique<TransactionLog>(&store_, matcher_.get(),
+    log_ = std::make_unique<TransactionLog>(&store_, &queue_, matcher_.get(),
                                             catalog_.get(), &clock_, &random_,
                                             options_.limits, tx_options_);
   }

@@ -132,8 +132,9 @@ class ApplicationImpl final : public Application {
     app->random_ = random;
     app->matcher_ = std::make_unique<core::EventMatcher>(
         &registry->index(), app->directory_.get());
+    app->queue_ = std::make_unique<core::DeliveryQueue>(app->store_.get());
     app->transactions_ = std::make_unique<core::TransactionLog>(
-        app->store_.get(), app->matcher_.get(), app->catalog_.get(), clock,
+        app->store_.get(), app->queue_.get(), app->matcher_.get(), app->catalog_.get(), clock,
         random, limits, core::TransactionOptions());
     core::TransactionLog* log = app->transactions_.get();
     app->reaper_ = std::make_unique<PeriodicTask>(kReapInterval, [log] {
@@ -174,7 +175,6 @@ class ApplicationImpl final : public Application {
 
   void StartDeliveries(const v1::DeliveryConfig& config, const Clock* clock,
                        RandomSource* random) {
-    queue_ = std::make_unique<core::DeliveryQueue>(store_.get());
     attempts_ = std::make_unique<core::AttemptLog>(
         store_.get(), config.keep_attempts() > 0 ? config.keep_attempts() : 50,
         limits_);
