@@ -14,7 +14,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libcurl4-openssl-dev libssl-dev
   libgtest-dev libgmock-dev openssl
-  python3 python3-venv jq
+  python3 python3-venv jq maven openjdk-17-jdk-headless
   curl ca-certificates xz-utils
 )
 GRPCURL_VERSION=v1.9.1
