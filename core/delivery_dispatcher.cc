@@ -29,19 +29,22 @@ void CopyHeaders(const HttpHeaders& from,
 
 }  // namespace
 
-DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
-                                       const DispatcherOptions& options)
-    : deps_(deps), options_(options) {}
-
-DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
-
 struct DeliveryDispatcher::FetchCache {
+  static constexpr size_t kMaxSubscriptions = 16384;
+  uint64_t registry_generation = 0;
   absl::flat_hash_map<std::string, absl::StatusOr<SubscriptionRecord>>
       subscriptions;
   // By transaction id + '\0' + event id; null: not stored.
   absl::flat_hash_map<std::string, std::shared_ptr<const EventRecord>> events;
   absl::flat_hash_map<std::string, absl::StatusOr<DialectRecord>> dialects;
 };
+
+DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
+                                       const DispatcherOptions& options)
+    : deps_(deps), options_(options), cache_(std::make_unique<FetchCache>()) {}
+
+DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
+
 
 void DeliveryDispatcher::Start() {
   absl::MutexLock lock(&mu_);
@@ -130,17 +133,28 @@ bool DeliveryDispatcher::Fetch() {
   }
   const int limit = static_cast<int>(
       std::min<size_t>(room, static_cast<size_t>(options_.fetch_batch)));
+  // Before anything is read: a change after this is seen by the next fetch.
+  FetchCache& cache = *cache_;
+  const uint64_t generation = deps_.registry->generation();
+  if (generation != cache.registry_generation ||
+      cache.subscriptions.size() > FetchCache::kMaxSubscriptions) {
+    cache.subscriptions.clear();
+    cache.registry_generation = generation;
+  }
+  cache.events.clear();
+  cache.dialects.clear();
   absl::StatusOr<std::vector<DeliveryRecord>> due = deps_.queue->NextDue(
       deps_.clock->Now(), limit, [this](std::string_view id) {
         absl::MutexLock lock(&mu_);
         return Busy(id);
       });
-  FetchCache cache;
   if (due.ok()) {
     for (DeliveryRecord& delivery : *due) {
       {
         absl::MutexLock lock(&mu_);
-        if (Busy(delivery.id())) continue;  // resolved since the scan
+        // The scan skipped what was busy; since then only this thread
+        // leased anything, so only "resolved during this fetch" is new.
+        if (resolved_during_fetch_.contains(delivery.id())) continue;
         if (draining_ || Held() >= static_cast<size_t>(options_.max_leased)) {
           // Left pending: the next scan must see it again.
           deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
@@ -330,8 +344,10 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     attempt.set_elapsed_micros(absl::ToInt64Microseconds(result.elapsed));
     attempt.set_complete_time_micros(Micros(now));
 
-    DeliveryRecord after = lease.delivery;
-    after.set_attempt_count(lease.delivery.attempt_count() + 1);
+    // The lease's own record becomes the new one (no copy).
+    DeliveryRecord& after = lease.delivery;
+    const int64_t leased_due = after.next_attempt_micros();
+    after.set_attempt_count(after.attempt_count() + 1);
     if (c.success) {
       after.set_state(DeliveryRecord::SUCCEEDED);
     } else if (c.gone) {
@@ -348,11 +364,11 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     }
     if (after.state() == DeliveryRecord::FAILED) ++stats_.deliveries_failed;
     if (!deps_.attempts->StageAppend(attempt, batch).ok()) {
-      unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
+      unwritten_min = std::min(unwritten_min, leased_due);
       continue;
     }
-    written_min = std::min(written_min, lease.delivery.next_attempt_micros());
-    DeliveryQueue::StageUpdate(&lease.delivery, after, batch, &queued_min);
+    written_min = std::min(written_min, leased_due);
+    DeliveryQueue::StageReplacePending(leased_due, after, batch, &queued_min);
     health.push_back(
         {attempt.subscription_id(),
          c.success ? SubscriptionRegistry::AttemptOutcome::Kind::kSucceeded

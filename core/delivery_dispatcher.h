@@ -131,8 +131,9 @@ class DeliveryDispatcher {
     HttpResult result;
   };
 
-  // What one fetch read, so each subscription, event and dialect is read
-  // once per fetch however many deliveries share it.
+  // What fetches read: subscriptions (kept while the registry's generation
+  // stays the same), events and dialects (for one fetch), so each is read
+  // once however many deliveries share it.
   struct FetchCache;
 
   void FetchLoop() ABSL_LOCKS_EXCLUDED(mu_);
@@ -170,6 +171,8 @@ class DeliveryDispatcher {
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<std::string> resolved_during_fetch_ ABSL_GUARDED_BY(mu_);
   std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(mu_);
+  // Only the fetch thread touches it.
+  std::unique_ptr<FetchCache> cache_;
   std::thread fetch_thread_;
   std::thread write_thread_;
 };

@@ -13,10 +13,26 @@ bool Pending(const DeliveryRecord& d) {
   return d.state() == DeliveryRecord::PENDING;
 }
 
-std::string QueueKey(const DeliveryRecord& d) {
+std::string QueueKey(int64_t due_micros, std::string_view id) {
   return storage::keys::QueueEntry(
-      static_cast<uint64_t>(std::max<int64_t>(0, d.next_attempt_micros())),
-      d.id());
+      static_cast<uint64_t>(std::max<int64_t>(0, due_micros)), id);
+}
+
+std::string QueueKey(const DeliveryRecord& d) {
+  return QueueKey(d.next_attempt_micros(), d.id());
+}
+
+void StagePut(const DeliveryRecord& after, storage::WriteBatch& batch,
+              int64_t* queued_min) {
+  const std::string bytes = after.SerializeAsString();
+  batch.Put(Column::kDeliveries, after.id(), bytes);
+  if (Pending(after)) {
+    batch.Put(Column::kDeliveryQueue, QueueKey(after), bytes);
+    if (queued_min != nullptr) {
+      *queued_min = std::min(*queued_min,
+                             std::max<int64_t>(0, after.next_attempt_micros()));
+    }
+  }
 }
 
 absl::StatusOr<DeliveryRecord> Parse(std::string_view id,
@@ -37,15 +53,15 @@ void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
   if (before != nullptr && Pending(*before)) {
     batch.Delete(Column::kDeliveryQueue, QueueKey(*before));
   }
-  const std::string bytes = after.SerializeAsString();
-  batch.Put(Column::kDeliveries, after.id(), bytes);
-  if (Pending(after)) {
-    batch.Put(Column::kDeliveryQueue, QueueKey(after), bytes);
-    if (queued_min != nullptr) {
-      *queued_min = std::min(*queued_min,
-                             std::max<int64_t>(0, after.next_attempt_micros()));
-    }
-  }
+  StagePut(after, batch, queued_min);
+}
+
+void DeliveryQueue::StageReplacePending(int64_t before_due_micros,
+                                        const DeliveryRecord& after,
+                                        storage::WriteBatch& batch,
+                                        int64_t* queued_min) {
+  batch.Delete(Column::kDeliveryQueue, QueueKey(before_due_micros, after.id()));
+  StagePut(after, batch, queued_min);
 }
 
 void DeliveryQueue::NoteEnqueued(int64_t due_micros) {

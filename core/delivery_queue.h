@@ -59,6 +59,13 @@ class DeliveryQueue {
                           storage::WriteBatch& batch,
                           int64_t* queued_min = nullptr);
 
+  // StageUpdate for a `before` that was PENDING, due at `before_due_micros`
+  // (the id is after's).
+  static void StageReplacePending(int64_t before_due_micros,
+                                  const DeliveryRecord& after,
+                                  storage::WriteBatch& batch,
+                                  int64_t* queued_min = nullptr);
+
   // Tells NextDue that a write which has returned put queue keys due at or
   // after `due_micros` (kNothingQueued: none).
   void NoteEnqueued(int64_t due_micros);

@@ -82,6 +82,23 @@ TEST_F(TransactionLogTest, PrepareThenCommitCreatesDeliveries) {
                      {"e1", root.id()}, {"e1", office.id()}, {"e2", root.id()}}));
 }
 
+TEST_F(TransactionLogTest, CommitTellsTheQueueWhatItEnqueued) {
+  MustCreate(Draft("/"));
+  const auto next = [&](absl::Time now) {
+    absl::StatusOr<std::vector<DeliveryRecord>> due =
+        queue_.NextDue(now, 100, [](std::string_view) { return false; });
+    EXPECT_TRUE(due.ok()) << due.status();
+    return due.ok() ? due->size() : 0;
+  };
+  // A scan that ran ahead of the clock (say, a slow commit's due time was
+  // taken before it) moves the queue's low-water mark past "now"...
+  EXPECT_EQ(next(clock_.Now() + absl::Seconds(1)), 0u);
+  ASSERT_TRUE(log_->Prepare("tx-1", {Event("e1")}, std::nullopt).ok());
+  ASSERT_TRUE(log_->Commit("tx-1").ok());
+  // ...and the commit's note brings it back (no periodic rescan yet).
+  EXPECT_EQ(next(clock_.Now() + absl::Seconds(2)), 1u);
+}
+
 TEST_F(TransactionLogTest, CommitTwiceReturnsSameResult) {
   MustCreate(Draft("/"));
   ASSERT_TRUE(log_->Prepare("tx", {Event("e")}, std::nullopt).ok());
