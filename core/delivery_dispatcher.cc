@@ -184,8 +184,10 @@ bool DeliveryDispatcher::Fetch() {
       }
       deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
         absl::MutexLock lock(&mu_);
+        // Only the writer waits for arrivals; it takes all there are.
+        const bool first = arrivals_.empty();
         arrivals_.push_back(Arrival{id, std::move(result)});
-        cv_.SignalAll();
+        if (first) cv_.SignalAll();
       });
     }
   }

@@ -142,8 +142,11 @@ class CurlSenderImpl final : public CurlSender {
 
   void Send(core::HttpRequest request, core::HttpCallback done) override {
     Pending pending{std::move(request), std::move(done), {}};
-    if (inbox_.Push(pending)) {
-      curl_multi_wakeup(multi_);
+    bool first = false;
+    if (inbox_.Push(pending, &first)) {
+      // Others queued before this one already woke the loop, which has not
+      // taken them yet.
+      if (first) curl_multi_wakeup(multi_);
     } else {
       pending.done(RejectedResult(kShuttingDown));
     }

@@ -7,9 +7,10 @@
 
 namespace webhooks::delivery {
 
-bool Inbox::Push(Pending& pending) {
+bool Inbox::Push(Pending& pending, bool* was_empty) {
   absl::MutexLock lock(&mu_);
   if (stopping_) return false;
+  if (was_empty != nullptr) *was_empty = pending_.empty();
   pending_.push_back(std::move(pending));
   return true;
 }

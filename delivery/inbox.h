@@ -1,7 +1,9 @@
 // The hand-off between threads calling CurlSender::Send and its loop
 // thread: a queue of requests plus the shutdown state, under one mutex.
 //
-//   if (!inbox.Push(pending)) pending.done(...);  // shutting down
+//   bool first;
+//   if (!inbox.Push(pending, &first)) pending.done(...);  // shutting down
+//   else if (first) WakeLoop();
 //   Inbox::Batch batch = inbox.Take();             // on the loop thread
 //
 // Thread-safe.
@@ -26,8 +28,10 @@ class Inbox {
   };
 
   // Queues `pending` and returns true, or leaves it untouched and returns
-  // false once Stop was called.
-  bool Push(Pending& pending);
+  // false once Stop was called. *was_empty (if given) tells whether the
+  // queue was empty before: only then does the loop thread need waking, as
+  // it takes everything queued whenever it wakes.
+  bool Push(Pending& pending, bool* was_empty = nullptr);
   // Everything pushed since the last Take, and the shutdown state.
   Batch Take();
   // No more pushes; in-flight transfers may run until now + `grace`. A later
