@@ -46,7 +46,7 @@ using internal::DeliveryRecord;
 class DeliveryQueue {
  public:
   static constexpr int64_t kNothingQueued = std::numeric_limits<int64_t>::max();
-  static constexpr absl::Duration kFullScanInterval = absl::Seconds(10);
+  static constexpr absl::Duration kFullScanInterval = absl::Seconds(60);
 
   explicit DeliveryQueue(storage::Store* store) : store_(store) {}
 

@@ -69,6 +69,17 @@ class EventMatcher {
   // order. Stores nothing.
   std::vector<Candidate> Explain(const EventRecord& event) const;
 
+  // What matching reads, as of now: two matches of the same event give the
+  // same deliveries when State() was the same before both.
+  struct State {
+    uint64_t index = 0;
+    uint64_t principals = 0;
+    bool operator==(const State&) const = default;
+  };
+  State CurrentState() const {
+    return {index_->generation(), principals_->generation()};
+  }
+
  private:
   const SubscriptionIndex* const index_;
   const PrincipalDirectory* const principals_;

@@ -44,6 +44,7 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::SetGroups(
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(store_->Write(batch));
   principals_[record.id()] = record;
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return record;
 }
 
@@ -72,6 +73,7 @@ void PrincipalDirectory::StageForget(std::string_view id,
 void PrincipalDirectory::Forgotten(std::string_view id) {
   absl::MutexLock lock(&mu_);
   principals_.erase(AsAbsl(id));
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 }  // namespace webhooks::core

@@ -9,6 +9,8 @@
 #ifndef WEBHOOKS_CORE_PRINCIPAL_DIRECTORY_H_
 #define WEBHOOKS_CORE_PRINCIPAL_DIRECTORY_H_
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,6 +46,11 @@ class PrincipalDirectory {
   // The principal's groups; empty when unknown.
   std::vector<std::string> GroupsOf(std::string_view id) const;
 
+  // Changes after every change of anyone's groups.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
+
   // Adds the removal of the principal's record to `batch`. Once the batch is
   // written, call Forgotten(id) so memory follows.
   static void StageForget(std::string_view id, storage::WriteBatch& batch);
@@ -62,6 +69,7 @@ class PrincipalDirectory {
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, PrincipalRecord> principals_
       ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
 };
 
 using PrincipalDirectoryPtr = std::unique_ptr<PrincipalDirectory>;

@@ -354,9 +354,16 @@ SubscriptionIndex::~SubscriptionIndex() = default;
 
 void SubscriptionIndex::Upsert(const IndexEntry& entry) {
   impl_->Upsert(entry);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
-void SubscriptionIndex::Remove(std::string_view id) { impl_->Remove(id); }
-void SubscriptionIndex::Clear() { impl_->Clear(); }
+void SubscriptionIndex::Remove(std::string_view id) {
+  impl_->Remove(id);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+void SubscriptionIndex::Clear() {
+  impl_->Clear();
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
 
 void SubscriptionIndex::Match(
     const MatchQuery& query,

@@ -15,7 +15,9 @@
 #ifndef WEBHOOKS_CORE_SUBSCRIPTION_INDEX_H_
 #define WEBHOOKS_CORE_SUBSCRIPTION_INDEX_H_
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,6 +87,12 @@ class SubscriptionIndex {
   void Match(const MatchQuery& query,
              absl::FunctionRef<void(const SubscriptionView&)> visitor) const;
 
+  // Changes after every Upsert, Remove and Clear: matching results read
+  // while it stayed the same are still current.
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
+
   // Number of entries (active or not).
   size_t size() const;
   // Approximate heap bytes held, for benchmarks and metrics.
@@ -93,6 +101,7 @@ class SubscriptionIndex {
  private:
   class Impl;
   std::unique_ptr<Impl> impl_;
+  std::atomic<uint64_t> generation_{0};
 };
 
 }  // namespace webhooks::core

@@ -59,7 +59,8 @@ TransactionLog::TransactionLog(storage::Store* store, DeliveryQueue* queue,
       clock_(clock),
       random_(random),
       limits_(limits),
-      options_(options) {}
+      options_(options),
+      prepared_(options.kept_matches) {}
 
 absl::Mutex& TransactionLog::LockFor(std::string_view transaction_id) const {
   return locks_[std::hash<std::string_view>()(transaction_id) % kLockStripes];
@@ -113,6 +114,7 @@ absl::Status TransactionLog::Expire(TransactionRecord record) {
   storage::WriteBatch batch;
   RETURN_IF_ERROR(StageDropEvents(record.id(), batch));
   StageTransaction(&before, record, batch);
+  prepared_.Forget(record.id());
   return store_->Write(batch);
 }
 
@@ -174,6 +176,10 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
   PrepareResult result;
   storage::WriteBatch batch;
   int64_t added = 0;
+  // Read before matching: Commit reuses these matches only while it is
+  // unchanged.
+  const EventMatcher::State state = matcher_->CurrentState();
+  std::vector<PreparedEvent> matched;
   for (EventRecord& event : events) {
     const std::string key =
         storage::keys::TransactionEvent(transaction_id, event.id());
@@ -192,8 +198,18 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
       continue;
     }
     event.set_seq(static_cast<uint64_t>(record.event_count() + added));
-    event.set_matched_at_prepare(static_cast<int64_t>(
-        matcher_->ForEachDelivery(event, [](const Recipient&) {})));
+    PreparedEvent& prepared = matched.emplace_back();
+    prepared.id = event.id();
+    prepared.seq = event.seq();
+    prepared.state = state;
+    for (const auto& [name, representation] : event.representations()) {
+      prepared.representations.push_back(name);
+    }
+    matcher_->ForEachDelivery(event, [&](const Recipient& recipient) {
+      prepared.recipients.push_back(recipient);
+    });
+    event.set_matched_at_prepare(
+        static_cast<int64_t>(prepared.recipients.size()));
     result.event_results.push_back({event.id(), event.matched_at_prepare()});
     batch.Put(Column::kTransactionEvents, key, event.SerializeAsString());
     ++added;
@@ -205,9 +221,11 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
                record.event_count(), ")"));
   }
   if (added > 0 || !existing.has_value()) {
+    const int64_t held_before = record.event_count();
     record.set_event_count(record.event_count() + added);
     StageTransaction(existing.has_value() ? &*existing : nullptr, record, batch);
     RETURN_IF_ERROR(store_->Write(batch));
+    prepared_.Add(transaction_id, held_before, std::move(matched));
   }
   result.transaction = std::move(record);
   return result;
@@ -218,6 +236,41 @@ std::string TransactionLog::DialectRepresentation(
   absl::StatusOr<DialectRecord> found = dialects_->Get(dialect);
   return found.ok() ? found->representation()
                     : std::string(kDeliveryRepresentation);
+}
+
+absl::StatusOr<std::vector<PreparedEvent>> TransactionLog::MatchStored(
+    std::string_view transaction_id) const {
+  std::vector<EventRecord> stored;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store_->ScanPrefix(
+      Column::kTransactionEvents,
+      storage::keys::TransactionEventsPrefix(transaction_id),
+      [&](std::string_view, std::string_view value) {
+        stored.emplace_back();
+        if (!ParseEvent(value, stored.back())) {
+          parse_error = absl::DataLossError("stored event is corrupt");
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  std::sort(stored.begin(), stored.end(),
+            [](const EventRecord& a, const EventRecord& b) {
+              return a.seq() < b.seq();
+            });
+  std::vector<PreparedEvent> events(stored.size());
+  for (size_t i = 0; i < stored.size(); ++i) {
+    PreparedEvent& event = events[i];
+    event.id = stored[i].id();
+    event.seq = stored[i].seq();
+    for (const auto& [name, representation] : stored[i].representations()) {
+      event.representations.push_back(name);
+    }
+    matcher_->ForEachDelivery(stored[i], [&](const Recipient& recipient) {
+      event.recipients.push_back(recipient);
+    });
+  }
+  return events;
 }
 
 absl::StatusOr<CommitResult> TransactionLog::Commit(
@@ -242,36 +295,27 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
         transaction_id, TransactionStateName(existing->state()), "committed");
   }
 
-  std::vector<EventRecord> events;
-  absl::Status parse_error;
-  RETURN_IF_ERROR(store_->ScanPrefix(
-      Column::kTransactionEvents,
-      storage::keys::TransactionEventsPrefix(transaction_id),
-      [&](std::string_view, std::string_view value) {
-        events.emplace_back();
-        if (!ParseEvent(value, events.back())) {
-          parse_error = absl::DataLossError("stored event is corrupt");
-          return false;
-        }
-        return true;
-      }));
-  RETURN_IF_ERROR(parse_error);
-  std::sort(events.begin(), events.end(),
-            [](const EventRecord& a, const EventRecord& b) {
-              return a.seq() < b.seq();
-            });
+  // Matching happens at commit: what Prepare matched is reused while nothing
+  // matching reads has changed since; otherwise the events are read back
+  // and matched again.
+  const EventMatcher::State state = matcher_->CurrentState();
+  std::optional<std::vector<PreparedEvent>> events =
+      prepared_.Take(transaction_id, existing->event_count(), state);
+  if (!events.has_value()) {
+    ASSIGN_OR_RETURN(events, MatchStored(transaction_id));
+  }
 
   storage::WriteBatch batch;
   int64_t created = 0;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
   absl::flat_hash_map<std::string, std::string> representation_cache;
-  for (const EventRecord& event : events) {
-    matcher_->ForEachDelivery(event, [&](const Recipient& recipient) {
+  for (const PreparedEvent& event : *events) {
+    for (const Recipient& recipient : event.recipients) {
       DeliveryRecord delivery;
       delivery.set_id(NewId("dlv_", absl::ToUnixMillis(now), *random_));
       delivery.set_subscription_id(recipient.subscription_id);
       delivery.set_transaction_id(std::string(transaction_id));
-      delivery.set_event_id(event.id());
+      delivery.set_event_id(event.id);
       delivery.set_state(DeliveryRecord::PENDING);
       delivery.set_next_attempt_micros(Micros(now));
       delivery.set_create_time_micros(Micros(now));
@@ -282,15 +326,16 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
                               DialectRepresentation(recipient.dialect))
                      .first;
       }
+      const bool carried =
+          std::find(event.representations.begin(), event.representations.end(),
+                    cached->second) != event.representations.end();
       delivery.set_representation(
-          event.representations().contains(cached->second)
-              ? cached->second
-              : std::string(kDeliveryRepresentation));
+          carried ? cached->second : std::string(kDeliveryRepresentation));
       delivery.set_target_url(recipient.target_url);
       delivery.set_dialect(recipient.dialect);
       DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued_min);
       ++created;
-    });
+    }
   }
   TransactionRecord record = *existing;
   record.set_state(TransactionRecord::COMMITTED);
@@ -331,6 +376,7 @@ absl::StatusOr<TransactionRecord> TransactionLog::Abort(
   RETURN_IF_ERROR(StageDropEvents(transaction_id, batch));
   StageTransaction(&*existing, record, batch);
   RETURN_IF_ERROR(store_->Write(batch));
+  prepared_.Forget(transaction_id);
   return record;
 }
 

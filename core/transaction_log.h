@@ -30,6 +30,7 @@
 #include "core/dialect_catalog.h"
 #include "core/event_matcher.h"
 #include "core/limits.h"
+#include "core/prepared_matches.h"
 #include "storage/store.h"
 #include "webhooks/internal/records.pb.h"
 
@@ -44,6 +45,9 @@ struct TransactionOptions {
   // deliveries read their bodies from) is kept. Longer than the default
   // retry schedule (about 28 hours).
   absl::Duration retention = absl::Hours(24 * 7);
+  // Prepared events whose match results are kept in memory for Commit (see
+  // core/prepared_matches.h); 0 turns that off.
+  size_t kept_matches = 50000;
 };
 
 struct EventResult {
@@ -121,6 +125,9 @@ class TransactionLog {
   // The representation a dialect asks for (events lacking it send
   // webhook-delivery instead).
   std::string DialectRepresentation(std::string_view dialect) const;
+  // Reads the transaction's events back and matches them, in order.
+  absl::StatusOr<std::vector<PreparedEvent>> MatchStored(
+      std::string_view transaction_id) const;
 
   // Constant after construction.
   storage::Store* const store_;
@@ -135,6 +142,8 @@ class TransactionLog {
   // Serializes calls on one transaction: a transaction id hashes to one.
   static constexpr int kLockStripes = 64;
   mutable std::array<absl::Mutex, kLockStripes> locks_;
+
+  PreparedMatches prepared_;
 };
 
 using TransactionLogPtr = std::unique_ptr<TransactionLog>;

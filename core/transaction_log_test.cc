@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/strings.h"
 #include "core/delivery_queue.h"
 #include "core/registry_fixture.h"
 #include "gmock/gmock.h"
@@ -118,6 +119,49 @@ TEST_F(TransactionLogTest, MatchingHappensAtCommit) {
   ASSERT_TRUE(committed.ok());
   EXPECT_EQ(committed->deliveries_created, 1);
   EXPECT_EQ(Pending()[0].subscription_id(), later.id());
+}
+
+TEST_F(TransactionLogTest, GroupChangeBetweenPrepareAndCommitCounts) {
+  SubscriptionRecord draft = Draft("/");
+  draft.set_owner("alice");
+  MustCreate(draft);
+  EventRecord event = Event("e");
+  internal::AclEntryRecord* entry = event.add_acl();
+  entry->set_allow(true);
+  entry->set_principal("staff");
+  entry->set_permission("*");
+  absl::StatusOr<PrepareResult> prepared =
+      log_->Prepare("tx", {event}, std::nullopt);
+  ASSERT_TRUE(prepared.ok()) << prepared.status();
+  EXPECT_EQ(prepared->event_results[0].matched_subscriptions, 0);
+  ASSERT_TRUE(directory_->SetGroups("alice", {"staff"}).ok());
+  absl::StatusOr<CommitResult> committed = log_->Commit("tx");
+  ASSERT_TRUE(committed.ok());
+  EXPECT_EQ(committed->deliveries_created, 1);
+}
+
+// Commit builds deliveries from what Prepare matched (kept in memory) when
+// nothing changed in between; with that turned off it reads the events
+// back. Shown by removing the stored events behind the log's back.
+TEST_F(TransactionLogTest, CommitReusesPrepareMatchesOnlyWhenKept) {
+  MustCreate(Draft("/"));
+  for (size_t kept : {size_t{50000}, size_t{0}}) {
+    TransactionOptions options = tx_options_;
+    options.kept_matches = kept;
+    TransactionLog log(&store_, &queue_, matcher_.get(), catalog_.get(),
+                       &clock_, &random_, options_.limits, options);
+    const std::string tx = StrCat("tx-", kept);
+    ASSERT_TRUE(log.Prepare(tx, {Event("e1"), Event("e2")}, std::nullopt).ok());
+    storage::WriteBatch drop;
+    drop.Delete(storage::Column::kTransactionEvents,
+                storage::keys::TransactionEvent(tx, "e1"));
+    drop.Delete(storage::Column::kTransactionEvents,
+                storage::keys::TransactionEvent(tx, "e2"));
+    ASSERT_TRUE(store_.Write(drop).ok());
+    absl::StatusOr<CommitResult> committed = log.Commit(tx);
+    ASSERT_TRUE(committed.ok()) << committed.status();
+    EXPECT_EQ(committed->deliveries_created, kept > 0 ? 2 : 0) << kept;
+  }
 }
 
 TEST_F(TransactionLogTest, RePrepareSameEventIsNoOp) {
