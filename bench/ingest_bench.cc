@@ -56,6 +56,9 @@ ABSL_FLAG(std::string, sender, "hold",
           "up to its cap, then waits; measures ingest alone) or ok (answered "
           "200 at once: ingest while every delivery is attempted).");
 ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
+ABSL_FLAG(int64_t, kept_matches, -1,
+          "--modes=domain only: TransactionOptions::kept_matches (0: Commit "
+          "reads the events back and matches them again; -1: the default).");
 ABSL_FLAG(bool, deadlock_detection, true,
           "Leave Abseil's mutex deadlock detection as the library defaults "
           "(on in Debian's build, as in webhookd today); false turns it off.");
@@ -201,9 +204,14 @@ int Run() {
         store, catalog.get(), directory.get(), &clock, &random, options);
     matcher = std::make_unique<core::EventMatcher>(&registry->index(),
                                                    directory.get());
+    core::TransactionOptions tx_options;
+    if (absl::GetFlag(FLAGS_kept_matches) >= 0) {
+      tx_options.kept_matches =
+          static_cast<size_t>(absl::GetFlag(FLAGS_kept_matches));
+    }
     log = std::make_unique<core::TransactionLog>(
-        store, /*queue=*/nullptr, matcher.get(), catalog.get(), &clock, &random, options.limits,
-        core::TransactionOptions());
+        store, /*queue=*/nullptr, matcher.get(), catalog.get(), &clock,
+        &random, options.limits, tx_options);
   }
 
   v1::ServerConfig config;
