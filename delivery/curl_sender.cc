@@ -167,6 +167,9 @@ class CurlSenderImpl final : public CurlSender {
   void Loop();
   void Admit(Pending pending);
   void StartTransfer(Pending pending);
+  // Sets the options every transfer shares, once per easy handle.
+  CURLcode ConfigureHandle(CURL* easy);
+  // Sets the options of this transfer (the handle is configured).
   CURLcode Configure(Transfer* transfer);
   // Ends the transfer on `easy` (started, perhaps not added to the multi
   // handle): updates the counts, recycles the handle, returns the Transfer
@@ -191,7 +194,9 @@ class CurlSenderImpl final : public CurlSender {
   // Loop thread only.
   Scheduler scheduler_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
-  std::vector<CURL*> pool_;  // idle easy handles, reset
+  // Idle easy handles, configured by ConfigureHandle (curl keeps options
+  // between transfers; Configure sets every per-transfer one again).
+  std::vector<CURL*> pool_;
 };
 
 void CurlSenderImpl::Loop() {
@@ -244,6 +249,11 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
     pool_.pop_back();
   } else {
     transfer->easy = curl_easy_init();
+    if (transfer->easy != nullptr &&
+        ConfigureHandle(transfer->easy) != CURLE_OK) {
+      curl_easy_cleanup(transfer->easy);
+      transfer->easy = nullptr;
+    }
   }
   if (transfer->easy == nullptr) {
     scheduler_.Finished(transfer->pending.checked.destination);
@@ -265,6 +275,28 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
                               : curl_easy_strerror(code))));
 }
 
+CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
+  EasySetter set(easy);
+  set.Set(CURLOPT_NOSIGNAL, 1L)
+      .Set(CURLOPT_PROXY, "")  // ignore *_proxy environment variables
+      .Set(CURLOPT_FOLLOWLOCATION, 0L)
+      .Set(CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https")
+      .Set(CURLOPT_SSL_VERIFYPEER, 1L)
+      .Set(CURLOPT_SSL_VERIFYHOST, 2L)  // 2 is "verify"; 1 means the same
+      .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS))
+      .Set(CURLOPT_CONNECTTIMEOUT_MS,
+           static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)))
+      .Set(CURLOPT_TIMEOUT_MS,
+           static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)))
+      .Set(CURLOPT_WRITEFUNCTION, &OnBody)
+      .Set(CURLOPT_HEADERFUNCTION, &OnHeader)
+      .Set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
+  if (!options_.ca_bundle.empty()) {
+    set.Set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
+  }
+  return set.code();
+}
+
 CURLcode CurlSenderImpl::Configure(Transfer* t) {
   for (const std::string& line : CurlHeaderLines(t->pending.request.headers)) {
     curl_slist* list = curl_slist_append(t->headers, line.c_str());
@@ -272,42 +304,26 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
     t->headers = list;
   }
   const core::HttpRequest& request = t->pending.request;
+  // Every option a transfer sets differently, all of them each time: the
+  // handle keeps the previous transfer's values.
   EasySetter set(t->easy);
   set.Set(CURLOPT_URL, t->pending.checked.url.c_str())
       .Set(CURLOPT_ERRORBUFFER, t->error)
-      .Set(CURLOPT_NOSIGNAL, 1L)
-      .Set(CURLOPT_PROXY, "")  // ignore *_proxy environment variables
-      .Set(CURLOPT_FOLLOWLOCATION, 0L)
-      .Set(CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https")
-      .Set(CURLOPT_SSL_VERIFYPEER, 1L)
-      .Set(CURLOPT_SSL_VERIFYHOST, 2L)  // 2 is "verify"; 1 means the same
-      .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS))
       // Over TLS, wait for ALPN to tell whether an existing connection can
       // multiplex (HTTP/2) rather than open more. Not over plain http, where
       // curl learns "HTTP/1.1, no multiplexing" only from the first response
       // and would hold the other transfers back until then.
       .Set(CURLOPT_PIPEWAIT,
            absl::StartsWith(t->pending.checked.url, "https:") ? 1L : 0L)
-      .Set(CURLOPT_CONNECTTIMEOUT_MS,
-           static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)))
-      .Set(CURLOPT_TIMEOUT_MS,
-           static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)))
       .Set(CURLOPT_HTTPHEADER, t->headers)
-      .Set(CURLOPT_WRITEFUNCTION, &OnBody)
       .Set(CURLOPT_WRITEDATA, static_cast<void*>(t))
-      .Set(CURLOPT_HEADERFUNCTION, &OnHeader)
       .Set(CURLOPT_HEADERDATA, static_cast<void*>(t))
-      .Set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket)
       .Set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(t))
       .Set(CURLOPT_POSTFIELDSIZE_LARGE,
            static_cast<curl_off_t>(request.body.size()))
-      .Set(CURLOPT_POSTFIELDS, request.body.data());
-  if (!options_.ca_bundle.empty()) {
-    set.Set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
-  }
-  if (request.method != "POST") {
-    set.Set(CURLOPT_CUSTOMREQUEST, request.method.c_str());
-  }
+      .Set(CURLOPT_POSTFIELDS, request.body.data())
+      .Set(CURLOPT_CUSTOMREQUEST,
+           request.method == "POST" ? nullptr : request.method.c_str());
   return set.code();
 }
 
@@ -322,7 +338,6 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   transfer->headers = nullptr;
   transfer->easy = nullptr;
   if (pool_.size() < static_cast<size_t>(options_.max_in_flight)) {
-    curl_easy_reset(easy);
     pool_.push_back(easy);
   } else {
     curl_easy_cleanup(easy);
