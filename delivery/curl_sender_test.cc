@@ -103,6 +103,31 @@ TEST_F(CurlSenderTest, PutAndPatchCarryTheirBodies) {
   EXPECT_EQ(received[1].Header("Expect"), "");
 }
 
+// Sent one after the other, these reuse one easy handle: nothing of a
+// transfer (method, headers, body) may carry over to the next.
+TEST_F(CurlSenderTest, ReusedHandleKeepsNothingOfThePreviousTransfer) {
+  auto sender = MakeSender(TestOptions());
+  ASSERT_NE(sender, nullptr);
+  HttpRequest put = Post(server_.Url("/ok"), "first");
+  put.method = "PUT";
+  put.headers.push_back({"X-Only-First", "1"});
+  HttpRequest post = Post(server_.Url("/ok"), "second, longer body");
+  HttpRequest empty = Post(server_.Url("/ok"), "");
+  EXPECT_EQ(SendAndWait(*sender, put).status_code, 200);
+  EXPECT_EQ(SendAndWait(*sender, post).status_code, 200);
+  EXPECT_EQ(SendAndWait(*sender, empty).status_code, 200);
+  const std::vector<ReceivedRequest> received = server_.requests();
+  ASSERT_EQ(received.size(), 3u);
+  EXPECT_EQ(received[0].method, "PUT");
+  EXPECT_EQ(received[0].Header("X-Only-First"), "1");
+  EXPECT_EQ(received[1].method, "POST");
+  EXPECT_EQ(received[1].body, "second, longer body");
+  EXPECT_EQ(received[1].Header("X-Only-First"), "");
+  EXPECT_EQ(received[2].method, "POST");
+  EXPECT_EQ(received[2].body, "");
+  EXPECT_EQ(received[2].Header("Content-Length"), "0");
+}
+
 TEST_F(CurlSenderTest, StatusCodesAreResponses) {
   server_.Handle("/204", [](const ReceivedRequest&) {
     return Answer(204, "No Content");
