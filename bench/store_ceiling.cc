@@ -5,7 +5,7 @@
 //                  + Put(kTransactions, tx, record)
 //                  + Put(kTransactionDeadlines, (expiry, tx), "")
 //   Commit batch:  D x (Put(kDeliveries, id, DeliveryRecord)
-//                       + Put(kDeliveryQueue, (due, id), ""))
+//                       + Put(kDeliveryQueue, (due, id), DeliveryRecord))
 //                  + Delete/Put of the deadline + Put(kTransactions, ...)
 // each written with sync (WAL on stable storage), with the same key and
 // value sizes (events normalized as the service stores them). No reads, no
@@ -112,12 +112,13 @@ LoadResult RunStoreCeiling(storage::Store* store, const Workload& workload,
         s.delivery.set_event_id(events[static_cast<size_t>(i) % events.size()].first);
         s.delivery.set_next_attempt_micros(now);
         s.delivery.set_create_time_micros(now);
-        commit.Put(Column::kDeliveries, s.delivery.id(),
-                   s.delivery.SerializeAsString());
+        const std::string bytes = s.delivery.SerializeAsString();
+        commit.Put(Column::kDeliveries, s.delivery.id(), bytes);
+        // The queue entry holds a copy of the record, as the product's does.
         commit.Put(Column::kDeliveryQueue,
                    storage::keys::QueueEntry(static_cast<uint64_t>(now),
                                              s.delivery.id()),
-                   "");
+                   bytes);
       }
       commit.Delete(Column::kTransactionDeadlines, DeadlineKey(tx));
       tx.set_state(TransactionRecord::COMMITTED);
