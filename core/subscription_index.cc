@@ -12,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/types/span.h"
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/synchronization/mutex.h"
@@ -32,8 +33,10 @@
 //    event_type) pairs it has buckets for; Match consults it before probing
 //    the bucket table. Bits are cleared only when the site's last bucket
 //    goes, so a stale bit costs one extra probe, never a wrong answer.
-//  - Match gathers a site's slots, prefetches entries and id text, and sorts
-//    by id with integer keys taken after the ids' common prefix.
+//  - Match works in phases over all candidate sites at once (site ids, site
+//    masks, bucket probes, entries, id text), prefetching what the next
+//    phase reads, so a cold index overlaps its cache misses; then sorts each
+//    site's hits by id with integer keys taken after the ids' common prefix.
 
 namespace webhooks::core {
 namespace {
@@ -225,9 +228,11 @@ class SubscriptionIndex::Impl {
     AddUnique(etypes, star);
     if (rtypes.empty() || etypes.empty()) return;
 
+    // In phases, each starting the memory loads of the next for every site
+    // at once, so that a cold index waits for its cache misses together
+    // rather than one after another.
+    for (const std::string& site_text : query.sites) pool_.Prefetch(site_text);
     absl::InlinedVector<uint32_t, 16> seen_sites;
-    absl::InlinedVector<uint32_t, 64> slots;
-    absl::InlinedVector<Hit, 32> hits;
     for (const std::string& site_text : query.sites) {
       const uint32_t site = pool_.Find(site_text);
       if (site == kNone) continue;
@@ -236,29 +241,55 @@ class SubscriptionIndex::Impl {
         continue;
       }
       seen_sites.push_back(site);
+      Prefetch(&pool_.slot(site));
+    }
+    absl::InlinedVector<BucketKey, 64> probes;
+    absl::InlinedVector<uint32_t, 16> probes_end;  // per site, in probes
+    for (uint32_t site : seen_sites) {
       const StringPool::Slot& info = pool_.slot(site);
-      if (info.site_buckets == 0) continue;
-      slots.clear();
-      for (uint32_t r : rtypes) {
-        for (uint32_t e : etypes) {
-          if ((info.site_mask & MaskBit(r, e)) == 0) continue;
-          auto it = buckets_.find(BucketKey{site, r, e});
-          if (it == buckets_.end()) continue;
-          for (uint32_t s : it->second) {
-            Prefetch(&slab_.at(s));
-            slots.push_back(s);
+      if (info.site_buckets != 0) {
+        for (uint32_t r : rtypes) {
+          for (uint32_t e : etypes) {
+            if ((info.site_mask & MaskBit(r, e)) == 0) continue;
+            probes.push_back(BucketKey{site, r, e});
+            buckets_.prefetch(probes.back());
           }
         }
       }
-      hits.clear();
-      for (uint32_t s : slots) {
-        const index_internal::Entry& entry = slab_.at(s);
+      probes_end.push_back(static_cast<uint32_t>(probes.size()));
+    }
+    absl::InlinedVector<uint32_t, 64> slots;
+    absl::InlinedVector<uint32_t, 16> slots_end;  // per site, in slots
+    size_t probe = 0;
+    for (size_t i = 0; i < seen_sites.size(); ++i) {
+      for (; probe < probes_end[i]; ++probe) {
+        auto it = buckets_.find(probes[probe]);
+        if (it == buckets_.end()) continue;
+        for (uint32_t s : it->second) {
+          Prefetch(&slab_.at(s));
+          slots.push_back(s);
+        }
+      }
+      slots_end.push_back(static_cast<uint32_t>(slots.size()));
+    }
+    absl::InlinedVector<Hit, 64> hits;
+    absl::InlinedVector<uint32_t, 16> hits_end;  // per site, in hits
+    size_t slot = 0;
+    for (size_t i = 0; i < seen_sites.size(); ++i) {
+      for (; slot < slots_end[i]; ++slot) {
+        const index_internal::Entry& entry = slab_.at(slots[slot]);
         if (!query.include_inactive && !entry.active) continue;
         Prefetch(entry.text.get());
-        hits.push_back(Hit{0, entry.text.get(), entry.id_len, s});
+        hits.push_back(Hit{0, entry.text.get(), entry.id_len, slots[slot]});
       }
-      SortById(hits);
-      for (const Hit& hit : hits) visitor(View(hit.slot));
+      hits_end.push_back(static_cast<uint32_t>(hits.size()));
+    }
+    size_t begin = 0;
+    for (size_t i = 0; i < seen_sites.size(); ++i) {
+      absl::Span<Hit> site_hits(hits.data() + begin, hits_end[i] - begin);
+      SortById(site_hits);
+      for (const Hit& hit : site_hits) visitor(View(hit.slot));
+      begin = hits_end[i];
     }
   }
 

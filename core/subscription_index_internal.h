@@ -54,6 +54,9 @@ class StringPool {
     uint64_t site_mask = 0;
   };
 
+  // Starts loading the table slot Find(s) will look at.
+  void Prefetch(std::string_view s) const { ids_.prefetch(s); }
+
   // The id of `s`, or kNone.
   uint32_t Find(std::string_view s) const {
     auto it = ids_.find(s);
