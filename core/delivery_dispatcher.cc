@@ -45,7 +45,6 @@ DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
 
-
 void DeliveryDispatcher::Start() {
   absl::MutexLock lock(&mu_);
   if (started_) return;
@@ -203,10 +202,14 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
     FetchCache& cache) {
   auto sub_it = cache.subscriptions.find(delivery.subscription_id());
   if (sub_it == cache.subscriptions.end()) {
+    absl::StatusOr<SubscriptionRecord> loaded =
+        deps_.registry->Get(delivery.subscription_id(), Scope::All());
+    // Kept: the record, or that there is none; not a failure to read.
+    if (!loaded.ok() && !absl::IsNotFound(loaded.status())) {
+      return loaded.status();
+    }
     sub_it = cache.subscriptions
-                 .emplace(delivery.subscription_id(),
-                          deps_.registry->Get(delivery.subscription_id(),
-                                              Scope::All()))
+                 .emplace(delivery.subscription_id(), std::move(loaded))
                  .first;
   }
   if (!sub_it->second.ok()) return sub_it->second.status();
