@@ -169,49 +169,19 @@ void Collect(const SubscriptionIndex& index, const EventRecord& event,
   });
 }
 
-// The groups of each owner met while judging one event, read from the
-// directory at most once per owner. A null directory knows no groups.
-class GroupCache {
+// Group membership for judging: asks the directory each time (a reader
+// lock and a look-up, no copy). A null directory knows no groups.
+class GroupLookup {
  public:
-  explicit GroupCache(const PrincipalDirectory* directory)
+  explicit GroupLookup(const PrincipalDirectory* directory)
       : directory_(directory) {}
 
-  bool IsMember(std::string_view owner, std::string_view group) {
-    if (directory_ == nullptr) return false;
-    const std::vector<std::string>& groups = GroupsOf(owner);
-    return std::find(groups.begin(), groups.end(), group) != groups.end();
+  bool IsMember(std::string_view owner, std::string_view group) const {
+    return directory_ != nullptr && directory_->IsMember(owner, group);
   }
 
  private:
-  // Few owners: a linear scan of an inline list; many: a hash map.
-  static constexpr size_t kFew = 8;
-  using Groups = std::vector<std::string>;
-
-  // Valid until the next call.
-  const Groups& GroupsOf(std::string_view owner) {
-    if (many_.empty()) {
-      for (const auto& [known, groups] : few_) {
-        if (known == owner) return groups;
-      }
-      if (few_.size() < kFew) {
-        few_.emplace_back(std::string(owner), directory_->GroupsOf(owner));
-        return few_.back().second;
-      }
-      for (auto& [known, groups] : few_) {
-        many_.emplace(std::move(known), std::move(groups));
-      }
-      few_.clear();
-    }
-    auto it = many_.find(AsAbsl(owner));
-    if (it == many_.end()) {
-      it = many_.emplace(std::string(owner), directory_->GroupsOf(owner)).first;
-    }
-    return it->second;
-  }
-
   const PrincipalDirectory* const directory_;
-  absl::InlinedVector<std::pair<std::string, Groups>, kFew> few_;
-  absl::flat_hash_map<std::string, Groups> many_;
 };
 
 // The first ACL entry that applies to `owner` and `permission` decides.
@@ -221,7 +191,7 @@ struct AclDecision {
 };
 
 AclDecision CheckAcl(const EventRecord& event, std::string_view owner,
-                     std::string_view permission, GroupCache& groups) {
+                     std::string_view permission, GroupLookup& groups) {
   for (int i = 0; i < event.acl_size(); ++i) {
     const internal::AclEntryRecord& entry = event.acl(i);
     if (entry.permission() != permission &&
@@ -287,7 +257,7 @@ struct Judgement {
 void JudgeAll(const EventRecord& event, const Candidates& candidates,
               const PrincipalDirectory* principals,
               absl::FunctionRef<void(size_t, const Judgement&)> judged) {
-  GroupCache groups(principals);
+  GroupLookup groups(principals);
   DeliveredTargets delivered(candidates);
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Hit& hit = candidates.hit(i);

@@ -65,6 +65,17 @@ std::vector<std::string> PrincipalDirectory::GroupsOf(
   return {it->second.groups().begin(), it->second.groups().end()};
 }
 
+bool PrincipalDirectory::IsMember(std::string_view id,
+                                  std::string_view group) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = principals_.find(AsAbsl(id));
+  if (it == principals_.end()) return false;
+  for (const std::string& g : it->second.groups()) {
+    if (g == group) return true;
+  }
+  return false;
+}
+
 void PrincipalDirectory::StageForget(std::string_view id,
                                      storage::WriteBatch& batch) {
   batch.Delete(storage::Column::kPrincipals, id);

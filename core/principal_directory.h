@@ -46,6 +46,9 @@ class PrincipalDirectory {
   // The principal's groups; empty when unknown.
   std::vector<std::string> GroupsOf(std::string_view id) const;
 
+  // Whether `group` is one of the principal's groups (no copy).
+  bool IsMember(std::string_view id, std::string_view group) const;
+
   // Changes after every change of anyone's groups.
   uint64_t generation() const {
     return generation_.load(std::memory_order_acquire);

@@ -20,6 +20,9 @@ TEST_F(PrincipalDirectoryTest, SetGroupsDedupesAndPersists) {
   Reopen();
   EXPECT_THAT(directory_->GroupsOf("alice"), ElementsAre("staff", "oun"));
   EXPECT_TRUE(directory_->GroupsOf("bob").empty());
+  EXPECT_TRUE(directory_->IsMember("alice", "oun"));
+  EXPECT_FALSE(directory_->IsMember("alice", "ou"));
+  EXPECT_FALSE(directory_->IsMember("bob", "staff"));
 }
 
 TEST_F(PrincipalDirectoryTest, UnknownPrincipalIsNotFound) {
