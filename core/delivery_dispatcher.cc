@@ -18,6 +18,16 @@ namespace {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+// A failure of the store (or of the process) rather than of the delivery:
+// what Prepare reports for the delivery itself — its subscription gone or
+// inactive (NOT_FOUND, FAILED_PRECONDITION), its event corrupt (DATA_LOSS),
+// a request that cannot be rendered (INVALID_ARGUMENT) — resolves it.
+bool Transient(const absl::Status& status) {
+  return absl::IsUnavailable(status) || absl::IsResourceExhausted(status) ||
+         absl::IsAborted(status) || absl::IsInternal(status) ||
+         absl::IsDeadlineExceeded(status) || absl::IsUnknown(status);
+}
+
 void CopyHeaders(const HttpHeaders& from,
                  google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to) {
   for (const auto& [name, value] : from) {
@@ -147,6 +157,7 @@ bool DeliveryDispatcher::Fetch() {
         absl::MutexLock lock(&mu_);
         return Busy(id);
       });
+  bool storage_trouble = !due.ok();
   if (due.ok()) {
     for (DeliveryRecord& delivery : *due) {
       {
@@ -165,6 +176,13 @@ bool DeliveryDispatcher::Fetch() {
       absl::StatusOr<HttpRequest> request =
           Prepare(delivery, attempt, owner, cache);
       if (!request.ok()) {
+        if (Transient(request.status())) {
+          // Storage trouble, not the delivery's: it stays pending and is
+          // tried again at the next poll.
+          deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
+          storage_trouble = true;
+          continue;
+        }
         Abandon(delivery, AsStd(request.status().message()));
         continue;
       }
@@ -193,8 +211,8 @@ bool DeliveryDispatcher::Fetch() {
   absl::MutexLock lock(&mu_);
   fetching_ = false;
   resolved_during_fetch_.clear();
-  // Storage trouble: try again at the next poll.
-  return due.ok() && static_cast<int>(due->size()) >= limit;
+  // After storage trouble, try again at the next poll rather than at once.
+  return !storage_trouble && static_cast<int>(due->size()) >= limit;
 }
 
 absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(

@@ -144,6 +144,10 @@ class SnapshotScanStore final : public storage::Store {
   explicit SnapshotScanStore(storage::Store* inner) : inner_(inner) {}
   absl::StatusOr<std::optional<std::string>> Get(
       storage::Column column, std::string_view key) const override {
+    if (column == storage::Column::kTransactionEvents &&
+        failing_event_reads.fetch_sub(1) > 0) {
+      return absl::UnavailableError("injected: the disk is unreadable");
+    }
     return inner_->Get(column, key);
   }
   absl::Status Write(const storage::WriteBatch& batch,
@@ -167,6 +171,8 @@ class SnapshotScanStore final : public storage::Store {
     return absl::OkStatus();
   }
   std::atomic<bool> slow{false};
+  // Reads of stored events that fail (UNAVAILABLE) before they work again.
+  mutable std::atomic<int> failing_event_reads{0};
 
  private:
   storage::Store* const inner_;
@@ -322,6 +328,22 @@ TEST_F(DeliveryDispatcherTest, ConcurrentOutcomesNeverSendADeliveryTwice) {
   EXPECT_EQ(sender.duplicates(), 0);
   EXPECT_GT(attempts, kTransactions * kEvents);  // some were retried
   EXPECT_EQ(*queue_.Depth(), 0);
+}
+
+// A delivery whose event cannot be read for a while (storage trouble) stays
+// pending and is sent once the store answers again: it is not failed.
+TEST_F(DeliveryDispatcherTest, StorageTroubleLeavesTheDeliveryPending) {
+  MustCreate(Draft("/"));
+  view_.failing_event_reads = 3;
+  Build();
+  const std::string id = Commit("tx");
+  HttpRequest request = sender_.Answer(Status(200, "OK"));
+  EXPECT_EQ(Header(request, "webhook-id"), id);
+  EXPECT_LE(view_.failing_event_reads.load(), 0);  // the failures happened
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  EXPECT_EQ(done.attempt_count(), 1);
 }
 
 TEST_F(DeliveryDispatcherTest, SuccessIsRecordedAndSigned) {
