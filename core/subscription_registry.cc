@@ -180,7 +180,6 @@ void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
     if (after->is_static()) static_ids_.insert(after->id());
     index_.Upsert(ToIndexEntry(*after));
   }
-  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 absl::Status SubscriptionRegistry::Replace(const SubscriptionRecord* before,

@@ -11,7 +11,6 @@
 #ifndef WEBHOOKS_CORE_SUBSCRIPTION_REGISTRY_H_
 #define WEBHOOKS_CORE_SUBSCRIPTION_REGISTRY_H_
 
-#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -163,10 +162,10 @@ class SubscriptionRegistry {
   const SubscriptionIndex& index() const { return index_; }
 
   // Changes whenever a stored subscription changes (after the write): a
-  // record read while generation() stayed the same is still current.
-  uint64_t generation() const {
-    return generation_.load(std::memory_order_acquire);
-  }
+  // record read while generation() stayed the same is still current. Every
+  // change reaches the index (ApplyReplace upserts or removes the entry),
+  // so the index's generation is the registry's.
+  uint64_t generation() const { return index_.generation(); }
 
  private:
   SubscriptionRegistry(storage::Store* store, DialectCatalog* dialects,
@@ -209,7 +208,6 @@ class SubscriptionRegistry {
   const RegistryOptions options_;
 
   SubscriptionIndex index_;  // thread-safe on its own; written under mu_
-  std::atomic<uint64_t> generation_{0};
 
   // Serializes read-modify-write of subscriptions.
   mutable absl::Mutex mu_;
