@@ -169,29 +169,16 @@ void Collect(const SubscriptionIndex& index, const EventRecord& event,
   });
 }
 
-// Group membership for judging: asks the directory each time (a reader
-// lock and a look-up, no copy). A null directory knows no groups.
-class GroupLookup {
- public:
-  explicit GroupLookup(const PrincipalDirectory* directory)
-      : directory_(directory) {}
-
-  bool IsMember(std::string_view owner, std::string_view group) const {
-    return directory_ != nullptr && directory_->IsMember(owner, group);
-  }
-
- private:
-  const PrincipalDirectory* const directory_;
-};
-
 // The first ACL entry that applies to `owner` and `permission` decides.
 struct AclDecision {
   bool allowed = false;
   int entry = -1;  // -1: no entry applies
 };
 
+// A null directory knows no groups.
 AclDecision CheckAcl(const EventRecord& event, std::string_view owner,
-                     std::string_view permission, GroupLookup& groups) {
+                     std::string_view permission,
+                     const PrincipalDirectory* principals) {
   for (int i = 0; i < event.acl_size(); ++i) {
     const internal::AclEntryRecord& entry = event.acl(i);
     if (entry.permission() != permission &&
@@ -200,7 +187,7 @@ AclDecision CheckAcl(const EventRecord& event, std::string_view owner,
     }
     const std::string& principal = entry.principal();
     if (principal == owner || principal == kEveryone ||
-        groups.IsMember(owner, principal)) {
+        (principals != nullptr && principals->IsMember(owner, principal))) {
       return AclDecision{entry.allow(), i};
     }
   }
@@ -257,7 +244,6 @@ struct Judgement {
 void JudgeAll(const EventRecord& event, const Candidates& candidates,
               const PrincipalDirectory* principals,
               absl::FunctionRef<void(size_t, const Judgement&)> judged) {
-  GroupLookup groups(principals);
   DeliveredTargets delivered(candidates);
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Hit& hit = candidates.hit(i);
@@ -270,7 +256,7 @@ void JudgeAll(const EventRecord& event, const Candidates& candidates,
     const std::string_view owner = candidates.Get(hit.owner);
     if (!owner.empty()) {
       const AclDecision acl =
-          CheckAcl(event, owner, candidates.Get(hit.permission), groups);
+          CheckAcl(event, owner, candidates.Get(hit.permission), principals);
       judgement.acl_entry_index = acl.entry;
       if (!acl.allowed) {
         judgement.verdict =

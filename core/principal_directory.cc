@@ -57,14 +57,6 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
   return it->second;
 }
 
-std::vector<std::string> PrincipalDirectory::GroupsOf(
-    std::string_view id) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = principals_.find(AsAbsl(id));
-  if (it == principals_.end()) return {};
-  return {it->second.groups().begin(), it->second.groups().end()};
-}
-
 bool PrincipalDirectory::IsMember(std::string_view id,
                                   std::string_view group) const {
   absl::ReaderMutexLock lock(&mu_);

@@ -43,9 +43,6 @@ class PrincipalDirectory {
   // The stored record; NOT_FOUND when the principal has none.
   absl::StatusOr<PrincipalRecord> Get(std::string_view id) const;
 
-  // The principal's groups; empty when unknown.
-  std::vector<std::string> GroupsOf(std::string_view id) const;
-
   // Whether `group` is one of the principal's groups (no copy).
   bool IsMember(std::string_view id, std::string_view group) const;
 
