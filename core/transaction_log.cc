@@ -198,16 +198,8 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
       continue;
     }
     event.set_seq(static_cast<uint64_t>(record.event_count() + added));
-    PreparedEvent& prepared = matched.emplace_back();
-    prepared.id = event.id();
-    prepared.seq = event.seq();
-    prepared.state = state;
-    for (const auto& [name, representation] : event.representations()) {
-      prepared.representations.push_back(name);
-    }
-    matcher_->ForEachDelivery(event, [&](const Recipient& recipient) {
-      prepared.recipients.push_back(recipient);
-    });
+    const PreparedEvent& prepared =
+        matched.emplace_back(Match(event, state));
     event.set_matched_at_prepare(
         static_cast<int64_t>(prepared.recipients.size()));
     result.event_results.push_back({event.id(), event.matched_at_prepare()});
@@ -238,6 +230,21 @@ std::string TransactionLog::DialectRepresentation(
                     : std::string(kDeliveryRepresentation);
 }
 
+PreparedEvent TransactionLog::Match(const EventRecord& event,
+                                    const EventMatcher::State& state) const {
+  PreparedEvent prepared;
+  prepared.id = event.id();
+  prepared.seq = event.seq();
+  prepared.state = state;
+  for (const auto& [name, representation] : event.representations()) {
+    prepared.representations.push_back(name);
+  }
+  matcher_->ForEachDelivery(event, [&](const Recipient& recipient) {
+    prepared.recipients.push_back(recipient);
+  });
+  return prepared;
+}
+
 absl::StatusOr<std::vector<PreparedEvent>> TransactionLog::MatchStored(
     std::string_view transaction_id) const {
   std::vector<EventRecord> stored;
@@ -258,17 +265,11 @@ absl::StatusOr<std::vector<PreparedEvent>> TransactionLog::MatchStored(
             [](const EventRecord& a, const EventRecord& b) {
               return a.seq() < b.seq();
             });
-  std::vector<PreparedEvent> events(stored.size());
-  for (size_t i = 0; i < stored.size(); ++i) {
-    PreparedEvent& event = events[i];
-    event.id = stored[i].id();
-    event.seq = stored[i].seq();
-    for (const auto& [name, representation] : stored[i].representations()) {
-      event.representations.push_back(name);
-    }
-    matcher_->ForEachDelivery(stored[i], [&](const Recipient& recipient) {
-      event.recipients.push_back(recipient);
-    });
+  const EventMatcher::State state = matcher_->CurrentState();
+  std::vector<PreparedEvent> events;
+  events.reserve(stored.size());
+  for (const EventRecord& event : stored) {
+    events.push_back(Match(event, state));
   }
   return events;
 }

@@ -125,6 +125,10 @@ class TransactionLog {
   // The representation a dialect asks for (events lacking it send
   // webhook-delivery instead).
   std::string DialectRepresentation(std::string_view dialect) const;
+  // The event's recipients now, with what Commit needs of it; `state` was
+  // read before matching.
+  PreparedEvent Match(const EventRecord& event,
+                      const EventMatcher::State& state) const;
   // Reads the transaction's events back and matches them, in order.
   absl::StatusOr<std::vector<PreparedEvent>> MatchStored(
       std::string_view transaction_id) const;
