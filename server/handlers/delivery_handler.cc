@@ -21,6 +21,12 @@ class FinishedStream final : public grpc::ServerWriteReactor<v1::Outcome> {
 
 }  // namespace
 
+absl::Status DeliveryHandler::CheckSubscription(
+    std::string_view subscription_id, const core::Scope& scope) const {
+  RETURN_IF_ERROR(core::ValidateResourceId("subscription_id", subscription_id));
+  return domain_.registry->Get(subscription_id, scope).status();
+}
+
 grpc::ServerUnaryReactor* DeliveryHandler::ListAttempts(
     grpc::CallbackServerContext* ctx, const v1::ListAttemptsRequest* request,
     v1::ListAttemptsResponse* response) {
@@ -28,10 +34,7 @@ grpc::ServerUnaryReactor* DeliveryHandler::ListAttempts(
       ctx, deps_, Operation::kReadDeliveries,
       [=, this](const Caller& caller) -> absl::Status {
         RETURN_IF_ERROR(
-            core::ValidateResourceId("subscription_id", request->subscription_id()));
-        RETURN_IF_ERROR(domain_.registry
-                            ->Get(request->subscription_id(), ScopeFor(caller))
-                            .status());
+            CheckSubscription(request->subscription_id(), ScopeFor(caller)));
         std::optional<core::AttemptRecord::Status> status;
         if (request->status() != v1::DeliveryAttempt::STATUS_UNSPECIFIED) {
           status = static_cast<core::AttemptRecord::Status>(request->status());
@@ -64,10 +67,7 @@ grpc::ServerUnaryReactor* DeliveryHandler::GetAttempt(
       ctx, deps_, Operation::kReadDeliveries,
       [=, this](const Caller& caller) -> absl::Status {
         RETURN_IF_ERROR(
-            core::ValidateResourceId("subscription_id", request->subscription_id()));
-        RETURN_IF_ERROR(domain_.registry
-                            ->Get(request->subscription_id(), ScopeFor(caller))
-                            .status());
+            CheckSubscription(request->subscription_id(), ScopeFor(caller)));
         for (const core::AttemptRecord& attempt :
              domain_.dispatcher->InFlight(request->subscription_id())) {
           if (attempt.id() == request->attempt_id()) {
@@ -148,10 +148,8 @@ grpc::ServerWriteReactor<v1::Outcome>* DeliveryHandler::WatchOutcomes(
   const core::Scope scope = ScopeFor(*caller);
   const std::string& subscription_id = request->subscription_id();
   if (!subscription_id.empty()) {
-    absl::Status valid = core::ValidateResourceId("subscription_id", subscription_id);
-    // One point read of the subscription: visible to this caller?
-    if (valid.ok()) valid = domain_.registry->Get(subscription_id, scope).status();
-    if (!valid.ok()) return new FinishedStream(ToGrpcStatus(valid));
+    absl::Status visible = CheckSubscription(subscription_id, scope);
+    if (!visible.ok()) return new FinishedStream(ToGrpcStatus(visible));
   }
   return new OutcomeWatcher(domain_.outcomes, subscription_id, scope.owner);
 }

@@ -47,6 +47,11 @@ class DeliveryHandler final : public v1::DeliveryService::CallbackService {
       const v1::WatchOutcomesRequest* request) override;
 
  private:
+  // OK when `subscription_id` is well formed and names a subscription the
+  // scope sees (one point read); its error otherwise.
+  absl::Status CheckSubscription(std::string_view subscription_id,
+                                 const core::Scope& scope) const;
+
   const HandlerDeps deps_;
   const DeliveryHandlerDeps domain_;
 };
