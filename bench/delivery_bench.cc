@@ -48,7 +48,6 @@
 #include "bench/http_receiver.h"
 #include "bench/observed_store.h"
 #include "bench/stats.h"
-#include "bench/test_ca.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/strings.h"
@@ -57,6 +56,7 @@
 #include "server/application.h"
 #include "server/config_loader.h"
 #include "storage/rocksdb_store.h"
+#include "tests/test_certificates.h"
 #include "webhooks/v1/event.grpc.pb.h"
 #include "webhooks/v1/subscription.grpc.pb.h"
 
@@ -290,7 +290,7 @@ class Recorder {
 // Everything a run needs.
 struct Bench {
   std::filesystem::path dir;
-  std::optional<TestCa> ca;
+  std::unique_ptr<e2e::TestCertificates> ca;  // for https runs
   Recorder recorder;
   std::map<std::string, std::unique_ptr<HttpReceiver>> receivers;  // scheme
   ObservedStore* store = nullptr;
@@ -389,7 +389,7 @@ absl::Status StartApp(Bench& bench) {
   sender_options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
   sender_options.allow_http = true;
   sender_options.allowed_cidrs = {"127.0.0.1/32"};
-  if (bench.ca.has_value()) sender_options.ca_bundle = bench.ca->ca_file;
+  if (bench.ca != nullptr) sender_options.ca_bundle = bench.ca->ca_file();
   auto curl_sender = delivery::CurlSender::Create(sender_options);
   if (!curl_sender.ok()) return curl_sender.status();
   auto gate = std::make_unique<GateSender>(*std::move(curl_sender));
@@ -401,8 +401,8 @@ absl::Status StartApp(Bench& bench) {
   config.mutable_delivery()->set_max_per_destination(
       sender_options.max_per_destination);
   config.mutable_delivery()->add_allowed_cidrs("127.0.0.1/32");
-  if (bench.ca.has_value()) {
-    config.mutable_delivery()->set_ca_bundle(bench.ca->ca_file);
+  if (bench.ca != nullptr) {
+    config.mutable_delivery()->set_ca_bundle(bench.ca->ca_file());
   }
   if (absl::Status s = server::FinalizeConfig(config); !s.ok()) return s;
   ObservedStore* store = observed.get();
@@ -632,7 +632,7 @@ RunFigures RunSenderCeiling(Bench& bench, const std::string& scheme,
   options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
   options.allow_http = true;
   options.allowed_cidrs = {"127.0.0.1/32"};
-  if (bench.ca.has_value()) options.ca_bundle = bench.ca->ca_file;
+  if (bench.ca != nullptr) options.ca_bundle = bench.ca->ca_file();
   auto created = delivery::CurlSender::Create(options);
   RunFigures f;
   if (!created.ok()) {
@@ -1256,17 +1256,17 @@ int Run() {
   const bool https = std::find(needed.begin(), needed.end(), "https") !=
                      needed.end();
   if (https) {
-    auto ca = MakeTestCa((bench.dir / "ca").string());
+    auto ca = e2e::TestCertificates::GenerateIn((bench.dir / "ca").string());
     if (!ca.ok()) return Fail("test CA", ca.status());
-    bench.ca = *ca;
+    bench.ca = *std::move(ca);
   }
   for (const std::string& scheme : needed) {
     ReceiverOptions options;
     options.threads = absl::GetFlag(FLAGS_receiver_threads);
     options.status = absl::GetFlag(FLAGS_receiver_status);
     if (scheme == "https") {
-      options.cert_file = bench.ca->cert_file;
-      options.key_file = bench.ca->key_file;
+      options.cert_file = bench.ca->cert_file();
+      options.key_file = bench.ca->key_file();
     }
     auto receiver = HttpReceiver::Start(
         options, [&bench](const Received& r) { bench.recorder.OnRequest(r); });
@@ -1326,7 +1326,7 @@ int Run() {
       curl.body = body;
       curl.headers = curl_headers;
       curl.concurrency = absl::GetFlag(FLAGS_concurrency);
-      if (scheme == "https") curl.ca_file = bench.ca->ca_file;
+      if (scheme == "https") curl.ca_file = bench.ca->ca_file();
       for (int i = 0; i < curl.concurrency; ++i) {
         curl.urls.push_back(StrCat(receiver->base_url(), "/", scheme, "/k",
                                    curl.concurrency, "/", i));

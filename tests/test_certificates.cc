@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -72,7 +74,19 @@ absl::StatusOr<std::unique_ptr<TestCertificates>> TestCertificates::Generate() {
   if (mkdtemp(pattern) == nullptr) {
     return absl::InternalError("mkdtemp failed");
   }
-  std::unique_ptr<TestCertificates> certs(new TestCertificates(pattern));
+  return GenerateIn(pattern);
+}
+
+absl::StatusOr<std::unique_ptr<TestCertificates>> TestCertificates::GenerateIn(
+    std::string dir_path) {
+  std::error_code error;
+  std::filesystem::create_directories(dir_path, error);
+  if (error) {
+    return absl::InternalError(
+        absl::StrCat("mkdir ", dir_path, ": ", error.message()));
+  }
+  std::unique_ptr<TestCertificates> certs(
+      new TestCertificates(std::move(dir_path)));
   const std::string& dir = certs->dir_;
   if (absl::Status s = WriteFile(dir + "/ca.cnf", kCaConfig); !s.ok()) return s;
   if (absl::Status s = WriteFile(dir + "/leaf.cnf", kLeafConfig); !s.ok()) {

@@ -1,7 +1,7 @@
 // A test CA and a server certificate it signs (subjectAltName IP:127.0.0.1
 // and DNS:localhost, EC P-256, ten years), generated with the `openssl` CLI
-// into a temporary directory that the destructor removes: no key is
-// committed.
+// into a directory that the destructor removes: no key is committed. Used
+// by the e2e tests and by bench/delivery_bench.
 //
 //   ASSERT_OK_AND_ASSIGN(const TestCertificates* certs,
 //                        TestCertificates::Shared());
@@ -19,7 +19,11 @@ namespace webhooks::e2e {
 
 class TestCertificates {
  public:
+  // Into a new temporary directory.
   static absl::StatusOr<std::unique_ptr<TestCertificates>> Generate();
+  // Into `dir`, created (with parents) if missing.
+  static absl::StatusOr<std::unique_ptr<TestCertificates>> GenerateIn(
+      std::string dir);
   // Generated once per test binary, on first use; removed at exit.
   static absl::StatusOr<const TestCertificates*> Shared();
 
