@@ -587,16 +587,19 @@ RunFigures RunWrk(Bench& bench, const std::string& scheme,
   return f;
 }
 
-RunFigures RunCurlCeiling(Bench& bench, const std::string& scheme,
-                          const CurlLoopOptions& options) {
-  std::atomic<bool> stop{false};
-  std::atomic<int> tid{0};
-  CurlLoopResult result;
-  std::thread loop([&] {
-    tid.store(static_cast<int>(syscall(SYS_gettid)));
-    result = RunCurlLoop(options, stop);
-  });
-  HttpReceiver* receiver = bench.receiver(scheme);
+// One measured window of a load that is already running against
+// `receiver`: --warmup_s, then --duration_s of requests received, the CPU
+// of the thread `tid` names (read at each end: it may be learnt late) and
+// of the receiver's threads, and the process's CPU.
+struct Window {
+  double rate = 0;      // requests received per second
+  double requests = 0;  // in the window
+  double seconds = 0;
+  ThreadTimes loop, receiver;
+  CpuUse cpu;
+};
+
+Window MeasureWindow(HttpReceiver* receiver, const std::atomic<int>& tid) {
   SleepFor(absl::GetFlag(FLAGS_warmup_s));
   CpuSampler cpu;
   const ThreadTimes l0 = ThreadSched(tid.load());
@@ -606,16 +609,34 @@ RunFigures RunCurlCeiling(Bench& bench, const std::string& scheme,
   SleepFor(absl::GetFlag(FLAGS_duration_s));
   const int64_t r1 = receiver->requests();
   const double t1 = Now();
-  const ThreadTimes l1 = ThreadSched(tid.load());
-  const ThreadTimes v1 = ThreadsSched(receiver->thread_ids());
+  Window w;
+  w.loop = ThreadSched(tid.load()) - l0;
+  w.receiver = ThreadsSched(receiver->thread_ids()) - v0;
+  w.cpu = cpu.Stop();
+  w.requests = static_cast<double>(r1 - r0);
+  w.seconds = t1 - t0;
+  w.rate = w.requests / w.seconds;
+  return w;
+}
+
+RunFigures RunCurlCeiling(Bench& bench, const std::string& scheme,
+                          const CurlLoopOptions& options) {
+  std::atomic<bool> stop{false};
+  std::atomic<int> tid{0};
+  CurlLoopResult result;
+  std::thread loop([&] {
+    tid.store(static_cast<int>(syscall(SYS_gettid)));
+    result = RunCurlLoop(options, stop);
+  });
+  const Window w = MeasureWindow(bench.receiver(scheme), tid);
   RunFigures f;
-  f.cpu = cpu.Stop();
+  f.cpu = w.cpu;
   stop.store(true);
   loop.join();
-  f.rate = static_cast<double>(r1 - r0) / (t1 - t0);
-  const double n = static_cast<double>(r1 - r0);
-  f.note = StrCat("\n    threads: libcurl loop ", Use(l1 - l0, n, t1 - t0),
-                  "; receiver ", Use(v1 - v0, n, t1 - t0));
+  f.rate = w.rate;
+  f.note = StrCat("\n    threads: libcurl loop ",
+                  Use(w.loop, w.requests, w.seconds), "; receiver ",
+                  Use(w.receiver, w.requests, w.seconds));
   if (result.failed > 0) {
     f.note += StrCat("; ", result.failed, " failed: ", result.first_error);
   }
@@ -669,29 +690,17 @@ RunFigures RunSenderCeiling(Bench& bench, const std::string& scheme,
       });
     }
   });
-  HttpReceiver* receiver = bench.receiver(scheme);
-  SleepFor(absl::GetFlag(FLAGS_warmup_s));
-  CpuSampler cpu;
-  const ThreadTimes l0 = ThreadSched(tid.load());
-  const ThreadTimes v0 = ThreadsSched(receiver->thread_ids());
-  const int64_t r0 = receiver->requests();
-  const double t0 = Now();
-  SleepFor(absl::GetFlag(FLAGS_duration_s));
-  const int64_t r1 = receiver->requests();
-  const double t1 = Now();
-  const ThreadTimes l1 = ThreadSched(tid.load());
-  const ThreadTimes v1 = ThreadsSched(receiver->thread_ids());
-  f.cpu = cpu.Stop();
+  const Window w = MeasureWindow(bench.receiver(scheme), tid);
+  f.cpu = w.cpu;
   {
     absl::MutexLock lock(&mu);
     stop.store(true);
   }
   feeder.join();
   sender->Shutdown(absl::Seconds(5));
-  f.rate = static_cast<double>(r1 - r0) / (t1 - t0);
-  const double n = static_cast<double>(r1 - r0);
-  f.note = StrCat("\n    threads: curl ", Use(l1 - l0, n, t1 - t0),
-                  "; receiver ", Use(v1 - v0, n, t1 - t0));
+  f.rate = w.rate;
+  f.note = StrCat("\n    threads: curl ", Use(w.loop, w.requests, w.seconds),
+                  "; receiver ", Use(w.receiver, w.requests, w.seconds));
   if (failed > 0) f.note += StrCat("; ", failed, " failed");
   return f;
 }
