@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,14 +18,16 @@
 // How a match runs: build the index query (candidate sites, the event's
 // types), copy the visited subscriptions' strings out of the index into one
 // text buffer (the index's reader lock is held only while it visits), then
-// judge each candidate in index order with no lock held: active, ACL,
-// duplicate target. ForEachDelivery and Explain share the judging, so their
-// verdicts cannot drift apart.
+// judge each candidate in index order: active, ACL, duplicate target. The
+// groups the ACL names are looked up once per event (under the directory's
+// reader lock, held while judging), so a candidate's owner is tested against
+// those groups' member sets rather than looked up itself. Callbacks run after
+// judging, with no lock held. ForEachDelivery and Explain share the judging,
+// so their verdicts cannot drift apart.
 //
-// Speed: the query, the text buffer and the candidate list live in per-thread
-// scratch space that keeps its capacity between calls, so an event that
-// matches nothing allocates nothing, and one that matches allocates only for
-// owners whose groups its ACL makes us look up.
+// Speed: the query, the text buffer, the candidate list and the verdicts live
+// in per-thread scratch space that keeps its capacity between calls, so a
+// typical event allocates nothing.
 
 namespace webhooks::core {
 namespace {
@@ -80,11 +83,18 @@ struct Hit {
   bool active = true;
 };
 
+struct Judgement {
+  Verdict verdict = Verdict::kNoGrant;
+  int acl_entry_index = -1;
+  size_t duplicate_of = kNotFound;  // for kDuplicateUrl
+};
+
 // Per-thread buffers reused across calls.
 struct Scratch {
   MatchQuery query;
   std::string text;
   std::vector<Hit> hits;
+  std::vector<Judgement> judgements;
   Recipient recipient;
 };
 
@@ -96,12 +106,14 @@ class ScratchLease {
   ScratchLease() : scratch_(std::move(Local())) {
     scratch_.text.clear();
     scratch_.hits.clear();
+    scratch_.judgements.clear();
   }
   ~ScratchLease() {
     // Keep what a typical event needs, not what the largest one took.
     if (scratch_.text.capacity() > kMaxKeptText) scratch_.text = std::string();
     if (scratch_.hits.capacity() > kMaxKeptHits) {
       scratch_.hits = std::vector<Hit>();
+      scratch_.judgements = std::vector<Judgement>();
     }
     Local() = std::move(scratch_);
   }
@@ -175,24 +187,48 @@ struct AclDecision {
   int entry = -1;  // -1: no entry applies
 };
 
-// A null directory knows no groups.
-AclDecision CheckAcl(const EventRecord& event, std::string_view owner,
-                     std::string_view permission,
-                     const PrincipalDirectory* principals) {
-  for (int i = 0; i < event.acl_size(); ++i) {
-    const internal::AclEntryRecord& entry = event.acl(i);
-    if (entry.permission() != permission &&
-        entry.permission() != kAnyPermission) {
-      continue;
-    }
-    const std::string& principal = entry.principal();
-    if (principal == owner || principal == kEveryone ||
-        (principals != nullptr && principals->IsMember(owner, principal))) {
-      return AclDecision{entry.allow(), i};
+// The event's ACL with the group each entry names looked up once, so that
+// judging a candidate asks a (usually small) member set, not the directory.
+class ResolvedAcl {
+ public:
+  // `view` may be null: a null directory knows no groups.
+  ResolvedAcl(const EventRecord& event,
+              const PrincipalDirectory::MembershipView* view) {
+    entries_.reserve(static_cast<size_t>(event.acl_size()));
+    for (const internal::AclEntryRecord& entry : event.acl()) {
+      Entry& resolved = entries_.emplace_back();
+      resolved.record = &entry;
+      resolved.everyone = entry.principal() == kEveryone;
+      if (!resolved.everyone && view != nullptr) {
+        resolved.members = view->MembersOf(entry.principal());
+      }
     }
   }
-  return AclDecision{};
-}
+
+  AclDecision Check(std::string_view owner, std::string_view permission) const {
+    for (size_t i = 0; i < entries_.size(); ++i) {
+      const Entry& entry = entries_[i];
+      const std::string& entry_permission = entry.record->permission();
+      if (entry_permission != permission &&
+          entry_permission != kAnyPermission) {
+        continue;
+      }
+      if (entry.everyone || entry.record->principal() == owner ||
+          (entry.members != nullptr && entry.members->contains(AsAbsl(owner)))) {
+        return AclDecision{entry.record->allow(), static_cast<int>(i)};
+      }
+    }
+    return AclDecision{};
+  }
+
+ private:
+  struct Entry {
+    const internal::AclEntryRecord* record = nullptr;
+    bool everyone = false;
+    const PrincipalDirectory::Members* members = nullptr;  // null: nobody
+  };
+  absl::InlinedVector<Entry, 8> entries_;
+};
 
 // The delivered candidates by (target URL, dialect): a linear scan while
 // few, hashed past kLinearMax.
@@ -234,34 +270,34 @@ class DeliveredTargets {
   absl::flat_hash_map<Key, size_t> hashed_;
 };
 
-struct Judgement {
-  Verdict verdict = Verdict::kNoGrant;
-  int acl_entry_index = -1;
-  size_t duplicate_of = kNotFound;  // for kDuplicateUrl
-};
 
-// Judges the candidates in order, calling `judged` for each.
+// Judges the candidates in order into `out` (one per candidate). The
+// directory's reader lock is held while judging, so callers act on the
+// verdicts only after this returns.
 void JudgeAll(const EventRecord& event, const Candidates& candidates,
               const PrincipalDirectory* principals,
-              absl::FunctionRef<void(size_t, const Judgement&)> judged) {
+              std::vector<Judgement>& out) {
+  out.assign(candidates.size(), Judgement());
+  if (candidates.size() == 0) return;
+  std::optional<PrincipalDirectory::MembershipView> view;
+  if (principals != nullptr) view.emplace(principals);
+  const ResolvedAcl acl(event, view.has_value() ? &*view : nullptr);
   DeliveredTargets delivered(candidates);
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Hit& hit = candidates.hit(i);
-    Judgement judgement;
+    Judgement& judgement = out[i];
     if (!hit.active) {
       judgement.verdict = Verdict::kInactive;
-      judged(i, judgement);
       continue;
     }
     const std::string_view owner = candidates.Get(hit.owner);
     if (!owner.empty()) {
-      const AclDecision acl =
-          CheckAcl(event, owner, candidates.Get(hit.permission), principals);
-      judgement.acl_entry_index = acl.entry;
-      if (!acl.allowed) {
+      const AclDecision decision =
+          acl.Check(owner, candidates.Get(hit.permission));
+      judgement.acl_entry_index = decision.entry;
+      if (!decision.allowed) {
         judgement.verdict =
-            acl.entry < 0 ? Verdict::kNoGrant : Verdict::kDeniedByAcl;
-        judged(i, judgement);
+            decision.entry < 0 ? Verdict::kNoGrant : Verdict::kDeniedByAcl;
         continue;
       }
     }
@@ -269,7 +305,6 @@ void JudgeAll(const EventRecord& event, const Candidates& candidates,
     judgement.verdict = judgement.duplicate_of == kNotFound
                             ? Verdict::kDelivered
                             : Verdict::kDuplicateUrl;
-    judged(i, judgement);
   }
 }
 
@@ -321,16 +356,16 @@ size_t EventMatcher::ForEachDelivery(
   const Candidates candidates(scratch->text, scratch->hits);
   size_t deliveries = 0;
   Recipient& recipient = scratch->recipient;
-  JudgeAll(event, candidates, principals_,
-           [&](size_t i, const Judgement& judgement) {
-             if (judgement.verdict != Verdict::kDelivered) return;
-             const Hit& hit = candidates.hit(i);
-             recipient.subscription_id.assign(candidates.Get(hit.id));
-             recipient.target_url.assign(candidates.Get(hit.target_url));
-             recipient.dialect.assign(candidates.Get(hit.dialect));
-             deliver(recipient);
-             ++deliveries;
-           });
+  JudgeAll(event, candidates, principals_, scratch->judgements);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (scratch->judgements[i].verdict != Verdict::kDelivered) continue;
+    const Hit& hit = candidates.hit(i);
+    recipient.subscription_id.assign(candidates.Get(hit.id));
+    recipient.target_url.assign(candidates.Get(hit.target_url));
+    recipient.dialect.assign(candidates.Get(hit.dialect));
+    deliver(recipient);
+    ++deliveries;
+  }
   return deliveries;
 }
 
@@ -339,24 +374,25 @@ std::vector<Candidate> EventMatcher::Explain(const EventRecord& event) const {
   Collect(*index_, event, /*include_inactive=*/true, scratch);
   const Candidates candidates(scratch->text, scratch->hits);
   std::vector<Candidate> out(candidates.size());
-  JudgeAll(event, candidates, principals_,
-           [&](size_t i, const Judgement& judgement) {
-             const Hit& hit = candidates.hit(i);
-             Candidate& candidate = out[i];
-             IndexEntry& s = candidate.subscription;
-             s.id = candidates.Get(hit.id);
-             s.site = candidates.Get(hit.site);
-             s.resource_type = candidates.Get(hit.resource_type);
-             s.event_type = candidates.Get(hit.event_type);
-             s.owner = candidates.Get(hit.owner);
-             s.permission = candidates.Get(hit.permission);
-             s.target_url = candidates.Get(hit.target_url);
-             s.dialect = candidates.Get(hit.dialect);
-             s.active = hit.active;
-             candidate.verdict = judgement.verdict;
-             candidate.acl_entry_index = judgement.acl_entry_index;
-             candidate.reason = Reason(event, candidates, i, judgement);
-           });
+  JudgeAll(event, candidates, principals_, scratch->judgements);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const Judgement& judgement = scratch->judgements[i];
+    const Hit& hit = candidates.hit(i);
+    Candidate& candidate = out[i];
+    IndexEntry& s = candidate.subscription;
+    s.id = candidates.Get(hit.id);
+    s.site = candidates.Get(hit.site);
+    s.resource_type = candidates.Get(hit.resource_type);
+    s.event_type = candidates.Get(hit.event_type);
+    s.owner = candidates.Get(hit.owner);
+    s.permission = candidates.Get(hit.permission);
+    s.target_url = candidates.Get(hit.target_url);
+    s.dialect = candidates.Get(hit.dialect);
+    s.active = hit.active;
+    candidate.verdict = judgement.verdict;
+    candidate.acl_entry_index = judgement.acl_entry_index;
+    candidate.reason = Reason(event, candidates, i, judgement);
+  }
   return out;
 }
 

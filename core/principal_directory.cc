@@ -23,6 +23,7 @@ absl::StatusOr<std::unique_ptr<PrincipalDirectory>> PrincipalDirectory::Open(
               StrCat("stored principal \"", key, "\" is corrupt"));
           return false;
         }
+        directory->JoinGroups(key, record);
         directory->principals_.emplace(std::string(key), std::move(record));
         return true;
       }));
@@ -43,7 +44,10 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::SetGroups(
   batch.Put(storage::Column::kPrincipals, id, record.SerializeAsString());
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(store_->Write(batch));
-  principals_[record.id()] = record;
+  PrincipalRecord& stored = principals_[record.id()];
+  LeaveGroups(id, stored);
+  stored = record;
+  JoinGroups(id, stored);
   generation_.fetch_add(1, std::memory_order_acq_rel);
   return record;
 }
@@ -59,13 +63,32 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
 
 bool PrincipalDirectory::IsMember(std::string_view id,
                                   std::string_view group) const {
-  absl::ReaderMutexLock lock(&mu_);
-  auto it = principals_.find(AsAbsl(id));
-  if (it == principals_.end()) return false;
-  for (const std::string& g : it->second.groups()) {
-    if (g == group) return true;
+  const MembershipView view(this);
+  const Members* members = view.MembersOf(group);
+  return members != nullptr && members->contains(AsAbsl(id));
+}
+
+const PrincipalDirectory::Members*
+PrincipalDirectory::MembershipView::MembersOf(std::string_view group) const {
+  auto it = directory_->members_.find(AsAbsl(group));
+  return it == directory_->members_.end() ? nullptr : &it->second;
+}
+
+void PrincipalDirectory::JoinGroups(std::string_view id,
+                                    const PrincipalRecord& record) {
+  for (const std::string& group : record.groups()) {
+    members_[group].insert(std::string(id));
   }
-  return false;
+}
+
+void PrincipalDirectory::LeaveGroups(std::string_view id,
+                                     const PrincipalRecord& record) {
+  for (const std::string& group : record.groups()) {
+    auto it = members_.find(group);
+    if (it == members_.end()) continue;
+    it->second.erase(AsAbsl(id));
+    if (it->second.empty()) members_.erase(it);
+  }
 }
 
 void PrincipalDirectory::StageForget(std::string_view id,
@@ -75,7 +98,10 @@ void PrincipalDirectory::StageForget(std::string_view id,
 
 void PrincipalDirectory::Forgotten(std::string_view id) {
   absl::MutexLock lock(&mu_);
-  principals_.erase(AsAbsl(id));
+  auto it = principals_.find(AsAbsl(id));
+  if (it == principals_.end()) return;
+  LeaveGroups(id, it->second);
+  principals_.erase(it);
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 

@@ -18,6 +18,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
@@ -46,6 +47,39 @@ class PrincipalDirectory {
   // Whether `group` is one of the principal's groups (no copy).
   bool IsMember(std::string_view id, std::string_view group) const;
 
+  // The principals of a group, as a set.
+  using Members = absl::flat_hash_set<std::string>;
+
+  // Membership of many principals in a few groups under one reader lock:
+  // resolve each group an ACL names once, then test principals against the
+  // group's member set, which is small for the groups ACLs usually name and
+  // absent for a group nobody is in, instead of looking each principal up.
+  //
+  //   PrincipalDirectory::MembershipView view(directory);
+  //   const Members* staff = view.MembersOf("staff");  // null: nobody
+  //   bool in = staff != nullptr && staff->contains("alice");
+  //
+  // Holds the directory's reader lock while it lives: keep it short and do
+  // not change principals (or call out to code that may) meanwhile.
+  class ABSL_SCOPED_LOCKABLE MembershipView {
+   public:
+    explicit MembershipView(const PrincipalDirectory* directory)
+        ABSL_SHARED_LOCK_FUNCTION(directory->mu_)
+        : directory_(directory) {
+      directory_->mu_.ReaderLock();
+    }
+    ~MembershipView() ABSL_UNLOCK_FUNCTION() { directory_->mu_.ReaderUnlock(); }
+    MembershipView(const MembershipView&) = delete;
+    MembershipView& operator=(const MembershipView&) = delete;
+
+    // Null when nobody is in the group.
+    const Members* MembersOf(std::string_view group) const
+        ABSL_NO_THREAD_SAFETY_ANALYSIS;
+
+   private:
+    const PrincipalDirectory* const directory_;
+  };
+
   // Changes after every change of anyone's groups.
   uint64_t generation() const {
     return generation_.load(std::memory_order_acquire);
@@ -66,9 +100,17 @@ class PrincipalDirectory {
   const Clock* const clock_;
   const Limits limits_;
 
+  // Adds (removes) principal `id` to (from) the sets of `record`'s groups.
+  void JoinGroups(std::string_view id, const PrincipalRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void LeaveGroups(std::string_view id, const PrincipalRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, PrincipalRecord> principals_
       ABSL_GUARDED_BY(mu_);
+  // group -> its principals; a group nobody is in has no entry.
+  absl::flat_hash_map<std::string, Members> members_ ABSL_GUARDED_BY(mu_);
   std::atomic<uint64_t> generation_{0};
 };
 

@@ -1,5 +1,10 @@
 #include "core/principal_directory.h"
 
+#include <algorithm>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "core/registry_fixture.h"
 #include "gmock/gmock.h"
 
@@ -100,6 +105,39 @@ TEST_F(PrincipalDirectoryTest, DeactivateOnlyKeepsSubscriptions) {
 TEST_F(PrincipalDirectoryTest, RemovingUnknownPrincipalIsNotFound) {
   EXPECT_EQ(registry_->RemovePrincipal("ghost", false).status().code(),
             absl::StatusCode::kNotFound);
+}
+
+TEST_F(PrincipalDirectoryTest, MemberSetsFollowChangesRemovalAndReload) {
+  ASSERT_TRUE(directory_->SetGroups("alice", {"staff", "oun"}).ok());
+  ASSERT_TRUE(directory_->SetGroups("bob", {"staff"}).ok());
+  const auto members = [&](std::string_view group) {
+    const PrincipalDirectory::MembershipView view(directory_.get());
+    const PrincipalDirectory::Members* set = view.MembersOf(group);
+    std::vector<std::string> ids;
+    if (set != nullptr) ids.assign(set->begin(), set->end());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_THAT(members("staff"), ElementsAre("alice", "bob"));
+  EXPECT_THAT(members("oun"), ElementsAre("alice"));
+  EXPECT_THAT(members("nobody-in-it"), ElementsAre());
+
+  // Replacing alice's groups takes her out of the ones she left; a group
+  // left empty is gone.
+  ASSERT_TRUE(directory_->SetGroups("alice", {"admins"}).ok());
+  EXPECT_THAT(members("staff"), ElementsAre("bob"));
+  EXPECT_THAT(members("oun"), ElementsAre());
+  EXPECT_THAT(members("admins"), ElementsAre("alice"));
+  EXPECT_FALSE(directory_->IsMember("alice", "staff"));
+  EXPECT_TRUE(directory_->IsMember("alice", "admins"));
+
+  Reopen();  // rebuilt from storage
+  EXPECT_THAT(members("staff"), ElementsAre("bob"));
+  EXPECT_THAT(members("admins"), ElementsAre("alice"));
+
+  ASSERT_TRUE(registry_->RemovePrincipal("bob", false).ok());
+  EXPECT_THAT(members("staff"), ElementsAre());
+  EXPECT_FALSE(directory_->IsMember("bob", "staff"));
 }
 
 }  // namespace
