@@ -280,9 +280,15 @@ class SubscriptionIndex::Impl {
         const index_internal::Entry& entry = slab_.at(slots[slot]);
         if (!query.include_inactive && !entry.active) continue;
         Prefetch(entry.text.get());
+        Prefetch(&pool_.slot(entry.owner));
         hits.push_back(Hit{0, entry.text.get(), entry.id_len, slots[slot]});
       }
       hits_end.push_back(static_cast<uint32_t>(hits.size()));
+    }
+    // The visitor reads the owner's text (the other strings are few and
+    // shared, so they are warm).
+    for (const Hit& hit : hits) {
+      Prefetch(pool_.slot(slab_.at(hit.slot).owner).data.get());
     }
     size_t begin = 0;
     for (size_t i = 0; i < seen_sites.size(); ++i) {
