@@ -49,6 +49,7 @@
 #include "bench/observed_store.h"
 #include "bench/stats.h"
 #include "common/clock.h"
+#include "common/huge_pages.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "delivery/curl_sender.h"
@@ -1475,6 +1476,7 @@ int Run() {
 }  // namespace webhooks::bench
 
 int main(int argc, char** argv) {
+  webhooks::UseHugePageHeap(argv);  // as webhookd runs
   absl::ParseCommandLine(argc, argv);
   signal(SIGPIPE, SIG_IGN);
   return webhooks::bench::Run();

@@ -26,6 +26,7 @@
 #include "bench/stats.h"
 #include "bench/workload.h"
 #include "common/clock.h"
+#include "common/huge_pages.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "core/dialect_catalog.h"
@@ -326,6 +327,7 @@ int Run() {
 }  // namespace webhooks::bench
 
 int main(int argc, char** argv) {
+  webhooks::UseHugePageHeap(argv);  // as webhookd runs
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_deadlock_detection)) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -22,6 +22,7 @@
 #include "bench/stats.h"
 #include "bench/workload.h"
 #include "common/clock.h"
+#include "common/huge_pages.h"
 #include "common/random.h"
 #include "core/event_matcher.h"
 #include "core/principal_directory.h"
@@ -257,6 +258,7 @@ int Run() {
 }  // namespace webhooks::bench
 
 int main(int argc, char** argv) {
+  webhooks::UseHugePageHeap(argv);  // as webhookd runs
   absl::ParseCommandLine(argc, argv);
   if (!absl::GetFlag(FLAGS_deadlock_detection)) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/huge_pages.h"
 #include "common/strings.h"
 
 namespace webhooks::bench {
@@ -86,7 +87,8 @@ std::string MachineSummary() {
   loadavg >> l1 >> l5 >> l15;
   const long gib = sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) >> 30;
   return StrCat(std::thread::hardware_concurrency(), " x ", model, ", ", gib,
-                " GiB, load average ", l1, " ", l5, " ", l15);
+                " GiB, load average ", l1, " ", l5, " ", l15,
+                "; heap huge pages ", HugePageHeapState());
 }
 
 void CpuSampler::Start() {

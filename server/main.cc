@@ -18,6 +18,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/clock.h"
+#include "common/huge_pages.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "server/application.h"
@@ -109,6 +110,7 @@ absl::Status WritePortFile(const std::string& path, int port) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  webhooks::UseHugePageHeap(argv);
   absl::SetProgramUsageMessage(
       "webhookd: webhook delivery service. See README.md.");
   absl::ParseCommandLine(argc, argv);
@@ -176,7 +178,8 @@ int main(int argc, char** argv) {
 
   Log(webhooks::StrCat("serving on port ", (*app)->port(), " (",
                        config.listen_address(), "), data in ",
-                       config.data_dir()));
+                       config.data_dir(), "; heap huge pages ",
+                       webhooks::HugePageHeapState()));
   if ((*app)->open_mode()) {
     Log("no tokens configured: every caller is treated as admin; listening "
         "on loopback only");

@@ -2,8 +2,10 @@
 // directory lock, static subscriptions over restarts, and principal removal.
 #include <signal.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -33,6 +35,19 @@ TEST(ServerE2eTest, HealthIsServing) {
                        ServerProcess::Start(""));
   ASSERT_OK_AND_ASSIGN(int health, HealthCheck(server->NewChannel(), ""));
   EXPECT_EQ(health, kServing);
+}
+
+// webhookd runs itself again with glibc's huge-page heap turned on (see
+// common/huge_pages.h) unless WEBHOOKD_HUGE_PAGES=0; it logs which.
+TEST(ServerE2eTest, RunsWithAHugePageHeap) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServerProcess> server,
+                       ServerProcess::Start(""));
+  if (const char* toggle = std::getenv("WEBHOOKD_HUGE_PAGES");
+      toggle != nullptr && std::string_view(toggle) == "0") {
+    GTEST_SKIP() << "WEBHOOKD_HUGE_PAGES=0 in the test's environment";
+  }
+  EXPECT_THAT(server->Log(),
+              HasSubstr("heap huge pages on (glibc.malloc.hugetlb=1)"));
 }
 
 TEST(ServerE2eTest, HealthNeedsNoToken) {
