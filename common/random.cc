@@ -89,9 +89,31 @@ std::string IdTimeFloor(std::string_view prefix, int64_t unix_millis) {
   return NewId(prefix, unix_millis, zero);
 }
 
+namespace {
+constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
+constexpr size_t kIdChars = 26;
+}  // namespace
+
+std::optional<int64_t> IdTimeMillis(std::string_view prefix,
+                                    std::string_view id) {
+  if (id.size() != prefix.size() + kIdChars ||
+      id.substr(0, prefix.size()) != prefix) {
+    return std::nullopt;
+  }
+  // 26 characters of 5 bits hold 2 zero bits, then the 48-bit time: the
+  // first 10 characters (50 bits) hold exactly the zero bits and the time.
+  uint64_t bits = 0;
+  for (size_t c = 0; c < kIdChars; ++c) {
+    const char* found = std::strchr(kAlphabet, id[prefix.size() + c]);
+    if (found == nullptr || *found == '\0') return std::nullopt;
+    if (c < 10) bits = (bits << 5) | static_cast<uint64_t>(found - kAlphabet);
+  }
+  if ((bits >> 48) != 0) return std::nullopt;
+  return static_cast<int64_t>(bits);
+}
+
 std::string NewId(std::string_view prefix, int64_t unix_millis,
                   RandomSource& random) {
-  static constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
   unsigned char bytes[16];
   uint64_t ms = static_cast<uint64_t>(unix_millis);
   for (int i = 0; i < 6; ++i) {
@@ -102,7 +124,7 @@ std::string NewId(std::string_view prefix, int64_t unix_millis,
   // 128 bits -> 26 base32 characters (130 bits, top 2 bits zero).
   std::string out(prefix);
   int bit = -2;
-  for (int c = 0; c < 26; ++c, bit += 5) {
+  for (size_t c = 0; c < kIdChars; ++c, bit += 5) {
     int value = 0;
     for (int b = 0; b < 5; ++b) {
       int pos = bit + b;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -49,6 +50,11 @@ std::string NewId(std::string_view prefix, int64_t unix_millis,
 // The smallest identifier NewId(prefix, t, ...) can return for any t at or
 // after `unix_millis`: a scan bound for "created since".
 std::string IdTimeFloor(std::string_view prefix, int64_t unix_millis);
+
+// The time NewId(prefix, t, ...) encoded in `id` (t), or nullopt when `id`
+// is not such an identifier.
+std::optional<int64_t> IdTimeMillis(std::string_view prefix,
+                                    std::string_view id);
 
 }  // namespace webhooks
 

@@ -38,6 +38,24 @@ TEST(NewIdTest, TimeFloorBoundsEveryIdOfLaterTimes) {
   EXPECT_GT(floor, NewId("dlv_", 1700000000499, random));
 }
 
+TEST(NewIdTest, TimeIsReadBack) {
+  SeededRandom random(7);
+  for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{1700000000123},
+                    (int64_t{1} << 48) - 1}) {
+    EXPECT_EQ(IdTimeMillis("dlv_", NewId("dlv_", t, random)), t) << t;
+  }
+  const std::string id = NewId("dlv_", 1700000000123, random);
+  EXPECT_EQ(IdTimeMillis("sub_", id), std::nullopt);           // prefix
+  EXPECT_EQ(IdTimeMillis("dlv_", id.substr(1)), std::nullopt);  // length
+  EXPECT_EQ(IdTimeMillis("dlv_", id + "0"), std::nullopt);
+  std::string bad = id;
+  bad[6] = 'u';  // not in the alphabet
+  EXPECT_EQ(IdTimeMillis("dlv_", bad), std::nullopt);
+  bad = id;
+  bad[4] = 'z';  // the two top bits must be zero
+  EXPECT_EQ(IdTimeMillis("dlv_", bad), std::nullopt);
+}
+
 TEST(SeededRandomTest, IsDeterministic) {
   SeededRandom a(42), b(42), c(43);
   EXPECT_EQ(a.Bytes(33), b.Bytes(33));
