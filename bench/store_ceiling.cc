@@ -4,8 +4,8 @@
 //   Prepare batch: K x Put(kTransactionEvents, (tx, event id), EventRecord)
 //                  + Put(kTransactions, tx, record)
 //                  + Put(kTransactionDeadlines, (expiry, tx), "")
-//   Commit batch:  D x (Put(kDeliveries, id, DeliveryRecord)
-//                       + Put(kDeliveryQueue, (due, id), DeliveryRecord))
+//   Commit batch:  D x Put(kDeliveryQueue, (due, id), DeliveryRecord)
+//                  (a new delivery lives in the queue only, see DeliveryQueue)
 //                  + Delete/Put of the deadline + Put(kTransactions, ...)
 // each written with sync (WAL on stable storage), with the same key and
 // value sizes (events normalized as the service stores them). No reads, no
@@ -110,15 +110,14 @@ LoadResult RunStoreCeiling(storage::Store* store, const Workload& workload,
         s.delivery.set_id(NewId("dlv_", now / 1000, s.random));
         s.delivery.set_transaction_id(id);
         s.delivery.set_event_id(events[static_cast<size_t>(i) % events.size()].first);
-        s.delivery.set_next_attempt_micros(now);
+        const int64_t due = now / 1000 * 1000;  // the id's millisecond
+        s.delivery.set_next_attempt_micros(due);
         s.delivery.set_create_time_micros(now);
-        const std::string bytes = s.delivery.SerializeAsString();
-        commit.Put(Column::kDeliveries, s.delivery.id(), bytes);
-        // The queue entry holds a copy of the record, as the product's does.
+        // The queue entry holds the record, as the product's does.
         commit.Put(Column::kDeliveryQueue,
-                   storage::keys::QueueEntry(static_cast<uint64_t>(now),
+                   storage::keys::QueueEntry(static_cast<uint64_t>(due),
                                              s.delivery.id()),
-                   bytes);
+                   s.delivery.SerializeAsString());
       }
       commit.Delete(Column::kTransactionDeadlines, DeadlineKey(tx));
       tx.set_state(TransactionRecord::COMMITTED);

@@ -490,7 +490,7 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
   absl::Status parse_error;
   RETURN_IF_ERROR(deps_.store->Scan(
       storage::Column::kDeliveries,
-      IdTimeFloor("dlv_", absl::ToUnixMillis(since)), "",
+      IdTimeFloor(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(since)), "",
       [&](std::string_view, std::string_view value) {
         DeliveryRecord d;
         if (!d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {

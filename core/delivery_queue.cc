@@ -1,5 +1,6 @@
 #include "core/delivery_queue.h"
 
+#include "common/random.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "storage/key_codec.h"
@@ -22,10 +23,11 @@ std::string QueueKey(const DeliveryRecord& d) {
   return QueueKey(d.next_attempt_micros(), d.id());
 }
 
-void StagePut(const DeliveryRecord& after, storage::WriteBatch& batch,
-              int64_t* queued_min) {
+// `record`: whether kDeliveries gets the record (the queue key always does).
+void StagePut(const DeliveryRecord& after, bool record,
+              storage::WriteBatch& batch, int64_t* queued_min) {
   const std::string bytes = after.SerializeAsString();
-  batch.Put(Column::kDeliveries, after.id(), bytes);
+  if (record) batch.Put(Column::kDeliveries, after.id(), bytes);
   if (Pending(after)) {
     batch.Put(Column::kDeliveryQueue, QueueKey(after), bytes);
     if (queued_min != nullptr) {
@@ -46,6 +48,12 @@ absl::StatusOr<DeliveryRecord> Parse(std::string_view id,
 
 }  // namespace
 
+std::optional<int64_t> DeliveryQueue::InitialDueMicros(std::string_view id) {
+  const std::optional<int64_t> millis = IdTimeMillis(kIdPrefix, id);
+  if (!millis.has_value()) return std::nullopt;
+  return *millis * 1000;
+}
+
 void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
                                 const DeliveryRecord& after,
                                 storage::WriteBatch& batch,
@@ -53,7 +61,10 @@ void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
   if (before != nullptr && Pending(*before)) {
     batch.Delete(Column::kDeliveryQueue, QueueKey(*before));
   }
-  StagePut(after, batch, queued_min);
+  const bool queue_only = before == nullptr && Pending(after) &&
+                          InitialDueMicros(after.id()) ==
+                              after.next_attempt_micros();
+  StagePut(after, /*record=*/!queue_only, batch, queued_min);
 }
 
 void DeliveryQueue::StageReplacePending(int64_t before_due_micros,
@@ -61,7 +72,7 @@ void DeliveryQueue::StageReplacePending(int64_t before_due_micros,
                                         storage::WriteBatch& batch,
                                         int64_t* queued_min) {
   batch.Delete(Column::kDeliveryQueue, QueueKey(before_due_micros, after.id()));
-  StagePut(after, batch, queued_min);
+  StagePut(after, /*record=*/true, batch, queued_min);
 }
 
 void DeliveryQueue::NoteEnqueued(int64_t due_micros) {
@@ -151,6 +162,15 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
 }
 
 absl::StatusOr<DeliveryRecord> DeliveryQueue::Get(std::string_view id) const {
+  // The queue key at the initial due time first: while it exists it holds
+  // the current record, and the write that removes it also writes the
+  // record by id, so when it is absent the record by id is there already.
+  if (const std::optional<int64_t> initial = InitialDueMicros(id);
+      initial.has_value()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> queued,
+                     store_->Get(Column::kDeliveryQueue, QueueKey(*initial, id)));
+    if (queued.has_value() && !queued->empty()) return Parse(id, *queued);
+  }
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,
                    store_->Get(Column::kDeliveries, id));
   if (!bytes.has_value()) {

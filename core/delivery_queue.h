@@ -1,8 +1,13 @@
-// The durable queue of deliveries, ordered by due time. A delivery's record
-// lives in kDeliveries; while it is pending, a key (due time, id) in
-// kDeliveryQueue holds a copy of it (so a scan needs no look-ups). Writers stage changes into the same batch as
-// whatever caused them (a commit, an attempt's outcome), so queue and records
-// never disagree.
+// The durable queue of deliveries, ordered by due time. While a delivery is
+// pending, a key (due time, id) in kDeliveryQueue holds its record (so a
+// scan needs no look-ups); once it has changed at all (an attempt's outcome,
+// a redelivery), kDeliveries holds the record too, by id. A new delivery
+// that is due at its creation (InitialDueMicros, the time its id carries)
+// is written to the queue only: most deliveries are sent once and never
+// looked up by id, and a commit then writes one key per delivery instead of
+// two. Get finds either kind: the queue key it would have follows from the
+// id. Writers stage changes into the same batch as whatever caused them (a
+// commit, an attempt's outcome), so queue and records never disagree.
 //
 //   int64_t queued = DeliveryQueue::kNothingQueued;
 //   DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued);  // enqueue
@@ -28,6 +33,7 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -48,10 +54,19 @@ class DeliveryQueue {
   static constexpr int64_t kNothingQueued = std::numeric_limits<int64_t>::max();
   static constexpr absl::Duration kFullScanInterval = absl::Seconds(60);
 
+  // Delivery ids are NewId(kIdPrefix, creation millis, ...).
+  static constexpr std::string_view kIdPrefix = "dlv_";
+
   explicit DeliveryQueue(storage::Store* store) : store_(store) {}
 
+  // The due time, in microseconds, of a new delivery that is due when it
+  // is created: the millisecond its id carries. nullopt for an id that is
+  // not NewId(kIdPrefix, ...).
+  static std::optional<int64_t> InitialDueMicros(std::string_view id);
+
   // Adds to `batch` the writes that replace `before` (null: a new delivery)
-  // by `after`: the record, and the queue key of a PENDING delivery at its
+  // by `after`: the record (not for a new delivery due at
+  // InitialDueMicros), and the queue key of a PENDING delivery at its
   // next_attempt_micros. When it adds a queue key and `queued_min` is not
   // null, lowers *queued_min to that key's due time (for NoteEnqueued).
   static void StageUpdate(const DeliveryRecord* before,

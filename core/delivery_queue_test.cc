@@ -1,5 +1,10 @@
 #include "core/delivery_queue.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/random.h"
 #include "gtest/gtest.h"
 #include "storage/key_codec.h"
 #include "storage/memory_store.h"
@@ -64,6 +69,53 @@ TEST_F(DeliveryQueueTest, RescheduleMovesAndResolveRemoves) {
   EXPECT_EQ(kept->state(), DeliveryRecord::SUCCEEDED);
   EXPECT_EQ(kept->attempt_count(), 1);
   EXPECT_EQ(queue_.Get("zzz").status().code(), absl::StatusCode::kNotFound);
+}
+
+// A new delivery due at the time its id carries is written once, to the
+// queue; Get finds it there, and by id once it has changed.
+TEST_F(DeliveryQueueTest, NewDeliveryLivesInTheQueueUntilItChanges) {
+  SeededRandom random(1);
+  const std::string id =
+      NewId(DeliveryQueue::kIdPrefix, 1700000000123, random);
+  ASSERT_EQ(DeliveryQueue::InitialDueMicros(id), 1700000000123000);
+  EXPECT_EQ(DeliveryQueue::InitialDueMicros("a"), std::nullopt);
+  const DeliveryRecord fresh = Delivery(id, 1700000000123000);
+  const int64_t writes = store_.write_count();
+  Apply(nullptr, fresh);
+  ASSERT_EQ(store_.write_count(), writes + 1);
+  EXPECT_EQ(*store_.Get(storage::Column::kDeliveries, id), std::nullopt);
+  absl::StatusOr<DeliveryRecord> got = queue_.Get(id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->next_attempt_micros(), 1700000000123000);
+  EXPECT_EQ(DueIds(1700000000123000), std::vector<std::string>{id});
+
+  // Its first outcome moves the record to kDeliveries.
+  DeliveryRecord retry = fresh;
+  retry.set_attempt_count(1);
+  retry.set_next_attempt_micros(1700000000999000);
+  storage::WriteBatch batch;
+  DeliveryQueue::StageReplacePending(fresh.next_attempt_micros(), retry, batch);
+  ASSERT_TRUE(store_.Write(batch).ok());
+  EXPECT_NE(*store_.Get(storage::Column::kDeliveries, id), std::nullopt);
+  got = queue_.Get(id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->attempt_count(), 1);
+  EXPECT_EQ(*queue_.Depth(), 1);
+  DeliveryRecord done = retry;
+  done.set_state(DeliveryRecord::SUCCEEDED);
+  Apply(&retry, done);
+  got = queue_.Get(id);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->state(), DeliveryRecord::SUCCEEDED);
+  EXPECT_EQ(*queue_.Depth(), 0);
+
+  // Created due at another time (or with an id NewId did not make): both.
+  const std::string later_id =
+      NewId(DeliveryQueue::kIdPrefix, 1700000000123, random);
+  Apply(nullptr, Delivery(later_id, 1700000005000000));
+  EXPECT_NE(*store_.Get(storage::Column::kDeliveries, later_id), std::nullopt);
+  Apply(nullptr, Delivery("plain", 100));
+  EXPECT_NE(*store_.Get(storage::Column::kDeliveries, "plain"), std::nullopt);
 }
 
 TEST_F(DeliveryQueueTest, NextDueSkipsWithoutCountingAndStartsAtLowWater) {

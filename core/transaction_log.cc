@@ -313,12 +313,16 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
   for (const PreparedEvent& event : *events) {
     for (const Recipient& recipient : event.recipients) {
       DeliveryRecord delivery;
-      delivery.set_id(NewId("dlv_", absl::ToUnixMillis(now), *random_));
+      delivery.set_id(
+          NewId(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(now), *random_));
       delivery.set_subscription_id(recipient.subscription_id);
       delivery.set_transaction_id(std::string(transaction_id));
       delivery.set_event_id(event.id);
       delivery.set_state(DeliveryRecord::PENDING);
-      delivery.set_next_attempt_micros(Micros(now));
+      // Due at once: at the millisecond its id carries, so that the queue
+      // alone holds it until it changes (see DeliveryQueue).
+      delivery.set_next_attempt_micros(
+          *DeliveryQueue::InitialDueMicros(delivery.id()));
       delivery.set_create_time_micros(Micros(now));
       auto cached = representation_cache.find(recipient.dialect);
       if (cached == representation_cache.end()) {
