@@ -30,16 +30,18 @@ absl::StatusOr<std::optional<std::string>> MemoryStore::Get(
 absl::Status MemoryStore::Write(const WriteBatch& batch,
                                 WriteOptions /*options*/) {
   // Validate everything before changing anything, so a batch is all or none.
-  for (const WriteBatch::Op& op : batch.ops()) {
-    if (!IsColumn(op.column)) return NotAColumn(op.column);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Column column = batch.op(i).column;
+    if (!IsColumn(column)) return NotAColumn(column);
   }
   absl::MutexLock lock(&mu_);
   if (!fail_writes_.ok()) return fail_writes_;
-  for (const WriteBatch::Op& op : batch.ops()) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const WriteBatch::Op op = batch.op(i);
     auto& map = columns_[static_cast<int>(op.column)];
     switch (op.type) {
       case WriteBatch::OpType::kPut:
-        map.insert_or_assign(op.key, op.value);
+        map.insert_or_assign(std::string(op.key), std::string(op.value));
         break;
       case WriteBatch::OpType::kDelete:
         if (auto it = map.find(op.key); it != map.end()) map.erase(it);

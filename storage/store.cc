@@ -42,25 +42,36 @@ std::array<Column, kColumnCount> AllColumns() {
 
 void WriteBatch::Put(Column column, std::string_view key,
                      std::string_view value) {
-  ops_.push_back(
-      Op{OpType::kPut, column, std::string(key), std::string(value)});
+  entries_.push_back(
+      Entry{OpType::kPut, column, bytes_.size(), key.size(), value.size()});
+  bytes_.append(key);
+  bytes_.append(value);
 }
 
 void WriteBatch::Delete(Column column, std::string_view key) {
-  ops_.push_back(Op{OpType::kDelete, column, std::string(key), std::string()});
+  entries_.push_back(Entry{OpType::kDelete, column, bytes_.size(), key.size(), 0});
+  bytes_.append(key);
 }
 
 void WriteBatch::Append(const WriteBatch& other) {
-  // Copy first: `other` may be this batch.
-  std::vector<Op> copy = other.ops_;
-  ops_.insert(ops_.end(), std::make_move_iterator(copy.begin()),
-              std::make_move_iterator(copy.end()));
+  // Positions of `other`'s entries move by the bytes already here; `other`
+  // may be this batch, so read its sizes before growing.
+  const size_t shift = bytes_.size();
+  const size_t count = other.entries_.size();
+  entries_.reserve(entries_.size() + count);
+  for (size_t i = 0; i < count; ++i) {
+    Entry entry = other.entries_[i];
+    entry.pos += shift;
+    entries_.push_back(entry);
+  }
+  bytes_.append(std::string(other.bytes_));
 }
 
-size_t WriteBatch::ByteSize() const {
-  size_t size = 0;
-  for (const Op& op : ops_) size += op.key.size() + op.value.size();
-  return size;
+std::vector<WriteBatch::Op> WriteBatch::ops() const {
+  std::vector<Op> out;
+  out.reserve(entries_.size());
+  for (size_t i = 0; i < entries_.size(); ++i) out.push_back(op(i));
+  return out;
 }
 
 absl::Status Store::ScanPrefix(Column column, std::string_view prefix,

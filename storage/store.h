@@ -50,15 +50,18 @@ std::string_view ColumnName(Column column);
 std::array<Column, kColumnCount> AllColumns();
 
 // Mutations applied together or not at all by Store::Write.
-// Not thread-safe; build it on one thread.
+// Not thread-safe; build it on one thread. Keys and values are copied into
+// one buffer (a commit stages hundreds of them: no allocation per string).
 class WriteBatch {
  public:
   enum class OpType { kPut, kDelete };
+  // One operation; the views point into the batch and stay valid until it
+  // is changed or destroyed.
   struct Op {
     OpType type;
     Column column;
-    std::string key;
-    std::string value;  // empty for deletes
+    std::string_view key;
+    std::string_view value;  // empty for deletes
   };
 
   void Put(Column column, std::string_view key, std::string_view value);
@@ -66,12 +69,28 @@ class WriteBatch {
   // Appends `other`'s operations after this batch's.
   void Append(const WriteBatch& other);
 
-  const std::vector<Op>& ops() const { return ops_; }
-  bool empty() const { return ops_.empty(); }
-  size_t ByteSize() const;  // keys + values, for limits and metrics
+  size_t size() const { return entries_.size(); }
+  bool empty() const { return entries_.empty(); }
+  Op op(size_t i) const {
+    const Entry& e = entries_[i];
+    const std::string_view bytes(bytes_);
+    return Op{e.type, e.column, bytes.substr(e.pos, e.key_len),
+              bytes.substr(e.pos + e.key_len, e.value_len)};
+  }
+  // Every operation, in order.
+  std::vector<Op> ops() const;
+  size_t ByteSize() const { return bytes_.size(); }  // keys + values
 
  private:
-  std::vector<Op> ops_;
+  struct Entry {
+    OpType type;
+    Column column;
+    size_t pos;  // of the key in bytes_; the value follows it
+    size_t key_len;
+    size_t value_len;
+  };
+  std::vector<Entry> entries_;
+  std::string bytes_;
 };
 
 struct WriteOptions {

@@ -66,7 +66,7 @@ TEST(WriteBatchTest, AppendAddsOtherOperationsAfterOwn) {
   a.Append(b);
   a.Append(a);  // appending to itself doubles it
   std::vector<std::string> keys;
-  for (const WriteBatch::Op& op : a.ops()) keys.push_back(op.key);
+  for (const WriteBatch::Op& op : a.ops()) keys.emplace_back(op.key);
   EXPECT_THAT(keys, ElementsAre("a", "b", "a", "b"));
   EXPECT_EQ(a.ByteSize(), 2u * (1u + 1u + 1u));
   EXPECT_EQ(b.ops().size(), 1u);
