@@ -90,8 +90,22 @@ std::string IdTimeFloor(std::string_view prefix, int64_t unix_millis) {
 }
 
 namespace {
+
 constexpr char kAlphabet[] = "0123456789abcdefghjkmnpqrstvwxyz";
 constexpr size_t kIdChars = 26;
+
+// kAlphabet's inverse; 0xff for characters not in it.
+struct Base32Values {
+  unsigned char value[256];
+  constexpr Base32Values() : value() {
+    for (unsigned char& v : value) v = 0xff;
+    for (unsigned char i = 0; i < 32; ++i) {
+      value[static_cast<unsigned char>(kAlphabet[i])] = i;
+    }
+  }
+};
+constexpr Base32Values kValues;
+
 }  // namespace
 
 std::optional<int64_t> IdTimeMillis(std::string_view prefix,
@@ -103,35 +117,38 @@ std::optional<int64_t> IdTimeMillis(std::string_view prefix,
   // 26 characters of 5 bits hold 2 zero bits, then the 48-bit time: the
   // first 10 characters (50 bits) hold exactly the zero bits and the time.
   uint64_t bits = 0;
+  unsigned char any_bad = 0;
   for (size_t c = 0; c < kIdChars; ++c) {
-    const char* found = std::strchr(kAlphabet, id[prefix.size() + c]);
-    if (found == nullptr || *found == '\0') return std::nullopt;
-    if (c < 10) bits = (bits << 5) | static_cast<uint64_t>(found - kAlphabet);
+    const unsigned char v =
+        kValues.value[static_cast<unsigned char>(id[prefix.size() + c])];
+    any_bad |= v & 0xe0;  // 0xff has bits above the low five
+    if (c < 10) bits = (bits << 5) | (v & 0x1f);
   }
-  if ((bits >> 48) != 0) return std::nullopt;
+  if (any_bad != 0 || (bits >> 48) != 0) return std::nullopt;
   return static_cast<int64_t>(bits);
 }
 
 std::string NewId(std::string_view prefix, int64_t unix_millis,
                   RandomSource& random) {
-  unsigned char bytes[16];
-  uint64_t ms = static_cast<uint64_t>(unix_millis);
-  for (int i = 0; i < 6; ++i) {
-    bytes[i] = static_cast<unsigned char>((ms >> (8 * (5 - i))) & 0xff);
+  // 128 bits: the 48-bit time, then 80 random bits; as 26 base32
+  // characters (130 bits, the top 2 zero), five bits at a time.
+  const uint64_t ms = static_cast<uint64_t>(unix_millis) & ((uint64_t{1} << 48) - 1);
+  const std::string tail = random.Bytes(10);
+  uint64_t high = ms << 16;  // bits 127..64: time, then 16 random bits
+  uint64_t low = 0;          // bits 63..0: the other 64 random bits
+  high |= static_cast<uint64_t>(static_cast<unsigned char>(tail[0])) << 8 |
+          static_cast<uint64_t>(static_cast<unsigned char>(tail[1]));
+  for (int i = 2; i < 10; ++i) {
+    low = (low << 8) | static_cast<unsigned char>(tail[i]);
   }
-  std::string tail = random.Bytes(10);
-  for (int i = 0; i < 10; ++i) bytes[6 + i] = static_cast<unsigned char>(tail[i]);
-  // 128 bits -> 26 base32 characters (130 bits, top 2 bits zero).
-  std::string out(prefix);
-  int bit = -2;
-  for (size_t c = 0; c < kIdChars; ++c, bit += 5) {
-    int value = 0;
-    for (int b = 0; b < 5; ++b) {
-      int pos = bit + b;
-      value <<= 1;
-      if (pos >= 0) value |= (bytes[pos / 8] >> (7 - pos % 8)) & 1;
-    }
-    out.push_back(kAlphabet[value]);
+  __extension__ using Bits = unsigned __int128;
+  const Bits bits = (static_cast<Bits>(high) << 64) | low;
+  std::string out;
+  out.reserve(prefix.size() + kIdChars);
+  out.append(prefix);
+  // Character c holds bits [129 - 5c, 125 - 5c]; bits 129 and 128 are zero.
+  for (int c = 0; c < static_cast<int>(kIdChars); ++c) {
+    out.push_back(kAlphabet[static_cast<unsigned>(bits >> (125 - 5 * c)) & 31]);
   }
   return out;
 }

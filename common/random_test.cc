@@ -38,6 +38,16 @@ TEST(NewIdTest, TimeFloorBoundsEveryIdOfLaterTimes) {
   EXPECT_GT(floor, NewId("dlv_", 1700000000499, random));
 }
 
+// The encoding is stored (ids are keys): these must never change.
+TEST(NewIdTest, EncodingIsStable) {
+  SeededRandom random(7);
+  EXPECT_EQ(NewId("dlv_", 0, random), "dlv_0000000000tw6k4pf4w75p6736");
+  EXPECT_EQ(NewId("dlv_", 1700000000123, random),
+            "dlv_01hf7yat3v08nb3em082cedjs9");
+  EXPECT_EQ(NewId("dlv_", (int64_t{1} << 48) - 1, random),
+            "dlv_7zzzzzzzzzv8ghwtk67f9q64da");
+}
+
 TEST(NewIdTest, TimeIsReadBack) {
   SeededRandom random(7);
   for (int64_t t : {int64_t{0}, int64_t{1}, int64_t{1700000000123},
