@@ -42,8 +42,14 @@ void UseHugePageHeap(char** argv) {
   if (!tunables.empty()) tunables += ':';
   tunables += kTunable;
   tunables += "=1";
+  // The program's own file, by its real name: executing "/proc/self/exe"
+  // itself would rename the process "exe" (in ps, top, pkill).
+  char path[4096];
+  const ssize_t length = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (length <= 0 || static_cast<size_t>(length) >= sizeof(path) - 1) return;
+  path[length] = '\0';
   if (setenv("GLIBC_TUNABLES", tunables.c_str(), 1) != 0) return;
-  execv("/proc/self/exe", argv);
+  execv(path, argv);
   // Still here: the exec failed; go on as we are, and say so in the state.
   setenv(kSwitch, "0", 1);
 }

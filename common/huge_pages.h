@@ -9,8 +9,8 @@
 //
 // glibc reads its malloc tunables once, at start-up, from GLIBC_TUNABLES, so
 // turning glibc.malloc.hugetlb on means executing the program again with it
-// set (execv of /proc/self/exe with the same arguments: same process id,
-// same open files). Nothing happens when the variable already names
+// set (execv of the program's own file, found through /proc/self/exe, with
+// the same arguments: same process id, name and open files). Nothing happens when the variable already names
 // glibc.malloc.hugetlb (the operator chose), when WEBHOOKD_HUGE_PAGES=0, or
 // when the exec fails (the program goes on with normal pages). With
 // transparent huge pages set to "never" the kernel ignores the request.

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -48,6 +49,11 @@ TEST(ServerE2eTest, RunsWithAHugePageHeap) {
   }
   EXPECT_THAT(server->Log(),
               HasSubstr("heap huge pages on (glibc.malloc.hugetlb=1)"));
+  // Still called webhookd (what ps, top and pkill see), not "exe".
+  std::ifstream comm(absl::StrCat("/proc/", server->pid(), "/comm"));
+  std::string name;
+  std::getline(comm, name);
+  EXPECT_EQ(name, "webhookd");
 }
 
 TEST(ServerE2eTest, HealthNeedsNoToken) {

@@ -53,6 +53,7 @@ class ServerProcess {
   const std::string& data_dir() const { return data_dir_; }
   const std::string& config_path() const { return config_path_; }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   // A new insecure channel to address().
   std::shared_ptr<grpc::Channel> NewChannel() const;
