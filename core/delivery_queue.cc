@@ -26,7 +26,10 @@ std::string QueueKey(const DeliveryRecord& d) {
 // `record`: whether kDeliveries gets the record (the queue key always does).
 void StagePut(const DeliveryRecord& after, bool record,
               storage::WriteBatch& batch, int64_t* queued_min) {
-  const std::string bytes = after.SerializeAsString();
+  // A commit stages hundreds of these: serialize into one reused buffer
+  // (the batch copies the bytes).
+  thread_local std::string bytes;
+  after.SerializeToString(&bytes);
   if (record) batch.Put(Column::kDeliveries, after.id(), bytes);
   if (Pending(after)) {
     batch.Put(Column::kDeliveryQueue, QueueKey(after), bytes);

@@ -310,13 +310,14 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
   int64_t created = 0;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
   absl::flat_hash_map<std::string, std::string> representation_cache;
+  DeliveryRecord delivery;  // reused: Clear keeps its strings' buffers
   for (const PreparedEvent& event : *events) {
     for (const Recipient& recipient : event.recipients) {
-      DeliveryRecord delivery;
+      delivery.Clear();
       delivery.set_id(
           NewId(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(now), *random_));
       delivery.set_subscription_id(recipient.subscription_id);
-      delivery.set_transaction_id(std::string(transaction_id));
+      delivery.set_transaction_id(transaction_id.data(), transaction_id.size());
       delivery.set_event_id(event.id);
       delivery.set_state(DeliveryRecord::PENDING);
       // Due at once: at the millisecond its id carries, so that the queue
