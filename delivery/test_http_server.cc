@@ -12,119 +12,24 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
+#include "tests/http_wire.h"
 
 namespace webhooks::delivery::testing {
-namespace {
-
-constexpr size_t kMaxHead = 64 << 10;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
-}  // namespace
 
 std::string ReceivedRequest::Header(std::string_view name) const {
-  for (const auto& [header, value] : headers) {
-    if (absl::EqualsIgnoreCase(AsAbsl(header), AsAbsl(name))) return value;
-  }
-  return "";
+  return test_support::HeaderValue(headers, name);
 }
-
-// One accepted socket, plain or TLS; blocking I/O.
-class TestHttpServer::Connection {
- public:
-  Connection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
-  ~Connection() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-  }
-  // Bytes read (0 at end of stream or on error).
-  size_t Read(char* buffer, size_t size) {
-    if (ssl_ != nullptr) {
-      const int n = SSL_read(ssl_, buffer, static_cast<int>(size));
-      return n > 0 ? static_cast<size_t>(n) : 0;
-    }
-    const ssize_t n = recv(fd_, buffer, size, 0);
-    return n > 0 ? static_cast<size_t>(n) : 0;
-  }
-  bool WriteAll(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n;
-      if (ssl_ != nullptr) {
-        n = SSL_write(ssl_, data.data(), static_cast<int>(data.size()));
-      } else {
-        n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      }
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-  // Reads one request into `request`; false at end of stream.
-  bool ReadRequest(ReceivedRequest* request) {
-    size_t head_end;
-    while ((head_end = buffer_.find("\r\n\r\n")) == std::string::npos) {
-      if (buffer_.size() > kMaxHead || !Fill()) return false;
-    }
-    const std::string head = buffer_.substr(0, head_end);
-    buffer_.erase(0, head_end + 4);
-    size_t line_end = head.find("\r\n");
-    const std::string line = head.substr(0, line_end);
-    const size_t sp1 = line.find(' ');
-    const size_t sp2 = line.find(' ', sp1 + 1);
-    if (sp1 == std::string::npos || sp2 == std::string::npos) return false;
-    request->method = line.substr(0, sp1);
-    request->path = line.substr(sp1 + 1, sp2 - sp1 - 1);
-    while (line_end != std::string::npos) {
-      const size_t start = line_end + 2;
-      line_end = head.find("\r\n", start);
-      const std::string_view header = std::string_view(head).substr(
-          start, line_end == std::string::npos ? std::string::npos
-                                               : line_end - start);
-      const size_t colon = header.find(':');
-      if (colon == std::string_view::npos) continue;
-      request->headers.emplace_back(std::string(Trim(header.substr(0, colon))),
-                                    std::string(Trim(header.substr(colon + 1))));
-    }
-    const size_t length =
-        std::strtoul(request->Header("Content-Length").c_str(), nullptr, 10);
-    while (buffer_.size() < length) {
-      if (!Fill()) return false;
-    }
-    request->body = buffer_.substr(0, length);
-    buffer_.erase(0, length);
-    return true;
-  }
-
- private:
-  bool Fill() {
-    char chunk[16 << 10];
-    const size_t n = Read(chunk, sizeof(chunk));
-    buffer_.append(chunk, n);
-    return n > 0;
-  }
-
-  int fd_;
-  SSL* ssl_;
-  std::string buffer_;
-};
 
 TestHttpServer::TestHttpServer() = default;
 
@@ -265,12 +170,17 @@ void TestHttpServer::Serve(int fd, int ordinal) {
       return;
     }
   }
-  Connection connection(fd, ssl);
+  test_support::HttpWire connection(fd, ssl);
   bool reset = false;
   while (true) {
+    std::optional<test_support::WireRequest> wire = connection.ReadRequest();
+    if (!wire.has_value()) break;
     ReceivedRequest request;
+    request.method = std::move(wire->method);
+    request.path = std::move(wire->target);
+    request.headers = std::move(wire->headers);
+    request.body = std::move(wire->body);
     request.connection = ordinal;
-    if (!connection.ReadRequest(&request)) break;
     {
       absl::MutexLock lock(&mu_);
       requests_.push_back(request);

@@ -85,7 +85,6 @@ class TestHttpServer {
   const absl::Notification& stopping() const { return stopping_; }
 
  private:
-  class Connection;
   void AcceptLoop();
   void Serve(int fd, int ordinal);
   Handler HandlerFor(const std::string& path) const;

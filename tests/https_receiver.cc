@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/strings.h"
+#include "tests/http_wire.h"
 
 namespace webhooks::e2e {
 namespace {
@@ -28,81 +29,12 @@ namespace {
 constexpr size_t kMaxHeaderBytes = 64 << 10;
 constexpr size_t kMaxBodyBytes = 16 << 20;
 
-// Parses the head of a request ("POST /p HTTP/1.1\r\nName: v\r\n...").
-bool ParseHead(std::string_view head, ReceivedRequest& request,
-               size_t& content_length, bool& close_after) {
-  std::vector<absl::string_view> lines = absl::StrSplit(AsAbsl(head), "\r\n");
-  if (lines.empty()) return false;
-  std::vector<absl::string_view> parts = absl::StrSplit(lines[0], ' ');
-  if (parts.size() != 3) return false;
-  request.method = std::string(parts[0]);
-  absl::string_view target = parts[1];
-  request.path = std::string(target.substr(0, target.find('?')));
-  content_length = 0;
-  close_after = false;
-  for (size_t i = 1; i < lines.size(); ++i) {
-    const size_t colon = lines[i].find(':');
-    if (colon == absl::string_view::npos) continue;
-    std::string name(lines[i].substr(0, colon));
-    std::string value(absl::StripAsciiWhitespace(lines[i].substr(colon + 1)));
-    if (absl::EqualsIgnoreCase(name, "content-length") &&
-        !absl::SimpleAtoi(value, &content_length)) {
-      return false;
-    }
-    if (absl::EqualsIgnoreCase(name, "connection") &&
-        absl::EqualsIgnoreCase(value, "close")) {
-      close_after = true;
-    }
-    request.headers.emplace_back(std::move(name), std::move(value));
-  }
-  return content_length <= kMaxBodyBytes;
-}
-
 void Reset(int fd) {
   linger hard{1, 0};
   setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
 }
 
 }  // namespace
-
-// A socket, with TLS on top when `ssl` is set. Blocking I/O.
-class HttpsReceiver::Connection {
- public:
-  Connection(int fd, SSL* ssl) : fd_(fd), ssl_(ssl) {}
-  ~Connection() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-  }
-
-  // Bytes read into `out` (appended); false at EOF or on error.
-  bool ReadSome(std::string& out) {
-    char buffer[16 << 10];
-    const int n = ssl_ != nullptr
-                      ? SSL_read(ssl_, buffer, sizeof(buffer))
-                      : static_cast<int>(read(fd_, buffer, sizeof(buffer)));
-    if (n <= 0) return false;
-    out.append(buffer, static_cast<size_t>(n));
-    return true;
-  }
-
-  bool WriteAll(std::string_view data) {
-    while (!data.empty()) {
-      const int chunk =
-          static_cast<int>(std::min<size_t>(data.size(), 1 << 20));
-      const int n = ssl_ != nullptr
-                        ? SSL_write(ssl_, data.data(), chunk)
-                        : static_cast<int>(send(fd_, data.data(),
-                                                static_cast<size_t>(chunk),
-                                                MSG_NOSIGNAL));
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
- private:
-  int fd_;
-  SSL* ssl_;
-};
 
 absl::StatusOr<std::unique_ptr<HttpsReceiver>> HttpsReceiver::Start(
     const TestCertificates* certificates, const std::string& address) {
@@ -325,32 +257,18 @@ void HttpsReceiver::Serve(int fd, int number) {
     }
   }
   {
-    Connection connection(fd, ssl);
-    std::string buffer;
+    test_support::HttpWire connection(fd, ssl);
     bool keep_open = true;
     while (keep_open) {
-      size_t end;
-      while ((end = buffer.find("\r\n\r\n")) == std::string::npos) {
-        if (buffer.size() > kMaxHeaderBytes || !connection.ReadSome(buffer)) {
-          keep_open = false;
-          break;
-        }
-      }
-      if (!keep_open) break;
+      std::optional<test_support::WireRequest> wire = connection.ReadRequest(
+          {.max_head_bytes = kMaxHeaderBytes, .max_body_bytes = kMaxBodyBytes});
+      if (!wire.has_value()) break;
+      const bool close_after = wire->close;
       ReceivedRequest request;
-      size_t length = 0;
-      bool close_after = false;
-      if (!ParseHead(std::string_view(buffer).substr(0, end), request, length,
-                     close_after)) {
-        break;
-      }
-      buffer.erase(0, end + 4);
-      while (buffer.size() < length && keep_open) {
-        keep_open = connection.ReadSome(buffer);
-      }
-      if (!keep_open) break;
-      request.body = buffer.substr(0, length);
-      buffer.erase(0, length);
+      request.method = std::move(wire->method);
+      request.path = std::string(wire->path());
+      request.headers = std::move(wire->headers);
+      request.body = std::move(wire->body);
       request.arrival = absl::Now();
       request.connection = number;
       const std::string path = request.path;

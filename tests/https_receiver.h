@@ -127,7 +127,6 @@ class HttpsReceiver {
   bool WaitForHandshakeFailures(int n, absl::Duration timeout) const;
 
  private:
-  class Connection;
 
   HttpsReceiver() = default;
   absl::Status Listen(const TestCertificates* certificates,

@@ -3,15 +3,13 @@
 
 #include "absl/strings/match.h"
 #include "common/strings.h"
+#include "tests/http_wire.h"
 #include "tests/https_receiver.h"
 
 namespace webhooks::e2e {
 
 std::string ReceivedRequest::Header(std::string_view name) const {
-  for (const auto& [key, value] : headers) {
-    if (absl::EqualsIgnoreCase(key, AsAbsl(name))) return value;
-  }
-  return "";
+  return test_support::HeaderValue(headers, name);
 }
 
 Reply Reply::Status(int status, std::string body) {
