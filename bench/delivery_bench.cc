@@ -377,6 +377,19 @@ struct Bench {
 
 // Starts webhookd in-process over a new RocksDB store in a new directory,
 // with a new CurlSender behind a GateSender; drops what the last one knew.
+// The product's sender as every run here configures it: --max_in_flight,
+// --concurrency per destination, http allowed, loopback reachable, and the
+// run's test CA for https.
+delivery::CurlSenderOptions SenderOptions(const Bench& bench) {
+  delivery::CurlSenderOptions options;
+  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
+  options.allow_http = true;
+  options.allowed_cidrs = {"127.0.0.1/32"};
+  if (bench.ca != nullptr) options.ca_bundle = bench.ca->ca_file();
+  return options;
+}
+
 absl::Status StartApp(Bench& bench) {
   static SystemClock clock;
   static SecureRandom random;
@@ -385,12 +398,7 @@ absl::Status StartApp(Bench& bench) {
   auto opened = storage::RocksDbStore::Open({.path = db.string()});
   if (!opened.ok()) return opened.status();
   auto observed = std::make_unique<ObservedStore>(*std::move(opened));
-  delivery::CurlSenderOptions sender_options;
-  sender_options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  sender_options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
-  sender_options.allow_http = true;
-  sender_options.allowed_cidrs = {"127.0.0.1/32"};
-  if (bench.ca != nullptr) sender_options.ca_bundle = bench.ca->ca_file();
+  const delivery::CurlSenderOptions sender_options = SenderOptions(bench);
   auto curl_sender = delivery::CurlSender::Create(sender_options);
   if (!curl_sender.ok()) return curl_sender.status();
   auto gate = std::make_unique<GateSender>(*std::move(curl_sender));
@@ -649,12 +657,7 @@ RunFigures RunCurlCeiling(Bench& bench, const std::string& scheme,
 // would keep it fed; no queue, storage or rendering.
 RunFigures RunSenderCeiling(Bench& bench, const std::string& scheme,
                             const core::HttpRequest& request) {
-  delivery::CurlSenderOptions options;
-  options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
-  options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
-  options.allow_http = true;
-  options.allowed_cidrs = {"127.0.0.1/32"};
-  if (bench.ca != nullptr) options.ca_bundle = bench.ca->ca_file();
+  const delivery::CurlSenderOptions options = SenderOptions(bench);
   auto created = delivery::CurlSender::Create(options);
   RunFigures f;
   if (!created.ok()) {
