@@ -15,18 +15,16 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/fake_sender.h"
 #include "bench/ingest_load.h"
+#include "bench/run_as_webhookd.h"
 #include "bench/setup_store.h"
 #include "bench/stats.h"
 #include "bench/workload.h"
 #include "common/clock.h"
-#include "common/huge_pages.h"
 #include "common/random.h"
 #include "common/strings.h"
 #include "core/dialect_catalog.h"
@@ -60,10 +58,6 @@ ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
 ABSL_FLAG(int64_t, kept_matches, -1,
           "--modes=domain only: TransactionOptions::kept_matches (0: Commit "
           "reads the events back and matches them again; -1: the default).");
-ABSL_FLAG(bool, deadlock_detection, false,
-          "Leave Abseil's mutex deadlock detection as the library defaults "
-          "(on in Debian's build, as in the tests); false (the default) "
-          "turns it off, as webhookd does.");
 
 namespace webhooks::bench {
 namespace {
@@ -169,9 +163,7 @@ int Run() {
        .seed = absl::GetFlag(FLAGS_seed)});
   std::printf("ingest_bench: %s\n", MachineSummary().c_str());
   std::printf("absl mutex deadlock detection: %s\n",
-              absl::GetFlag(FLAGS_deadlock_detection)
-                  ? "library default (on)"
-                  : "off, as in webhookd");
+              DeadlockDetectionState().c_str());
 
   std::string parent = absl::GetFlag(FLAGS_dir);
   if (parent.empty()) parent = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
@@ -329,10 +321,6 @@ int Run() {
 }  // namespace webhooks::bench
 
 int main(int argc, char** argv) {
-  webhooks::UseHugePageHeap(argv);  // as webhookd runs
-  absl::ParseCommandLine(argc, argv);
-  if (!absl::GetFlag(FLAGS_deadlock_detection)) {
-    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  }
+  webhooks::bench::StartAsWebhookd(argc, argv);
   return webhooks::bench::Run();
 }

@@ -15,14 +15,12 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "bench/run_as_webhookd.h"
 #include "bench/stats.h"
 #include "bench/workload.h"
 #include "common/clock.h"
-#include "common/huge_pages.h"
 #include "common/random.h"
 #include "core/event_matcher.h"
 #include "core/principal_directory.h"
@@ -37,10 +35,6 @@ ABSL_FLAG(int64_t, matches, 1000000, "Events matched per measurement.");
 ABSL_FLAG(int, repetitions, 3, "Measurements of each case; the median counts.");
 ABSL_FLAG(std::string, threads, "1,2", "Matching threads, comma-separated.");
 ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
-ABSL_FLAG(bool, deadlock_detection, false,
-          "Leave Abseil's mutex deadlock detection as the library defaults "
-          "(on in Debian's build, as in the tests); false (the default) "
-          "turns it off, as webhookd does.");
 
 namespace webhooks::bench {
 namespace {
@@ -140,9 +134,7 @@ int Run() {
   const Workload workload(options);
   std::printf("match_bench: %s\n", MachineSummary().c_str());
   std::printf("absl mutex deadlock detection: %s\n",
-              absl::GetFlag(FLAGS_deadlock_detection)
-                  ? "library default (on)"
-                  : "off, as in webhookd");
+              DeadlockDetectionState().c_str());
   std::printf("workload: %zu subscriptions, %zu sites (%zu leaves), %zu "
               "owners\n",
               workload.subscription_count(), workload.site_count(),
@@ -294,10 +286,6 @@ int Run() {
 }  // namespace webhooks::bench
 
 int main(int argc, char** argv) {
-  webhooks::UseHugePageHeap(argv);  // as webhookd runs
-  absl::ParseCommandLine(argc, argv);
-  if (!absl::GetFlag(FLAGS_deadlock_detection)) {
-    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  }
+  webhooks::bench::StartAsWebhookd(argc, argv);
   return webhooks::bench::Run();
 }
