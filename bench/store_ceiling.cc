@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "core/delivery_queue.h"
 #include "core/event_validation.h"
 #include "storage/key_codec.h"
 
@@ -107,17 +108,16 @@ LoadResult RunStoreCeiling(storage::Store* store, const Workload& workload,
       s.carry -= static_cast<double>(deliveries);
       storage::WriteBatch commit;
       for (int64_t i = 0; i < deliveries; ++i) {
-        s.delivery.set_id(NewId("dlv_", now / 1000, s.random));
+        s.delivery.set_id(
+            NewId(core::DeliveryQueue::kIdPrefix, now / 1000, s.random));
         s.delivery.set_transaction_id(id);
         s.delivery.set_event_id(events[static_cast<size_t>(i) % events.size()].first);
-        const int64_t due = now / 1000 * 1000;  // the id's millisecond
-        s.delivery.set_next_attempt_micros(due);
+        s.delivery.set_next_attempt_micros(
+            *core::DeliveryQueue::InitialDueMicros(s.delivery.id()));
         s.delivery.set_create_time_micros(now);
-        // The queue entry holds the record, as the product's does.
-        commit.Put(Column::kDeliveryQueue,
-                   storage::keys::QueueEntry(static_cast<uint64_t>(due),
-                                             s.delivery.id()),
-                   s.delivery.SerializeAsString());
+        // Staged by the queue itself, as Commit stages it: one queue entry
+        // holding the record.
+        core::DeliveryQueue::StageUpdate(nullptr, s.delivery, commit);
       }
       commit.Delete(Column::kTransactionDeadlines, DeadlineKey(tx));
       tx.set_state(TransactionRecord::COMMITTED);
