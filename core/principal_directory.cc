@@ -61,13 +61,6 @@ absl::StatusOr<PrincipalRecord> PrincipalDirectory::Get(
   return it->second;
 }
 
-bool PrincipalDirectory::IsMember(std::string_view id,
-                                  std::string_view group) const {
-  const MembershipView view(this);
-  const Members* members = view.MembersOf(group);
-  return members != nullptr && members->contains(AsAbsl(id));
-}
-
 const PrincipalDirectory::Members*
 PrincipalDirectory::MembershipView::MembersOf(std::string_view group) const {
   auto it = directory_->members_.find(AsAbsl(group));

@@ -44,9 +44,6 @@ class PrincipalDirectory {
   // The stored record; NOT_FOUND when the principal has none.
   absl::StatusOr<PrincipalRecord> Get(std::string_view id) const;
 
-  // Whether `group` is one of the principal's groups (no copy).
-  bool IsMember(std::string_view id, std::string_view group) const;
-
   // The principals of a group, as a set.
   using Members = absl::flat_hash_set<std::string>;
 
