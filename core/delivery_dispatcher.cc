@@ -211,6 +211,11 @@ bool DeliveryDispatcher::Fetch() {
   absl::MutexLock lock(&mu_);
   fetching_ = false;
   resolved_during_fetch_.clear();
+  // Outcomes written during this fetch noted their entries before this
+  // scan began or while it ran; it skipped them as busy, so the next scan
+  // must start at them.
+  deps_.queue->NoteEnqueued(resolved_during_fetch_due_);
+  resolved_during_fetch_due_ = DeliveryQueue::kNothingQueued;
   // After storage trouble, try again at the next poll rather than at once.
   return !storage_trouble && static_cast<int>(due->size()) >= limit;
 }
@@ -414,10 +419,12 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   absl::Status written = batch.empty() ? absl::OkStatus()
                                        : deps_.store->Write(batch);
   ++stats_.write_batches;
-  if (written.ok()) {
-    deps_.queue->NoteEnqueued(std::min(queued_min, unwritten_min));
-  } else {
-    deps_.queue->NoteEnqueued(std::min(written_min, unwritten_min));
+  // Where the queue must look again; noted only once these deliveries are
+  // no longer busy (below), or a scan could take the note and still skip
+  // them, and nothing would bring it back to them.
+  const int64_t to_note = written.ok() ? std::min(queued_min, unwritten_min)
+                                       : std::min(written_min, unwritten_min);
+  if (!written.ok()) {
     // Nothing of this batch is on disk: the deliveries stay pending and are
     // sent again; the attempt rings must be reloaded.
     for (const auto& outcome : health) {
@@ -434,9 +441,14 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       writing_.erase(id);
       if (fetching_) resolved_during_fetch_.insert(std::move(id));
     }
+    if (fetching_) {
+      resolved_during_fetch_due_ =
+          std::min(resolved_during_fetch_due_, to_note);
+    }
     stats_.in_flight -= static_cast<int64_t>(done.size());
     cv_.SignalAll();  // room for the fetcher; Shutdown may be waiting
   }
+  deps_.queue->NoteEnqueued(to_note);
   if (deps_.outcomes == nullptr) return;
   for (OutcomeNotice& notice : notices) deps_.outcomes->Publish(notice);
   if (!deactivated.ok()) return;

@@ -170,6 +170,11 @@ class DeliveryDispatcher {
   // Written while the current fetch runs.
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;
   absl::flat_hash_set<std::string> resolved_during_fetch_ ABSL_GUARDED_BY(mu_);
+  // The earliest due time those outcomes queued: the current fetch's scan
+  // may have taken their note yet skipped them, so it notes this again
+  // when it ends (DeliveryQueue::kNothingQueued: none).
+  int64_t resolved_during_fetch_due_ ABSL_GUARDED_BY(mu_) =
+      DeliveryQueue::kNothingQueued;
   std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(mu_);
   // Only the fetch thread touches it.
   std::unique_ptr<FetchCache> cache_;

@@ -1,5 +1,7 @@
 #include "core/delivery_dispatcher.h"
 
+#include <pthread.h>
+
 #include <deque>
 #include <thread>
 
@@ -178,6 +180,48 @@ class SnapshotScanStore final : public storage::Store {
   storage::Store* const inner_;
 };
 
+// A clock that, once armed, holds the dispatcher's fetch thread at its next
+// reading of the time (a fetch reads it just before it scans the queue)
+// until released, so a test can finish an outcome while a fetch has begun
+// but not yet scanned.
+class FetchGateClock final : public Clock {
+ public:
+  explicit FetchGateClock(const Clock* inner) : inner_(inner) {}
+  absl::Time Now() const override {
+    char name[16] = {};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    if (std::string_view(name) == "dispatch-fetch") {
+      absl::MutexLock lock(&mu_);
+      if (armed_) {
+        held_ = true;
+        mu_.Await(absl::Condition(
+            +[](bool* armed) { return !*armed; }, &armed_));
+      }
+    }
+    return inner_->Now();
+  }
+  void Arm() {
+    absl::MutexLock lock(&mu_);
+    armed_ = true;
+    held_ = false;
+  }
+  // Waits until the fetch thread is held.
+  bool AwaitHeld() {
+    absl::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(absl::Condition(&held_), absl::Seconds(10));
+  }
+  void Release() {
+    absl::MutexLock lock(&mu_);
+    armed_ = false;
+  }
+
+ private:
+  const Clock* const inner_;
+  mutable absl::Mutex mu_;
+  mutable bool armed_ ABSL_GUARDED_BY(mu_) = false;
+  mutable bool held_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 class DeliveryDispatcherTest : public RegistryFixture {
  protected:
   void Build(RetryOptions retry_options = {}, int failure_limit = 50,
@@ -197,8 +241,8 @@ class DeliveryDispatcherTest : public RegistryFixture {
     dispatcher_ = std::make_unique<DeliveryDispatcher>(
         DispatcherDeps{&view_, &queue_, registry_.get(), catalog_.get(),
                        attempts_.get(), retry_.get(),
-                       sender != nullptr ? sender : &sender_, &bus_, &clock_,
-                       &random_},
+                       sender != nullptr ? sender : &sender_, &bus_,
+                       &dispatch_clock_, &random_},
         options);
     bus_.Subscribe([this](const OutcomeNotice& n) {
       absl::MutexLock lock(&notices_mu_);
@@ -245,6 +289,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
   absl::flat_hash_set<std::string> sender_first_;
   int fetch_batch_ = DispatcherOptions().fetch_batch;
   FakeSender sender_;
+  FetchGateClock dispatch_clock_{&clock_};
   OutcomeBus bus_;
   SnapshotScanStore view_{&store_};
   DeliveryQueue queue_{&view_};
@@ -575,6 +620,41 @@ TEST_F(DeliveryDispatcherTest, RingBufferKeepsLastResolvedAttempts) {
   ASSERT_EQ(attempts.size(), 3u);
   EXPECT_EQ(attempts[0].attempt_number(), 5);
   EXPECT_EQ(attempts[2].attempt_number(), 3);
+}
+
+// An outcome written after a fetch began but before it scanned: the scan
+// takes the outcome's note of the retry and skips the retry as resolved
+// during the fetch; the fetch must note it again, or the queue's low-water
+// mark passes it and it waits for the next full scan (never, on this clock).
+TEST_F(DeliveryDispatcherTest, RetryResolvedDuringAFetchIsFetchedAfterIt) {
+  MustCreate(Draft("/"));
+  RetryOptions immediate;
+  immediate.schedule = {absl::ZeroDuration(), absl::ZeroDuration()};
+  Build(immediate);
+  const std::string id = Commit("tx");
+  for (int i = 0; i < 1000 && sender_.InFlight() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(sender_.InFlight(), 1);
+  dispatch_clock_.Arm();
+  ASSERT_TRUE(dispatch_clock_.AwaitHeld());
+  sender_.Answer(Status(500, "Internal Server Error"));
+  {
+    // Published once the outcome is written and noted.
+    absl::MutexLock lock(&notices_mu_);
+    auto written = [this]() ABSL_SHARED_LOCKS_REQUIRED(notices_mu_) {
+      return !notices_.empty();
+    };
+    ASSERT_TRUE(notices_mu_.AwaitWithTimeout(absl::Condition(&written),
+                                             absl::Seconds(10)));
+  }
+  dispatch_clock_.Release();
+  HttpRequest retry = sender_.Answer(Status(200, "OK"));
+  EXPECT_EQ(Header(retry, "webhook-id"), id);
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  EXPECT_EQ(done.attempt_count(), 2);
 }
 
 TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
