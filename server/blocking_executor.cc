@@ -25,7 +25,7 @@ void BlockingExecutor::Schedule(std::function<void()> task) {
 bool BlockingExecutor::WaitIdle(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   while (!tasks_.empty() || running_ > 0) {
-    if (cv_.WaitWithDeadline(&mu_, deadline)) break;
+    if (idle_cv_.WaitWithDeadline(&mu_, deadline)) break;
   }
   return tasks_.empty() && running_ == 0;
 }
@@ -44,7 +44,9 @@ void BlockingExecutor::Loop() {
     task();
     absl::MutexLock lock(&mu_);
     --running_;
-    cv_.SignalAll();  // wakes WaitIdle (and idle workers, harmlessly)
+    // Only WaitIdle cares; waking the idle workers here would wake every
+    // one of them after every task, for nothing.
+    if (running_ == 0 && tasks_.empty()) idle_cv_.SignalAll();
   }
 }
 

@@ -36,6 +36,7 @@ class BlockingExecutor {
 
   absl::Mutex mu_;
   absl::CondVar cv_;  // signalled when a task arrives or stopping_ is set
+  absl::CondVar idle_cv_;  // signalled when the last running task ends
   std::deque<std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   int running_ ABSL_GUARDED_BY(mu_) = 0;
