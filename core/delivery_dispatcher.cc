@@ -162,9 +162,10 @@ bool DeliveryDispatcher::Fetch() {
     for (DeliveryRecord& delivery : *due) {
       {
         absl::MutexLock lock(&mu_);
-        // The scan skipped what was busy; since then only this thread
-        // leased anything, so only "resolved during this fetch" is new.
-        if (resolved_during_fetch_.contains(delivery.id())) continue;
+        // The scan skipped what was busy; since then an outcome may have
+        // been written or a redelivery may have taken it. Either notes it
+        // again when it is done.
+        if (Busy(delivery.id())) continue;
         if (draining_ || Held() >= static_cast<size_t>(options_.max_leased)) {
           // Left pending: the next scan must see it again.
           deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
@@ -460,12 +461,64 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   }
 }
 
+bool DeliveryDispatcher::Reserve(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  if (Busy(id)) return false;
+  writing_.emplace(id);
+  return true;
+}
+
+void DeliveryDispatcher::Release(std::string_view id, int64_t due_micros) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = writing_.find(AsAbsl(id));
+    if (it != writing_.end()) writing_.erase(it);
+    if (fetching_) {
+      resolved_during_fetch_.emplace(id);
+      resolved_during_fetch_due_ =
+          std::min(resolved_during_fetch_due_, due_micros);
+    }
+    cv_.SignalAll();
+  }
+  deps_.queue->NoteEnqueued(due_micros);
+}
+
 absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
     std::string_view delivery_id, const Scope& scope) {
   RETURN_IF_ERROR(ValidateResourceId("delivery_id", delivery_id));
-  ASSIGN_OR_RETURN(DeliveryRecord before, deps_.queue->Get(delivery_id));
+  if (!Reserve(delivery_id)) {
+    // Busy says nothing to a caller who may not see the delivery.
+    absl::StatusOr<DeliveryRecord> busy = deps_.queue->Get(delivery_id);
+    if (!busy.ok()) return busy.status();
+    if (!deps_.registry->Get(busy->subscription_id(), scope).ok()) {
+      return absl::NotFoundError(
+          StrCat("delivery \"", delivery_id, "\" not found"));
+    }
+    return absl::FailedPreconditionError(
+        StrCat("delivery \"", delivery_id, "\" is being sent right now"));
+  }
+  int64_t to_note = DeliveryQueue::kNothingQueued;
+  absl::StatusOr<DeliveryRecord> after =
+      RedeliverReserved(delivery_id, scope, to_note);
+  Release(delivery_id, to_note);
+  if (after.ok()) Wake();
+  return after;
+}
+
+absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverReserved(
+    std::string_view delivery_id, const Scope& scope, int64_t& to_note) {
+  absl::StatusOr<DeliveryRecord> before = deps_.queue->Get(delivery_id);
+  if (!before.ok()) {
+    // A fetch may have read it from the queue and left it to us: without
+    // its due time the queue must look from the start.
+    if (!absl::IsNotFound(before.status())) to_note = 0;
+    return before.status();
+  }
+  if (before->state() == DeliveryRecord::PENDING) {
+    to_note = before->next_attempt_micros();
+  }
   absl::StatusOr<SubscriptionRecord> subscription =
-      deps_.registry->Get(before.subscription_id(), scope);
+      deps_.registry->Get(before->subscription_id(), scope);
   if (!subscription.ok()) {
     return absl::NotFoundError(StrCat("delivery \"", delivery_id, "\" not found"));
   }
@@ -474,23 +527,14 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
         StrCat("subscription \"", subscription->id(),
                "\" is inactive; activate it before redelivering"));
   }
-  {
-    absl::MutexLock lock(&mu_);
-    if (leased_.contains(AsAbsl(delivery_id)) ||
-        writing_.contains(AsAbsl(delivery_id))) {
-      return absl::FailedPreconditionError(StrCat(
-          "delivery \"", delivery_id, "\" is being sent right now"));
-    }
-  }
-  DeliveryRecord after = before;
+  DeliveryRecord after = *before;
   after.set_state(DeliveryRecord::PENDING);
   after.set_next_attempt_micros(Micros(deps_.clock->Now()));
   storage::WriteBatch batch;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
-  DeliveryQueue::StageUpdate(&before, after, batch, &queued_min);
+  DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min);
   RETURN_IF_ERROR(deps_.store->Write(batch));
-  deps_.queue->NoteEnqueued(queued_min);
-  Wake();
+  to_note = std::min(to_note, queued_min);
   return after;
 }
 
@@ -498,12 +542,12 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
     std::string_view subscription_id, absl::Time since, const Scope& scope) {
   RETURN_IF_ERROR(deps_.registry->Get(subscription_id, scope).status());
   // Delivery ids begin with their creation time, so the scan starts there.
-  std::vector<DeliveryRecord> failed;
+  std::vector<std::string> failed;
   absl::Status parse_error;
   RETURN_IF_ERROR(deps_.store->Scan(
       storage::Column::kDeliveries,
       IdTimeFloor(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(since)), "",
-      [&](std::string_view, std::string_view value) {
+      [&](std::string_view key, std::string_view value) {
         DeliveryRecord d;
         if (!d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
           parse_error = absl::DataLossError("stored delivery is corrupt");
@@ -512,25 +556,43 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
         if (d.subscription_id() == subscription_id &&
             d.state() == DeliveryRecord::FAILED &&
             d.create_time_micros() >= Micros(since)) {
-          failed.push_back(std::move(d));
+          failed.emplace_back(key);
         }
         return true;
       }));
   RETURN_IF_ERROR(parse_error);
   if (failed.empty()) return 0;
+  // Each is held busy and read again: one redelivered meanwhile is pending
+  // already and is left as it is.
+  std::vector<std::string> reserved;
+  for (std::string& id : failed) {
+    if (Reserve(id)) reserved.push_back(std::move(id));
+  }
   storage::WriteBatch batch;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
   const int64_t now = Micros(deps_.clock->Now());
-  for (const DeliveryRecord& before : failed) {
-    DeliveryRecord after = before;
+  int64_t recovered = 0;
+  absl::Status status;
+  for (const std::string& id : reserved) {
+    absl::StatusOr<DeliveryRecord> before = deps_.queue->Get(id);
+    if (!before.ok()) {
+      status = before.status();
+      break;
+    }
+    if (before->state() != DeliveryRecord::FAILED) continue;
+    DeliveryRecord after = *before;
     after.set_state(DeliveryRecord::PENDING);
     after.set_next_attempt_micros(now);
-    DeliveryQueue::StageUpdate(&before, after, batch, &queued_min);
+    DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min);
+    ++recovered;
   }
-  RETURN_IF_ERROR(deps_.store->Write(batch));
-  deps_.queue->NoteEnqueued(queued_min);
+  if (status.ok() && !batch.empty()) status = deps_.store->Write(batch);
+  // None of them was in the queue before: only what was written is noted.
+  const int64_t to_note = status.ok() ? queued_min : DeliveryQueue::kNothingQueued;
+  for (const std::string& id : reserved) Release(id, to_note);
+  RETURN_IF_ERROR(status);
   Wake();
-  return static_cast<int64_t>(failed.size());
+  return recovered;
 }
 
 std::vector<AttemptRecord> DeliveryDispatcher::InFlight(

@@ -149,6 +149,15 @@ class DeliveryDispatcher {
     return leased_.size() + writing_.size();
   }
   bool Busy(std::string_view id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A change from outside the fetch and write threads (Redeliver,
+  // RecoverFailed) holds the delivery busy while it reads and writes it, so
+  // the fetcher neither sends it meanwhile nor loses it. Reserve fails when
+  // it is busy already; Release makes the queue look again at `due_micros`.
+  bool Reserve(std::string_view id) ABSL_LOCKS_EXCLUDED(mu_);
+  void Release(std::string_view id, int64_t due_micros)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<DeliveryRecord> RedeliverReserved(
+      std::string_view delivery_id, const Scope& scope, int64_t& to_note);
   // Writes back what arrived.
   void WriteBack(std::vector<Arrival> arrivals) ABSL_LOCKS_EXCLUDED(mu_);
   // Resolves a delivery that cannot be attempted (subscription gone, ...).

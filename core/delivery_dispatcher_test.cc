@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <deque>
+#include <functional>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -154,7 +155,18 @@ class SnapshotScanStore final : public storage::Store {
   }
   absl::Status Write(const storage::WriteBatch& batch,
                      storage::WriteOptions options) override {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&hook_mu_);
+      hook.swap(before_next_write_);
+    }
+    if (hook) hook();
     return inner_->Write(batch, options);
+  }
+  // Runs `hook` on the thread of the next write, before it is made.
+  void BeforeNextWrite(std::function<void()> hook) {
+    absl::MutexLock lock(&hook_mu_);
+    before_next_write_ = std::move(hook);
   }
   absl::Status Scan(storage::Column column, std::string_view start,
                     std::string_view end,
@@ -178,6 +190,8 @@ class SnapshotScanStore final : public storage::Store {
 
  private:
   storage::Store* const inner_;
+  absl::Mutex hook_mu_;
+  std::function<void()> before_next_write_ ABSL_GUARDED_BY(hook_mu_);
 };
 
 // A clock that, once armed, holds the dispatcher's fetch thread at its next
@@ -655,6 +669,62 @@ TEST_F(DeliveryDispatcherTest, RetryResolvedDuringAFetchIsFetchedAfterIt) {
     return d.state() == DeliveryRecord::SUCCEEDED;
   });
   EXPECT_EQ(done.attempt_count(), 2);
+}
+
+// Redeliver of a retry that is due: the fetcher must not send it while the
+// redelivery reads and rewrites it, or the delivery is sent and also left
+// queued by the redelivery, to be sent once more after it succeeded.
+TEST_F(DeliveryDispatcherTest, RedeliverHoldsTheDeliveryWhileItWritesIt) {
+  MustCreate(Draft("/"));
+  RetryOptions retry;
+  retry.schedule = {absl::ZeroDuration(), absl::Minutes(5)};
+  retry.jitter = 0;
+  Build(retry);
+  const std::string id = Commit("tx");
+  sender_.Answer(Status(500, "Internal Server Error"));  // retry in 5 min
+  WaitFor(id, [](const DeliveryRecord& d) { return d.attempt_count() == 1; });
+  // The fetcher is held while the retry falls due, then let go while the
+  // redelivery writes; it gets as long as it needs to send the delivery.
+  dispatch_clock_.Arm();
+  ASSERT_TRUE(dispatch_clock_.AwaitHeld());
+  clock_.Advance(absl::Minutes(6));
+  bool sent_during_write = false;
+  view_.BeforeNextWrite([&] {
+    dispatch_clock_.Release();
+    for (int i = 0; i < 60 && sender_.InFlight() == 0; ++i) {
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    sent_during_write = sender_.InFlight() > 0;
+  });
+  ASSERT_TRUE(dispatcher_->Redeliver(id, Scope::All()).ok());
+  EXPECT_FALSE(sent_during_write);
+  sender_.Answer(Status(200, "OK"));
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  EXPECT_EQ(done.attempt_count(), 2);
+  EXPECT_EQ(*queue_.Depth(), 0);
+  EXPECT_EQ(sender_.InFlight(), 0);
+}
+
+TEST_F(DeliveryDispatcherTest, RedeliverInFlightIsRefusedButHiddenStaysHidden) {
+  MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  for (int i = 0; i < 1000 && sender_.InFlight() == 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(sender_.InFlight(), 1);
+  EXPECT_EQ(dispatcher_->Redeliver(id, Scope::All()).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  // Another owner learns nothing, not even that it is being sent.
+  EXPECT_EQ(dispatcher_->Redeliver(id, Scope::OwnedBy("bob")).status().code(),
+            absl::StatusCode::kNotFound);
+  sender_.Answer(Status(200, "OK"));
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  EXPECT_EQ(done.attempt_count(), 1);
 }
 
 TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
