@@ -171,30 +171,39 @@ bool DeliveryDispatcher::Fetch() {
           deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
           continue;
         }
+        // Leased from here, while its request is built: a redelivery that
+        // starts now finds it busy instead of queueing it a second time.
+        leased_.emplace(delivery.id(), Lease{});
       }
+      const std::string id = delivery.id();
       AttemptRecord attempt;
       std::string owner;
       absl::StatusOr<HttpRequest> request =
           Prepare(delivery, attempt, owner, cache);
       if (!request.ok()) {
-        if (Transient(request.status())) {
+        const int64_t due_micros = delivery.next_attempt_micros();
+        const bool transient = Transient(request.status());
+        // Resolved while still held; left pending, noted once let go.
+        if (!transient) Abandon(delivery, AsStd(request.status().message()));
+        {
+          absl::MutexLock lock(&mu_);
+          leased_.erase(id);
+        }
+        if (transient) {
           // Storage trouble, not the delivery's: it stays pending and is
           // tried again at the next poll.
-          deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
+          deps_.queue->NoteEnqueued(due_micros);
           storage_trouble = true;
-          continue;
         }
-        Abandon(delivery, AsStd(request.status().message()));
         continue;
       }
-      const std::string id = delivery.id();
       const bool first_attempt = delivery.attempt_count() == 0;
       const int64_t since_commit_micros =
           attempt.create_time_micros() - delivery.create_time_micros();
       {
         absl::MutexLock lock(&mu_);
-        leased_.emplace(id, Lease{std::move(delivery), std::move(attempt),
-                                  std::move(owner)});
+        leased_[id] = Lease{std::move(delivery), std::move(attempt),
+                            std::move(owner)};
       }
       ++stats_.in_flight;
       if (deps_.metrics != nullptr && first_attempt) {

@@ -151,6 +151,14 @@ class SnapshotScanStore final : public storage::Store {
         failing_event_reads.fetch_sub(1) > 0) {
       return absl::UnavailableError("injected: the disk is unreadable");
     }
+    if (column == storage::Column::kTransactionEvents) {
+      std::function<void()> hook;
+      {
+        absl::MutexLock lock(&hook_mu_);
+        hook.swap(before_next_event_read_);
+      }
+      if (hook) hook();
+    }
     return inner_->Get(column, key);
   }
   absl::Status Write(const storage::WriteBatch& batch,
@@ -167,6 +175,12 @@ class SnapshotScanStore final : public storage::Store {
   void BeforeNextWrite(std::function<void()> hook) {
     absl::MutexLock lock(&hook_mu_);
     before_next_write_ = std::move(hook);
+  }
+  // Runs `hook` on the thread of the next read of a stored event (the
+  // dispatcher reads one while it builds a request), before it is made.
+  void BeforeNextEventRead(std::function<void()> hook) {
+    absl::MutexLock lock(&hook_mu_);
+    before_next_event_read_ = std::move(hook);
   }
   absl::Status Scan(storage::Column column, std::string_view start,
                     std::string_view end,
@@ -190,8 +204,10 @@ class SnapshotScanStore final : public storage::Store {
 
  private:
   storage::Store* const inner_;
-  absl::Mutex hook_mu_;
+  mutable absl::Mutex hook_mu_;
   std::function<void()> before_next_write_ ABSL_GUARDED_BY(hook_mu_);
+  mutable std::function<void()> before_next_event_read_
+      ABSL_GUARDED_BY(hook_mu_);
 };
 
 // A clock that, once armed, holds the dispatcher's fetch thread at its next
@@ -705,6 +721,30 @@ TEST_F(DeliveryDispatcherTest, RedeliverHoldsTheDeliveryWhileItWritesIt) {
   EXPECT_EQ(done.attempt_count(), 2);
   EXPECT_EQ(*queue_.Depth(), 0);
   EXPECT_EQ(sender_.InFlight(), 0);
+}
+
+// Redeliver while the fetcher builds the delivery's request (after it chose
+// the delivery, before it sends it): refused as in flight, and the delivery
+// is sent once.
+TEST_F(DeliveryDispatcherTest, RedeliverWhileTheRequestIsBuiltIsRefused) {
+  MustCreate(Draft("/"));
+  absl::Status redelivered;
+  view_.BeforeNextEventRead([&] {
+    absl::StatusOr<std::vector<DeliveryRecord>> due =
+        queue_.Due(clock_.Now(), 1);
+    ASSERT_TRUE(due.ok() && due->size() == 1u);
+    redelivered = dispatcher_->Redeliver(due->front().id(), Scope::All()).status();
+  });
+  Build();
+  const std::string id = Commit("tx");
+  sender_.Answer(Status(200, "OK"));
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  EXPECT_EQ(redelivered.code(), absl::StatusCode::kFailedPrecondition)
+      << redelivered;
+  EXPECT_EQ(done.attempt_count(), 1);
+  EXPECT_EQ(*queue_.Depth(), 0);
 }
 
 TEST_F(DeliveryDispatcherTest, RedeliverInFlightIsRefusedButHiddenStaysHidden) {
