@@ -23,8 +23,11 @@
 // lowered by NoteEnqueued for entries written since. So every writer that
 // enqueues calls NoteEnqueued after its write returns, and the caller of
 // NextDue notes every entry it returned or skipped that it leaves pending
-// without rewriting it (not sent after all, outcome not written). As a
-// safety net NextDue also scans from the head every kFullScanInterval.
+// without rewriting it (not sent after all, outcome not written). A writer
+// whose delivery `skip` may name (one being written) notes only once it no
+// longer does: a scan that takes the note while still skipping the entry
+// moves the mark past it. As a safety net NextDue also scans from the head
+// every kFullScanInterval.
 //
 // Thread-safe (the Store is); callers serialize updates of one delivery.
 #ifndef WEBHOOKS_CORE_DELIVERY_QUEUE_H_
