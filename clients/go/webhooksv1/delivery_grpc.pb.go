@@ -36,8 +36,14 @@ type DeliveryServiceClient interface {
 	ListAttempts(ctx context.Context, in *ListAttemptsRequest, opts ...grpc.CallOption) (*ListAttemptsResponse, error)
 	GetAttempt(ctx context.Context, in *GetAttemptRequest, opts ...grpc.CallOption) (*DeliveryAttempt, error)
 	GetDelivery(ctx context.Context, in *GetDeliveryRequest, opts ...grpc.CallOption) (*Delivery, error)
-	// Sends a delivery again now, with the same webhook-id.
+	// Sends a delivery again now, with the same webhook-id, whatever its
+	// state. NOT_FOUND when unknown or not the caller's; FAILED_PRECONDITION
+	// while it is being sent (or redelivered) at this moment, or while its
+	// subscription is inactive.
 	Redeliver(ctx context.Context, in *RedeliverRequest, opts ...grpc.CallOption) (*Delivery, error)
+	// Sends again every FAILED delivery of the subscription created at or
+	// after `since`; returns how many. One being redelivered at this moment
+	// is left to that redelivery and not counted.
 	RecoverFailedDeliveries(ctx context.Context, in *RecoverFailedDeliveriesRequest, opts ...grpc.CallOption) (*RecoverFailedDeliveriesResponse, error)
 	WatchOutcomes(ctx context.Context, in *WatchOutcomesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[Outcome], error)
 }
@@ -126,8 +132,14 @@ type DeliveryServiceServer interface {
 	ListAttempts(context.Context, *ListAttemptsRequest) (*ListAttemptsResponse, error)
 	GetAttempt(context.Context, *GetAttemptRequest) (*DeliveryAttempt, error)
 	GetDelivery(context.Context, *GetDeliveryRequest) (*Delivery, error)
-	// Sends a delivery again now, with the same webhook-id.
+	// Sends a delivery again now, with the same webhook-id, whatever its
+	// state. NOT_FOUND when unknown or not the caller's; FAILED_PRECONDITION
+	// while it is being sent (or redelivered) at this moment, or while its
+	// subscription is inactive.
 	Redeliver(context.Context, *RedeliverRequest) (*Delivery, error)
+	// Sends again every FAILED delivery of the subscription created at or
+	// after `since`; returns how many. One being redelivered at this moment
+	// is left to that redelivery and not counted.
 	RecoverFailedDeliveries(context.Context, *RecoverFailedDeliveriesRequest) (*RecoverFailedDeliveriesResponse, error)
 	WatchOutcomes(*WatchOutcomesRequest, grpc.ServerStreamingServer[Outcome]) error
 	mustEmbedUnimplementedDeliveryServiceServer()
