@@ -429,9 +429,8 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   absl::Status written = batch.empty() ? absl::OkStatus()
                                        : deps_.store->Write(batch);
   ++stats_.write_batches;
-  // Where the queue must look again; noted only once these deliveries are
-  // no longer busy (below), or a scan could take the note and still skip
-  // them, and nothing would bring it back to them.
+  // Where the queue must look again; Release notes it (below) once these
+  // deliveries are no longer busy.
   const int64_t to_note = written.ok() ? std::min(queued_min, unwritten_min)
                                        : std::min(written_min, unwritten_min);
   if (!written.ok()) {
@@ -445,20 +444,8 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   }
   absl::StatusOr<std::vector<SubscriptionRegistry::Deactivation>> deactivated =
       deps_.registry->RecordAttemptOutcomes(health, options_.failure_limit);
-  {
-    absl::MutexLock lock(&mu_);
-    for (std::string& id : done) {
-      writing_.erase(id);
-      if (fetching_) resolved_during_fetch_.insert(std::move(id));
-    }
-    if (fetching_) {
-      resolved_during_fetch_due_ =
-          std::min(resolved_during_fetch_due_, to_note);
-    }
-    stats_.in_flight -= static_cast<int64_t>(done.size());
-    cv_.SignalAll();  // room for the fetcher; Shutdown may be waiting
-  }
-  deps_.queue->NoteEnqueued(to_note);
+  stats_.in_flight -= static_cast<int64_t>(done.size());
+  Release(std::move(done), to_note);
   if (deps_.outcomes == nullptr) return;
   for (OutcomeNotice& notice : notices) deps_.outcomes->Publish(notice);
   if (!deactivated.ok()) return;
@@ -477,17 +464,19 @@ bool DeliveryDispatcher::Reserve(std::string_view id) {
   return true;
 }
 
-void DeliveryDispatcher::Release(std::string_view id, int64_t due_micros) {
+void DeliveryDispatcher::Release(std::vector<std::string> ids,
+                                 int64_t due_micros) {
   {
     absl::MutexLock lock(&mu_);
-    auto it = writing_.find(AsAbsl(id));
-    if (it != writing_.end()) writing_.erase(it);
+    for (std::string& id : ids) {
+      writing_.erase(id);
+      if (fetching_) resolved_during_fetch_.insert(std::move(id));
+    }
     if (fetching_) {
-      resolved_during_fetch_.emplace(id);
       resolved_during_fetch_due_ =
           std::min(resolved_during_fetch_due_, due_micros);
     }
-    cv_.SignalAll();
+    cv_.SignalAll();  // room for the fetcher; Shutdown may be waiting
   }
   deps_.queue->NoteEnqueued(due_micros);
 }
@@ -495,27 +484,19 @@ void DeliveryDispatcher::Release(std::string_view id, int64_t due_micros) {
 absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
     std::string_view delivery_id, const Scope& scope) {
   RETURN_IF_ERROR(ValidateResourceId("delivery_id", delivery_id));
-  if (!Reserve(delivery_id)) {
-    // Busy says nothing to a caller who may not see the delivery.
-    absl::StatusOr<DeliveryRecord> busy = deps_.queue->Get(delivery_id);
-    if (!busy.ok()) return busy.status();
-    if (!deps_.registry->Get(busy->subscription_id(), scope).ok()) {
-      return absl::NotFoundError(
-          StrCat("delivery \"", delivery_id, "\" not found"));
-    }
-    return absl::FailedPreconditionError(
-        StrCat("delivery \"", delivery_id, "\" is being sent right now"));
-  }
+  const bool held = Reserve(delivery_id);
   int64_t to_note = DeliveryQueue::kNothingQueued;
   absl::StatusOr<DeliveryRecord> after =
-      RedeliverReserved(delivery_id, scope, to_note);
-  Release(delivery_id, to_note);
+      RedeliverHeld(delivery_id, scope, held, to_note);
+  if (!held) return after;
+  Release({std::string(delivery_id)}, to_note);
   if (after.ok()) Wake();
   return after;
 }
 
-absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverReserved(
-    std::string_view delivery_id, const Scope& scope, int64_t& to_note) {
+absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverHeld(
+    std::string_view delivery_id, const Scope& scope, bool held,
+    int64_t& to_note) {
   absl::StatusOr<DeliveryRecord> before = deps_.queue->Get(delivery_id);
   if (!before.ok()) {
     // A fetch may have read it from the queue and left it to us: without
@@ -530,6 +511,11 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverReserved(
       deps_.registry->Get(before->subscription_id(), scope);
   if (!subscription.ok()) {
     return absl::NotFoundError(StrCat("delivery \"", delivery_id, "\" not found"));
+  }
+  // Only now: busy says nothing to a caller who may not see the delivery.
+  if (!held) {
+    return absl::FailedPreconditionError(
+        StrCat("delivery \"", delivery_id, "\" is being sent right now"));
   }
   if (!subscription->active()) {
     return absl::FailedPreconditionError(
@@ -597,8 +583,8 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
   }
   if (status.ok() && !batch.empty()) status = deps_.store->Write(batch);
   // None of them was in the queue before: only what was written is noted.
-  const int64_t to_note = status.ok() ? queued_min : DeliveryQueue::kNothingQueued;
-  for (const std::string& id : reserved) Release(id, to_note);
+  Release(std::move(reserved),
+          status.ok() ? queued_min : DeliveryQueue::kNothingQueued);
   RETURN_IF_ERROR(status);
   Wake();
   return recovered;

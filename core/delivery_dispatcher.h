@@ -152,12 +152,19 @@ class DeliveryDispatcher {
   // A change from outside the fetch and write threads (Redeliver,
   // RecoverFailed) holds the delivery busy while it reads and writes it, so
   // the fetcher neither sends it meanwhile nor loses it. Reserve fails when
-  // it is busy already; Release makes the queue look again at `due_micros`.
+  // it is busy already.
   bool Reserve(std::string_view id) ABSL_LOCKS_EXCLUDED(mu_);
-  void Release(std::string_view id, int64_t due_micros)
+  // Ends what Reserve or an outcome's write held busy, then makes the queue
+  // look again from `due_micros`: only once they are no longer busy, or a
+  // scan could take the note and still skip them (and a fetch running now
+  // notes it again when it ends).
+  void Release(std::vector<std::string> ids, int64_t due_micros)
       ABSL_LOCKS_EXCLUDED(mu_);
-  absl::StatusOr<DeliveryRecord> RedeliverReserved(
-      std::string_view delivery_id, const Scope& scope, int64_t& to_note);
+  // Redeliver's work; `held`: Reserve succeeded. Sets `to_note` to what
+  // Release must note.
+  absl::StatusOr<DeliveryRecord> RedeliverHeld(std::string_view delivery_id,
+                                               const Scope& scope, bool held,
+                                               int64_t& to_note);
   // Writes back what arrived.
   void WriteBack(std::vector<Arrival> arrivals) ABSL_LOCKS_EXCLUDED(mu_);
   // Resolves a delivery that cannot be attempted (subscription gone, ...).
@@ -174,7 +181,8 @@ class DeliveryDispatcher {
   bool draining_ ABSL_GUARDED_BY(mu_) = false;  // no new work
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // thread must exit
   absl::flat_hash_map<std::string, Lease> leased_ ABSL_GUARDED_BY(mu_);
-  // Outcomes being written (taken out of leased_).
+  // Outcomes being written (taken out of leased_), and deliveries held by
+  // Reserve.
   absl::flat_hash_set<std::string> writing_ ABSL_GUARDED_BY(mu_);
   // Written while the current fetch runs.
   bool fetching_ ABSL_GUARDED_BY(mu_) = false;
