@@ -33,6 +33,14 @@ class FakeSender final : public HttpSender {
     return static_cast<int>(pending_.size());
   }
   void Shutdown(absl::Duration) override {}
+  // Waits up to `timeout` for a request to be sent; true when one is.
+  bool AwaitSent(absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto sent = [this]() ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+      return !pending_.empty();
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&sent), timeout);
+  }
   // Waits for a request and answers it with `result`; returns the request.
   HttpRequest Answer(HttpResult result) {
     std::pair<HttpRequest, HttpCallback> next;
@@ -152,35 +160,23 @@ class SnapshotScanStore final : public storage::Store {
       return absl::UnavailableError("injected: the disk is unreadable");
     }
     if (column == storage::Column::kTransactionEvents) {
-      std::function<void()> hook;
-      {
-        absl::MutexLock lock(&hook_mu_);
-        hook.swap(before_next_event_read_);
-      }
-      if (hook) hook();
+      RunOnce(before_next_event_read_);
     }
     return inner_->Get(column, key);
   }
   absl::Status Write(const storage::WriteBatch& batch,
                      storage::WriteOptions options) override {
-    std::function<void()> hook;
-    {
-      absl::MutexLock lock(&hook_mu_);
-      hook.swap(before_next_write_);
-    }
-    if (hook) hook();
+    RunOnce(before_next_write_);
     return inner_->Write(batch, options);
   }
   // Runs `hook` on the thread of the next write, before it is made.
   void BeforeNextWrite(std::function<void()> hook) {
-    absl::MutexLock lock(&hook_mu_);
-    before_next_write_ = std::move(hook);
+    Set(before_next_write_, std::move(hook));
   }
   // Runs `hook` on the thread of the next read of a stored event (the
   // dispatcher reads one while it builds a request), before it is made.
   void BeforeNextEventRead(std::function<void()> hook) {
-    absl::MutexLock lock(&hook_mu_);
-    before_next_event_read_ = std::move(hook);
+    Set(before_next_event_read_, std::move(hook));
   }
   absl::Status Scan(storage::Column column, std::string_view start,
                     std::string_view end,
@@ -203,9 +199,23 @@ class SnapshotScanStore final : public storage::Store {
   mutable std::atomic<int> failing_event_reads{0};
 
  private:
+  void Set(std::function<void()>& slot, std::function<void()> hook) {
+    absl::MutexLock lock(&hook_mu_);
+    slot = std::move(hook);
+  }
+  // Takes the hook out of `slot` (so it runs once) and runs it.
+  void RunOnce(std::function<void()>& slot) const {
+    std::function<void()> hook;
+    {
+      absl::MutexLock lock(&hook_mu_);
+      hook.swap(slot);
+    }
+    if (hook) hook();
+  }
+
   storage::Store* const inner_;
   mutable absl::Mutex hook_mu_;
-  std::function<void()> before_next_write_ ABSL_GUARDED_BY(hook_mu_);
+  mutable std::function<void()> before_next_write_ ABSL_GUARDED_BY(hook_mu_);
   mutable std::function<void()> before_next_event_read_
       ABSL_GUARDED_BY(hook_mu_);
 };
@@ -662,9 +672,7 @@ TEST_F(DeliveryDispatcherTest, RetryResolvedDuringAFetchIsFetchedAfterIt) {
   immediate.schedule = {absl::ZeroDuration(), absl::ZeroDuration()};
   Build(immediate);
   const std::string id = Commit("tx");
-  for (int i = 0; i < 1000 && sender_.InFlight() == 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  ASSERT_TRUE(sender_.AwaitSent(absl::Seconds(5)));
   ASSERT_EQ(sender_.InFlight(), 1);
   dispatch_clock_.Arm();
   ASSERT_TRUE(dispatch_clock_.AwaitHeld());
@@ -707,10 +715,7 @@ TEST_F(DeliveryDispatcherTest, RedeliverHoldsTheDeliveryWhileItWritesIt) {
   bool sent_during_write = false;
   view_.BeforeNextWrite([&] {
     dispatch_clock_.Release();
-    for (int i = 0; i < 60 && sender_.InFlight() == 0; ++i) {
-      absl::SleepFor(absl::Milliseconds(5));
-    }
-    sent_during_write = sender_.InFlight() > 0;
+    sent_during_write = sender_.AwaitSent(absl::Milliseconds(300));
   });
   ASSERT_TRUE(dispatcher_->Redeliver(id, Scope::All()).ok());
   EXPECT_FALSE(sent_during_write);
@@ -751,9 +756,7 @@ TEST_F(DeliveryDispatcherTest, RedeliverInFlightIsRefusedButHiddenStaysHidden) {
   MustCreate(Draft("/"));
   Build();
   const std::string id = Commit("tx");
-  for (int i = 0; i < 1000 && sender_.InFlight() == 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  ASSERT_TRUE(sender_.AwaitSent(absl::Seconds(5)));
   ASSERT_EQ(sender_.InFlight(), 1);
   EXPECT_EQ(dispatcher_->Redeliver(id, Scope::All()).status().code(),
             absl::StatusCode::kFailedPrecondition);
@@ -771,9 +774,7 @@ TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
   SubscriptionRecord sub = MustCreate(Draft("/"));
   Build();
   const std::string id = Commit("tx");
-  for (int i = 0; i < 1000 && sender_.InFlight() == 0; ++i) {
-    absl::SleepFor(absl::Milliseconds(5));
-  }
+  ASSERT_TRUE(sender_.AwaitSent(absl::Seconds(5)));
   ASSERT_EQ(sender_.InFlight(), 1);
   std::vector<AttemptRecord> in_flight = dispatcher_->InFlight(sub.id());
   ASSERT_EQ(in_flight.size(), 1u);
