@@ -1,4 +1,4 @@
-"""`system_libs`: the system's gRPC, protobuf, Abseil, RocksDB, curl, OpenSSL
+"""`system_libs`: the system's gRPC, protobuf, Abseil, RocksDB, libpq, curl, OpenSSL
 and GoogleTest (Debian packages, installed by scripts/install-deps.sh) as
 header-less cc_library targets that carry the link flags.
 
@@ -34,6 +34,7 @@ _LIBS = {
     "grpc": (["grpc++"], [], "gRPC C++"),
     "grpc_reflection": (["grpc++"], ["-lgrpc++_reflection"], "gRPC server reflection (no .pc file)"),
     "rocksdb": (["rocksdb"], [], "RocksDB"),
+    "pq": (["libpq"], [], "libpq, PostgreSQL's client library"),
     "curl": (["libcurl"], [], "libcurl"),
     "crypto": (["libcrypto"], [], "OpenSSL libcrypto"),
     "ssl": (["libssl", "libcrypto"], [], "OpenSSL libssl"),
@@ -65,6 +66,7 @@ _PACKAGES = [
     "libgrpc++-dev",
     "libprotobuf-dev",
     "librocksdb-dev",
+    "libpq-dev",
     "libcurl4-openssl-dev",
     "libssl-dev",
     "libgtest-dev",

@@ -15,6 +15,7 @@
 #define WEBHOOKS_STORAGE_STORE_CONFORMANCE_TEST_H_
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -310,6 +311,88 @@ TYPED_TEST_P(StoreConformanceTest, ConcurrentSyncedWritersAllLand) {
   for (const auto& [k, v] : kv) EXPECT_EQ(k, v);
 }
 
+TYPED_TEST_P(StoreConformanceTest, ExpectationsThatHoldApplyTheBatch) {
+  this->Put(Column::kPrincipals, "alice", "v1");
+  WriteBatch batch;
+  batch.Expect(Column::kPrincipals, "alice", "v1");
+  batch.Expect(Column::kPrincipals, "bob", std::nullopt);
+  batch.Put(Column::kPrincipals, "alice", "v2");
+  batch.Put(Column::kPrincipals, "bob", "b1");
+  ASSERT_EQ(this->store_->Write(batch), absl::OkStatus());
+  EXPECT_EQ(this->Get(Column::kPrincipals, "alice"), "v2");
+  EXPECT_EQ(this->Get(Column::kPrincipals, "bob"), "b1");
+  // Only expectations: a check that writes nothing.
+  WriteBatch check;
+  check.Expect(Column::kPrincipals, "alice", "v2");
+  check.Expect(Column::kPrincipals, "carol", std::nullopt);
+  EXPECT_EQ(this->store_->Write(check), absl::OkStatus());
+  EXPECT_EQ(this->Get(Column::kPrincipals, "carol"), "<absent>");
+  // An empty value is present.
+  this->Put(Column::kPrincipals, "empty", "");
+  WriteBatch empty;
+  empty.Expect(Column::kPrincipals, "empty", "");
+  EXPECT_EQ(this->store_->Write(empty), absl::OkStatus());
+}
+
+TYPED_TEST_P(StoreConformanceTest, FailedExpectationWritesNothing) {
+  this->Put(Column::kPrincipals, "alice", "v1");
+  this->Put(Column::kPrincipals, "empty", "");
+  auto attempt = [&](Column column, std::string_view key,
+                     std::optional<std::string_view> value) {
+    WriteBatch batch;
+    batch.Expect(Column::kDialects, "never", std::nullopt);  // holds
+    batch.Expect(column, key, value);
+    batch.Put(Column::kPrincipals, "alice", "changed");
+    batch.Put(Column::kMeta, "written", "yes");
+    batch.Delete(Column::kPrincipals, "empty");
+    absl::Status status = this->store_->Write(batch);
+    EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+    EXPECT_TRUE(IsExpectationFailure(status));
+  };
+  attempt(Column::kPrincipals, "alice", "v0");           // other value
+  attempt(Column::kPrincipals, "alice", std::nullopt);   // present
+  attempt(Column::kPrincipals, "nobody", "v1");          // absent
+  attempt(Column::kPrincipals, "empty", std::nullopt);   // empty is present
+  attempt(Column::kPrincipals, "nobody", "");            // absent is not ""
+  attempt(Column::kSubscriptions, "alice", "v1");        // other column
+  EXPECT_EQ(this->Get(Column::kPrincipals, "alice"), "v1");
+  EXPECT_EQ(this->Get(Column::kPrincipals, "empty"), "");
+  EXPECT_EQ(this->Get(Column::kMeta, "written"), "<absent>");
+  EXPECT_EQ(this->Get(Column::kPrincipals, "nobody"), "<absent>");
+  EXPECT_EQ(this->Get(Column::kSubscriptions, "alice"), "<absent>");
+  EXPECT_EQ(this->Get(Column::kDialects, "never"), "<absent>");
+}
+
+// Read, expect what was read, write: concurrent increments of one counter
+// never lose an update.
+TYPED_TEST_P(StoreConformanceTest, ConcurrentConditionalIncrementsLoseNothing) {
+  constexpr int kThreads = 4;
+  constexpr int kIncrements = 25;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kIncrements; ++i) {
+        for (;;) {
+          absl::StatusOr<std::optional<std::string>> current =
+              this->store_->Get(Column::kMeta, "counter");
+          ASSERT_TRUE(current.ok()) << current.status();
+          const int value =
+              current->has_value() ? std::stoi(**current) : 0;
+          WriteBatch batch;
+          batch.Expect(Column::kMeta, "counter", *current);
+          batch.Put(Column::kMeta, "counter", std::to_string(value + 1));
+          absl::Status status = this->store_->Write(batch);
+          if (status.ok()) break;
+          ASSERT_TRUE(IsExpectationFailure(status)) << status;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(this->Get(Column::kMeta, "counter"),
+            std::to_string(kThreads * kIncrements));
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreConformanceTest, GetOfMissingKeyIsNullopt,
     PutGetOverwriteAndEmptyValue, DeleteRemovesKeyAndMissingDeleteIsOk,
@@ -317,7 +400,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ColumnsAreIndependent, ScanIsHalfOpenInUnsignedByteOrder,
     ScanStopsWhenVisitorReturnsFalse, ScanPrefixVisitsExactlyPrefixedKeys,
     InvalidColumnIsRejectedAndBatchNotApplied, ConcurrentScansSeeWholeBatches,
-    ConcurrentSyncedWritersAllLand);
+    ConcurrentSyncedWritersAllLand, ExpectationsThatHoldApplyTheBatch,
+    FailedExpectationWritesNothing, ConcurrentConditionalIncrementsLoseNothing);
 
 }  // namespace webhooks::storage::conformance
 
