@@ -10,7 +10,7 @@
 // The PostgreSQL binaries are found in $WEBHOOKS_PG_BINDIR, else in
 // `pg_config --bindir`. Run as root (CI), they run as the `postgres` system
 // user (initdb refuses root), which then owns the directory. The destructor
-// stops the server and removes the directory.
+// stops the server and removes the directory (in a detached `rm -rf`).
 #ifndef WEBHOOKS_TESTS_POSTGRES_SERVER_H_
 #define WEBHOOKS_TESTS_POSTGRES_SERVER_H_
 
