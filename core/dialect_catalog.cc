@@ -100,9 +100,9 @@ absl::Status DialectCatalog::Normalize(DialectRecord& d) const {
   RETURN_IF_ERROR(ValidateHeader("dialect.user_agent", "User-Agent",
                                  d.user_agent(), limits_));
   if (d.headers_size() > limits_.max_dialect_headers) {
-    return error::InvalidField(
+    return error::LimitExceeded(
         "dialect.headers",
-        StrCat("at most ", limits_.max_dialect_headers, " headers"));
+        static_cast<size_t>(limits_.max_dialect_headers), "headers");
   }
   for (const auto& [name, value] : d.headers()) {
     std::string field = StrCat("dialect.headers[\"", name, "\"]");

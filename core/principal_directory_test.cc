@@ -57,7 +57,7 @@ TEST_F(PrincipalDirectoryTest, BadInputNamesTheFieldAndStoresNothing) {
   std::vector<std::string> many(options_.limits.max_groups + 1, "g");
   for (size_t i = 0; i < many.size(); ++i) many[i] += std::to_string(i);
   EXPECT_EQ(directory_->SetGroups("alice", many).status().code(),
-            absl::StatusCode::kInvalidArgument);
+            absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(store_.write_count(), writes);
 }
 

@@ -165,14 +165,24 @@ absl::StatusOr<std::string> ParseRegName(std::string_view field,
   const size_t last_dot = host.rfind('.');
   const std::string_view last_label =
       last_dot == std::string_view::npos ? host : host.substr(last_dot + 1);
+  // As URL parsers (WHATWG) see it: a last label of digits, or of "0x" and
+  // hex digits (0x7f000001), makes the host an IPv4 address in some spelling.
   bool numeric = !last_label.empty();
-  for (char c : last_label) numeric = numeric && IsDigit(c);
+  std::string_view digits = last_label;
+  const bool hex = digits.size() >= 2 && digits[0] == '0' &&
+                   (digits[1] == 'x' || digits[1] == 'X');
+  if (hex) digits.remove_prefix(2);
+  for (char c : digits) {
+    numeric = numeric && (hex ? absl::ascii_isxdigit(static_cast<unsigned char>(c))
+                              : IsDigit(c));
+  }
   if (numeric) {
     if (!ParseIpv4(host)) {
       return error::InvalidField(
           field, StrCat("host \"", host,
                               "\" is not a valid IPv4 address (expected four "
-                              "decimal parts 0-255, no leading zeros)"));
+                              "decimal parts 0-255, no leading zeros, no "
+                              "hex)"));
     }
     return std::string(host);
   }

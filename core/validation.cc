@@ -219,9 +219,7 @@ absl::StatusOr<std::vector<std::string>> NormalizeGroups(
     const Limits& limits) {
   const auto max = static_cast<size_t>(limits.max_groups);
   if (groups.size() > max) {
-    return error::InvalidField(
-        field, StrCat("has ", groups.size(), " groups; at most ", max,
-                            " are allowed"));
+    return error::LimitExceeded(field, max, "groups");
   }
   std::vector<std::string> out;
   out.reserve(groups.size());

@@ -214,8 +214,9 @@ TEST(NormalizeGroupsTest, EnforcesTheCountLimit) {
   absl::StatusOr<std::vector<std::string>> got =
       NormalizeGroups("g", {"a", "b", "c"}, limits);
   ASSERT_FALSE(got.ok());
-  EXPECT_EQ(got.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(Msg(got.status()), HasSubstr("at most 2"));
+  // Count limits are RESOURCE_EXHAUSTED, like every other (README).
+  EXPECT_EQ(got.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(Msg(got.status()), HasSubstr("g: at most 2 groups"));
 }
 
 TEST(NormalizePageSizeTest, DefaultsClampsAndRejectsNegative) {

@@ -345,6 +345,38 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   return transfer;
 }
 
+// What a timed-out transfer was waiting for. curl's own text can name the
+// wrong phase ("Failed to resolve host '127.0.0.1' with timeout after 0 ms"
+// for a receiver that accepts TCP but never completes TLS).
+std::string TimeoutMessage(CURL* easy, absl::Duration elapsed) {
+  curl_off_t connected_us = 0, tls_us = 0, first_byte_us = 0;
+  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_us);
+  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
+  curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
+  char* scheme = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
+  const bool https = scheme != nullptr && absl::EqualsIgnoreCase(scheme, "https");
+  const std::string after =
+      StrCat(" (timed out after ", absl::ToInt64Milliseconds(elapsed), " ms)");
+  // curl 7.88 times the connect only once TLS is up too; a local port
+  // means the TCP connection was made.
+  long local_port = 0;
+  curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &local_port);
+  if (connected_us == 0 && local_port == 0) {
+    return StrCat("no TCP connection to the receiver", after);
+  }
+  if (https && tls_us == 0) {
+    return StrCat(
+        "the receiver accepted the TCP connection but did not complete the "
+        "TLS handshake",
+        after);
+  }
+  if (first_byte_us == 0) {
+    return StrCat("the request was sent but no response came", after);
+  }
+  return StrCat("the response did not arrive in full", after);
+}
+
 HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
   HttpResult result;
   curl_off_t total_us = 0;
@@ -372,8 +404,10 @@ HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
     return result;
   }
   result.outcome = OutcomeOf(code);
-  result.error = t->error[0] != '\0' ? std::string(t->error)
-                                     : std::string(curl_easy_strerror(code));
+  result.error = code == CURLE_OPERATION_TIMEDOUT
+                     ? TimeoutMessage(t->easy, result.elapsed)
+                 : t->error[0] != '\0' ? std::string(t->error)
+                                       : std::string(curl_easy_strerror(code));
   if (!t->guard.refusal().empty()) {
     result.error += StrCat("; ", t->guard.refusal());
   }

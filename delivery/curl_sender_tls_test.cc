@@ -1,7 +1,11 @@
 // CurlSender over TLS against a TestHttpServer speaking HTTPS with a
 // throwaway CA and certificates made by the openssl command line tool.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -189,6 +193,36 @@ TEST_F(CurlSenderTlsTest, ConcurrentRequestsToAnHttp11Receiver) {
         << results.Get(i).error;
   }
   EXPECT_EQ(server.connections(), 3);
+}
+
+// Issue 15: a receiver that accepts TCP but never answers the TLS handshake
+// got "Failed to resolve host '127.0.0.1' with timeout after 0 ms".
+TEST(CurlSenderTlsStallTest, StalledHandshakeSaysSo) {
+  // A listening socket nobody accepts from: the kernel completes the TCP
+  // handshake, then nothing answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), len), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  CurlSenderOptions options = TestOptions();
+  options.allow_http = false;
+  options.connect_timeout = absl::Seconds(1);
+  options.total_timeout = absl::Seconds(30);
+  auto sender = MakeSender(options);
+  ASSERT_NE(sender, nullptr);
+  const core::HttpResult result = SendAndWait(
+      *sender, Post(absl::StrCat("https://127.0.0.1:", ntohs(addr.sin_port), "/h")));
+  ::close(fd);
+  EXPECT_EQ(result.outcome, Outcome::kTimeout) << result.error;
+  EXPECT_THAT(result.error,
+              ::testing::HasSubstr("accepted the TCP connection but did not "
+                                   "complete the TLS handshake"));
+  EXPECT_THAT(result.error, ::testing::Not(::testing::HasSubstr("resolve")));
 }
 
 }  // namespace

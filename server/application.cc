@@ -13,6 +13,7 @@
 #include "core/delivery_queue.h"
 #include "core/dialect_catalog.h"
 #include "core/outcome_bus.h"
+#include "core/page_token.h"
 #include "core/retry_policy.h"
 #include "core/event_matcher.h"
 #include "core/principal_directory.h"
@@ -31,6 +32,8 @@
 #include "server/handlers/event_handler.h"
 #include "server/handlers/principal_handler.h"
 #include "server/handlers/subscription_handler.h"
+#include "server/listen_guard.h"
+#include "server/parse_error_interceptor.h"
 #include "server/metrics_exporter.h"
 #include "server/metrics_http_server.h"
 #include "server/periodic_task.h"
@@ -109,6 +112,7 @@ class ApplicationImpl final : public Application {
           "server only listens on loopback. Configure tokens or listen on "
           "loopback"));
     }
+    RETURN_IF_ERROR(core::LoadPageTokenKey(app->store_.get(), random));
     const core::Limits limits = LimitsFromConfig(config);
     ASSIGN_OR_RETURN(app->catalog_, core::DialectCatalog::Open(
                                         app->store_.get(), clock, limits));
@@ -234,6 +238,14 @@ class ApplicationImpl final : public Application {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(config.listen_address(), credentials, &port_);
     builder.SetMaxReceiveMessageSize(kMaxReceiveBytes);
+    // A second server on a port in use must fail, not share it.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    std::vector<std::unique_ptr<
+        grpc::experimental::ServerInterceptorFactoryInterface>>
+        interceptors;
+    interceptors.push_back(
+        std::make_unique<ParseErrorInterceptorFactory>(authenticator_.get()));
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
     builder.RegisterService(subscriptions_.get());
     builder.RegisterService(principals_.get());
     builder.RegisterService(dialects_.get());
@@ -241,8 +253,7 @@ class ApplicationImpl final : public Application {
     builder.RegisterService(deliveries_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
-      return absl::UnavailableError(
-          StrCat("cannot listen on \"", config.listen_address(), "\""));
+      return ListenError(config.listen_address());
     }
     return absl::OkStatus();
   }

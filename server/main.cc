@@ -14,6 +14,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -23,6 +25,7 @@
 #include "common/strings.h"
 #include "server/application.h"
 #include "server/config_loader.h"
+#include "server/fd_limits.h"
 #include "delivery/curl_sender.h"
 #include "storage/rocksdb_store.h"
 
@@ -49,6 +52,10 @@ ABSL_FLAG(int, shutdown_grace_seconds, 10,
 ABSL_FLAG(std::vector<std::string>, allowed_cidrs, {},
           "Comma-separated CIDRs that deliveries may reach although private "
           "or loopback; added to delivery.allowed_cidrs.");
+ABSL_FLAG(int, max_connections, 4096,
+          "Most gRPC connections at once; more are closed as soon as they "
+          "are accepted (as are connections that would leave fewer than 64 "
+          "file descriptors free).");
 ABSL_FLAG(std::string, ca_bundle, "",
           "PEM CA bundle to verify receivers with; overrides "
           "delivery.ca_bundle.");
@@ -113,6 +120,14 @@ int main(int argc, char** argv) {
   webhooks::UseHugePageHeap(argv);
   absl::SetProgramUsageMessage(
       "webhookd: webhook delivery service. See README.md.");
+  // --help lists this file's flags (Abseil's default looks for a file named
+  // after the program); --helpfull lists Abseil's own too.
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   // Debian's Abseil checks every lock for deadlock cycles through a global
   // graph (about 4x the cost of a lock); the tests keep the check on.
@@ -161,6 +176,10 @@ int main(int argc, char** argv) {
     return Fail(s);
   }
 
+  absl::StatusOr<webhooks::server::FdLimit> fd_limit =
+      webhooks::server::RaiseFdLimit();
+  if (!fd_limit.ok()) return Fail(fd_limit.status());
+
   absl::StatusOr<webhooks::storage::StorePtr> store =
       webhooks::storage::RocksDbStore::Open({.path = config.data_dir()});
   if (!store.ok()) return Fail(store.status());
@@ -169,6 +188,8 @@ int main(int argc, char** argv) {
       webhooks::delivery::CurlSender::Create(SenderOptions(config));
   if (!sender.ok()) return Fail(sender.status());
 
+  webhooks::server::InstallAcceptGuard(
+      {.max_connections = absl::GetFlag(FLAGS_max_connections)});
   webhooks::SystemClock clock;
   webhooks::SecureRandom random;
   absl::StatusOr<webhooks::server::ApplicationPtr> app =
@@ -179,7 +200,9 @@ int main(int argc, char** argv) {
   Log(webhooks::StrCat("serving on port ", (*app)->port(), " (",
                        config.listen_address(), "), data in ",
                        config.data_dir(), "; heap huge pages ",
-                       webhooks::HugePageHeapState()));
+                       webhooks::HugePageHeapState(), "; up to ",
+                       absl::GetFlag(FLAGS_max_connections),
+                       " connections, nofile limit ", fd_limit->soft));
   if ((*app)->open_mode()) {
     Log("no tokens configured: every caller is treated as admin; listening "
         "on loopback only");

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace webhooks::storage {
@@ -39,7 +40,12 @@ class KeyBuilder {
 // false (and leaves the reader unusable) when the key is malformed.
 class KeyReader {
  public:
+  // Reads `key` in place: it must outlive the reader. A temporary std::string
+  // would not (stack-use-after-scope), so that does not compile.
   explicit KeyReader(std::string_view key) : rest_(key) {}
+  template <typename S,
+            typename = std::enable_if_t<std::is_same_v<S, std::string>>>
+  explicit KeyReader(S&& key) = delete;
   bool ReadString(std::string* out);
   bool ReadUint64(uint64_t* out);
   // True when every byte has been read and no Read failed.

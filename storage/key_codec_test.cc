@@ -4,6 +4,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -14,6 +15,7 @@ namespace webhooks::storage {
 namespace {
 
 using std::string_literals::operator""s;
+using std::string_view_literals::operator""sv;
 
 bool HasPrefix(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -68,14 +70,15 @@ TEST(KeyReaderTest, RejectsMalformedAndStaysFailed) {
   std::string out;
   uint64_t n = 0;
   EXPECT_FALSE(KeyReader("abc").ReadString(&out));       // no terminator
-  EXPECT_FALSE(KeyReader("abc\0"s).ReadString(&out));    // half terminator
-  EXPECT_FALSE(KeyReader("a\0\x02"s).ReadString(&out));  // bad escape
+  EXPECT_FALSE(KeyReader("abc\0"sv).ReadString(&out));   // half terminator
+  EXPECT_FALSE(KeyReader("a\0\x02"sv).ReadString(&out));  // bad escape
   EXPECT_FALSE(KeyReader("1234567").ReadUint64(&n));     // 7 bytes
   EXPECT_FALSE(KeyReader("").ReadUint64(&n));
 
-  KeyReader reader(
+  const std::string malformed =
       "a\0\x02"
-      "b\0\x01"s);
+      "b\0\x01"s;
+  KeyReader reader(malformed);
   EXPECT_FALSE(reader.ReadString(&out));
   EXPECT_FALSE(reader.ReadString(&out));
   EXPECT_FALSE(reader.done());
@@ -262,7 +265,8 @@ TEST(SequenceKeysTest, AttemptsOrderBySequenceWithinSubscription) {
   EXPECT_LT(keys::Attempt("s", 9), keys::Attempt("s", 1000));
   EXPECT_TRUE(HasPrefix(keys::Attempt("s", 0), keys::AttemptsPrefix("s")));
   EXPECT_FALSE(HasPrefix(keys::Attempt("s2", 0), keys::AttemptsPrefix("s")));
-  KeyReader reader(keys::Attempt("s", 77));
+  const std::string key = keys::Attempt("s", 77);
+  KeyReader reader(key);
   std::string id;
   uint64_t seq = 0;
   ASSERT_TRUE(reader.ReadString(&id) && reader.ReadUint64(&seq));

@@ -1,5 +1,9 @@
+#include <limits>
+#include <string>
+
 #include "gtest/gtest.h"
 #include "server/converters/dialect_converter.h"
+#include "server/converters/event_converter.h"
 #include "server/converters/subscription_converter.h"
 
 namespace webhooks::server {
@@ -42,11 +46,23 @@ TEST(SubscriptionConverterTest, ListQueryFilters) {
   request.set_include_descendants(true);
   request.set_active_filter(v1::ListSubscriptionsRequest::INACTIVE_ONLY);
   request.set_page_size(7);
-  core::ListQuery query = ListQueryFromApi(request);
+  absl::StatusOr<core::ListQuery> converted = ListQueryFromApi(request);
+  ASSERT_TRUE(converted.ok()) << converted.status();
+  const core::ListQuery& query = *converted;
   EXPECT_EQ(query.site, "/NOAA");
   EXPECT_TRUE(query.include_descendants);
   EXPECT_EQ(query.active, core::ListQuery::Active::kInactiveOnly);
   EXPECT_EQ(query.page_size, 7);
+}
+
+// Issue 15: active_filter 99 listed everything.
+TEST(SubscriptionConverterTest, UnknownActiveFilterNamesTheField) {
+  v1::ListSubscriptionsRequest request;
+  request.set_active_filter(
+      static_cast<v1::ListSubscriptionsRequest::ActiveFilter>(99));
+  absl::StatusOr<core::ListQuery> query = ListQueryFromApi(request);
+  EXPECT_EQ(query.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(query.status().message(), "active_filter: unknown value 99");
 }
 
 TEST(DialectConverterTest, RoundTripsUserFields) {
@@ -66,6 +82,53 @@ TEST(DialectConverterTest, RoundTripsUserFields) {
   EXPECT_EQ(back.headers().at("X-Team"), "ops");
   EXPECT_EQ(back.signing(), v1::Dialect::NONE);
   EXPECT_EQ(back.envelope(), v1::Dialect::STANDARD_WEBHOOKS_JSON);
+}
+
+// Issue 15: occur_time beyond year 9999, before 1970, or with nanos >= 1e9
+// was accepted and rendered wrongly.
+TEST(EventConverterTest, OccurTimeOutOfRangeNamesTheField) {
+  struct Case {
+    int64_t seconds;
+    int32_t nanos;
+    const char* field;
+  };
+  for (const Case& c : {Case{253402300800, 0, "events[0].occur_time"},
+                        Case{-1, 0, "events[0].occur_time"},
+                        Case{1700000000, 1000000000, "events[0].occur_time.nanos"},
+                        Case{1700000000, -1, "events[0].occur_time.nanos"}}) {
+    v1::Event event;
+    event.mutable_occur_time()->set_seconds(c.seconds);
+    event.mutable_occur_time()->set_nanos(c.nanos);
+    absl::StatusOr<core::EventRecord> record = EventFromApi("events[0]", event);
+    EXPECT_EQ(record.status().code(), absl::StatusCode::kInvalidArgument)
+        << c.seconds << " " << c.nanos;
+    EXPECT_EQ(record.status().message().substr(0, std::string(c.field).size() + 1),
+              std::string(c.field) + ":");
+  }
+  v1::Event last;
+  last.mutable_occur_time()->set_seconds(253402300799);
+  last.mutable_occur_time()->set_nanos(999999999);
+  absl::StatusOr<core::EventRecord> record = EventFromApi("events[0]", last);
+  ASSERT_TRUE(record.ok()) << record.status();
+  EXPECT_EQ(record->occur_time_micros(), int64_t{253402300799999999});
+}
+
+// Issue 15: a ttl of 2^63-1 s wrapped around and was "not positive".
+TEST(EventConverterTest, HugeTtlStaysHuge) {
+  v1::PrepareRequest request;
+  request.mutable_ttl()->set_seconds(std::numeric_limits<int64_t>::max());
+  absl::StatusOr<std::optional<absl::Duration>> ttl = TtlFromApi(request);
+  ASSERT_TRUE(ttl.ok()) << ttl.status();
+  ASSERT_TRUE(ttl->has_value());
+  EXPECT_GT(**ttl, absl::Hours(24 * 365 * 1000));
+  request.mutable_ttl()->set_seconds(5);
+  request.mutable_ttl()->set_nanos(-1);
+  EXPECT_EQ(TtlFromApi(request).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  request.clear_ttl();
+  ttl = TtlFromApi(request);
+  ASSERT_TRUE(ttl.ok());
+  EXPECT_FALSE(ttl->has_value());
 }
 
 }  // namespace

@@ -5,6 +5,15 @@
 #include "server/converters/time_converter.h"
 
 namespace webhooks::server {
+namespace {
+
+// 9999-12-31T23:59:59Z, the last second google.protobuf.Timestamp allows.
+constexpr int64_t kMaxTimestampSeconds = 253402300799;
+// google.protobuf.Duration allows about 10,000 years.
+constexpr int64_t kMaxDurationSeconds = 315576000000;
+constexpr int32_t kMaxNanos = 999999999;
+
+}  // namespace
 
 absl::StatusOr<core::EventRecord> EventFromApi(std::string_view prefix,
                                                const v1::Event& api) {
@@ -32,11 +41,39 @@ absl::StatusOr<core::EventRecord> EventFromApi(std::string_view prefix,
     out->set_permission(entry.permission());
   }
   if (api.has_occur_time()) {
+    const google::protobuf::Timestamp& t = api.occur_time();
+    if (t.seconds() < 0 || t.seconds() > kMaxTimestampSeconds) {
+      return core::error::InvalidField(
+          StrCat(prefix, ".occur_time"),
+          "must be from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z");
+    }
+    if (t.nanos() < 0 || t.nanos() > kMaxNanos) {
+      return core::error::InvalidField(StrCat(prefix, ".occur_time.nanos"),
+                                       "must be from 0 to 999999999");
+    }
     record.set_occur_time_micros(
         google::protobuf::util::TimeUtil::TimestampToMicroseconds(
             api.occur_time()));
   }
   return record;
+}
+
+absl::StatusOr<std::optional<absl::Duration>> TtlFromApi(
+    const v1::PrepareRequest& request) {
+  if (!request.has_ttl()) return std::nullopt;
+  const google::protobuf::Duration& d = request.ttl();
+  if (d.nanos() < -kMaxNanos || d.nanos() > kMaxNanos ||
+      (d.seconds() > 0 && d.nanos() < 0) ||
+      (d.seconds() < 0 && d.nanos() > 0)) {
+    return core::error::InvalidField(
+        "ttl.nanos", "must be from -999999999 to 999999999, with the sign of "
+                     "ttl.seconds");
+  }
+  // Beyond what a Duration may hold, as far beyond any maximum: the domain
+  // says "at most ..." (absl::Duration holds every int64 of seconds).
+  const int64_t seconds =
+      d.seconds() > kMaxDurationSeconds ? kMaxDurationSeconds + 1 : d.seconds();
+  return absl::Seconds(seconds) + absl::Nanoseconds(d.nanos());
 }
 
 v1::Transaction TransactionToApi(const core::TransactionRecord& record) {

@@ -1,5 +1,7 @@
 #include "server/converters/subscription_converter.h"
 
+#include "absl/status/status.h"
+#include "common/strings.h"
 #include "server/converters/time_converter.h"
 
 namespace webhooks::server {
@@ -39,7 +41,13 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
   return api;
 }
 
-core::ListQuery ListQueryFromApi(const v1::ListSubscriptionsRequest& request) {
+absl::StatusOr<core::ListQuery> ListQueryFromApi(
+    const v1::ListSubscriptionsRequest& request) {
+  if (!v1::ListSubscriptionsRequest::ActiveFilter_IsValid(
+          request.active_filter())) {
+    return absl::InvalidArgumentError(
+        StrCat("active_filter: unknown value ", request.active_filter()));
+  }
   core::ListQuery query;
   query.site = request.site();
   query.include_descendants = request.include_descendants();

@@ -2,6 +2,7 @@
 #ifndef WEBHOOKS_SERVER_CONVERTERS_SUBSCRIPTION_CONVERTER_H_
 #define WEBHOOKS_SERVER_CONVERTERS_SUBSCRIPTION_CONVERTER_H_
 
+#include "absl/status/statusor.h"
 #include "core/subscription_registry.h"
 #include "webhooks/v1/subscription.pb.h"
 
@@ -15,7 +16,9 @@ core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api);
 v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
                                    bool include_secret);
 
-core::ListQuery ListQueryFromApi(const v1::ListSubscriptionsRequest& request);
+// INVALID_ARGUMENT naming active_filter for a value the API does not define.
+absl::StatusOr<core::ListQuery> ListQueryFromApi(
+    const v1::ListSubscriptionsRequest& request);
 
 }  // namespace webhooks::server
 

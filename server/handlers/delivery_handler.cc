@@ -33,6 +33,10 @@ grpc::ServerUnaryReactor* DeliveryHandler::ListAttempts(
   return RunUnary(
       ctx, deps_, Operation::kReadDeliveries,
       [=, this](const Caller& caller) -> absl::Status {
+        if (!v1::DeliveryAttempt::Status_IsValid(request->status())) {
+          return absl::InvalidArgumentError(
+              StrCat("status: unknown value ", request->status()));
+        }
         RETURN_IF_ERROR(
             CheckSubscription(request->subscription_id(), ScopeFor(caller)));
         std::optional<core::AttemptRecord::Status> status;
@@ -151,7 +155,10 @@ grpc::ServerWriteReactor<v1::Outcome>* DeliveryHandler::WatchOutcomes(
     absl::Status visible = CheckSubscription(subscription_id, scope);
     if (!visible.ok()) return new FinishedStream(ToGrpcStatus(visible));
   }
-  return new OutcomeWatcher(domain_.outcomes, subscription_id, scope.owner);
+  absl::StatusOr<WatchQuota::Ticket> ticket = quota_.Acquire(caller->principal);
+  if (!ticket.ok()) return new FinishedStream(ToGrpcStatus(ticket.status()));
+  return new OutcomeWatcher(domain_.outcomes, subscription_id, scope.owner,
+                            *std::move(ticket));
 }
 
 }  // namespace webhooks::server

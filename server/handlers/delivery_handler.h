@@ -1,5 +1,7 @@
 // webhooks.v1.DeliveryService: attempts, deliveries, redelivery, recovery
 // and the outcome stream. Subscribers see only their own subscriptions'.
+// WatchOutcomes streams are bounded per caller and in all (WatchQuota:
+// RESOURCE_EXHAUSTED beyond).
 #ifndef WEBHOOKS_SERVER_HANDLERS_DELIVERY_HANDLER_H_
 #define WEBHOOKS_SERVER_HANDLERS_DELIVERY_HANDLER_H_
 
@@ -9,6 +11,7 @@
 #include "core/outcome_bus.h"
 #include "core/subscription_registry.h"
 #include "server/handlers/unary_call.h"
+#include "server/handlers/watch_quota.h"
 #include "webhooks/v1/delivery.grpc.pb.h"
 
 namespace webhooks::server {
@@ -54,6 +57,8 @@ class DeliveryHandler final : public v1::DeliveryService::CallbackService {
 
   const HandlerDeps deps_;
   const DeliveryHandlerDeps domain_;
+  // WatchOutcomes streams open; the server stops before this handler goes.
+  WatchQuota quota_;
 };
 
 }  // namespace webhooks::server

@@ -43,12 +43,8 @@ grpc::ServerUnaryReactor* EventHandler::Prepare(
       [=, this](const Caller&) -> absl::Status {
         ASSIGN_OR_RETURN(std::vector<core::EventRecord> events,
                          EventsFromApi(request->events()));
-        std::optional<absl::Duration> ttl;
-        if (request->has_ttl()) {
-          ttl = absl::Microseconds(
-              google::protobuf::util::TimeUtil::DurationToMicroseconds(
-                  request->ttl()));
-        }
+        ASSIGN_OR_RETURN(std::optional<absl::Duration> ttl,
+                         TtlFromApi(*request));
         ASSIGN_OR_RETURN(core::PrepareResult result,
                          log_->Prepare(request->transaction_id(),
                                        std::move(events), ttl));

@@ -6,10 +6,12 @@ namespace webhooks::server {
 
 OutcomeWatcher::OutcomeWatcher(core::OutcomeBus* bus,
                                std::string subscription_id,
-                               std::optional<std::string> owner)
+                               std::optional<std::string> owner,
+                               WatchQuota::Ticket ticket)
     : bus_(bus),
       subscription_id_(std::move(subscription_id)),
-      owner_(std::move(owner)) {
+      owner_(std::move(owner)),
+      ticket_(std::move(ticket)) {
   listener_id_ =
       bus_->Subscribe([this](const core::OutcomeNotice& n) { Offer(n); });
   // Headers go out at once, so the client knows the watch is running.
@@ -23,20 +25,15 @@ void OutcomeWatcher::Offer(const core::OutcomeNotice& notice) {
   if (owner_.has_value() && notice.owner != *owner_) return;
   absl::MutexLock lock(&mu_);
   if (finished_) return;
-  if (buffer_.size() >= kMaxBuffered) {
-    buffer_.pop_front();
-    ++dropped_;
-  }
-  buffer_.push_back(OutcomeToApi(notice));
+  buffer_.Push(OutcomeToApi(notice));
   WriteNextLocked();
 }
 
 void OutcomeWatcher::WriteNextLocked() {
-  if (write_in_progress_ || finished_ || buffer_.empty()) return;
-  writing_ = std::move(buffer_.front());
-  buffer_.pop_front();
-  writing_.set_dropped(dropped_);
-  dropped_ = 0;
+  if (write_in_progress_ || finished_) return;
+  std::optional<v1::Outcome> next = buffer_.Pop();
+  if (!next.has_value()) return;
+  writing_ = *std::move(next);
   write_in_progress_ = true;
   StartWrite(&writing_);
 }
@@ -59,12 +56,17 @@ void OutcomeWatcher::FinishOnce(const grpc::Status& status) {
   absl::MutexLock lock(&mu_);
   if (finished_) return;
   finished_ = true;
+  buffer_.Clear();
   Finish(status);
 }
 
 void OutcomeWatcher::OnDone() {
   bus_->Unsubscribe(listener_id_);  // waits for a running Offer
+  WatchQuota::Ticket ticket = std::move(ticket_);
   delete this;
+  // Released once this stream's memory is freed: the last release of a
+  // burst gives the heap back.
+  ticket.reset();
 }
 
 }  // namespace webhooks::server

@@ -1,11 +1,11 @@
 // The WatchOutcomes stream: forwards outcome notices the caller may see,
-// buffering up to a bound for a slow reader; past it the oldest are dropped
-// and the next outcome sent says how many (Outcome.dropped).
+// buffering up to a bound for a slow reader (OutcomeBuffer: messages and
+// bytes); past it the oldest are dropped and the next outcome sent says how
+// many (Outcome.dropped). It holds its WatchQuota ticket until done.
 #ifndef WEBHOOKS_SERVER_HANDLERS_OUTCOME_WATCHER_H_
 #define WEBHOOKS_SERVER_HANDLERS_OUTCOME_WATCHER_H_
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 
@@ -13,18 +13,18 @@
 #include "absl/synchronization/mutex.h"
 #include "core/outcome_bus.h"
 #include "grpcpp/grpcpp.h"
+#include "server/handlers/outcome_buffer.h"
+#include "server/handlers/watch_quota.h"
 #include "webhooks/v1/delivery.pb.h"
 
 namespace webhooks::server {
 
 class OutcomeWatcher final : public grpc::ServerWriteReactor<v1::Outcome> {
  public:
-  static constexpr size_t kMaxBuffered = 1024;
-
   // Watches notices of `subscription_id` (empty: all) owned by `owner`
   // (nullopt: any owner). Deletes itself when the call is done.
   OutcomeWatcher(core::OutcomeBus* bus, std::string subscription_id,
-                 std::optional<std::string> owner);
+                 std::optional<std::string> owner, WatchQuota::Ticket ticket);
 
   void OnWriteDone(bool ok) override ABSL_LOCKS_EXCLUDED(mu_);
   void OnCancel() override ABSL_LOCKS_EXCLUDED(mu_);
@@ -40,13 +40,13 @@ class OutcomeWatcher final : public grpc::ServerWriteReactor<v1::Outcome> {
   const std::string subscription_id_;
   const std::optional<std::string> owner_;
   int64_t listener_id_ = 0;
+  WatchQuota::Ticket ticket_;  // released last (see OnDone)
 
   absl::Mutex mu_;
-  std::deque<v1::Outcome> buffer_ ABSL_GUARDED_BY(mu_);
+  OutcomeBuffer buffer_ ABSL_GUARDED_BY(mu_);
   v1::Outcome writing_ ABSL_GUARDED_BY(mu_);  // valid until OnWriteDone
   bool write_in_progress_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
-  int64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace webhooks::server

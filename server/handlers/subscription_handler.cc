@@ -50,9 +50,9 @@ grpc::ServerUnaryReactor* SubscriptionHandler::ListSubscriptions(
   return RunUnary(
       ctx, deps_, Operation::kReadSubscriptions,
       [=, this](const Caller& caller) -> absl::Status {
+        ASSIGN_OR_RETURN(core::ListQuery query, ListQueryFromApi(*request));
         ASSIGN_OR_RETURN(core::SubscriptionPage page,
-                         registry_->List(ListQueryFromApi(*request),
-                                         ScopeFor(caller)));
+                         registry_->List(query, ScopeFor(caller)));
         for (const core::SubscriptionRecord& record : page.subscriptions) {
           *response->add_subscriptions() = SubscriptionToApi(record, false);
         }
