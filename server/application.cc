@@ -32,6 +32,7 @@
 #include "server/handlers/event_handler.h"
 #include "server/handlers/principal_handler.h"
 #include "server/handlers/subscription_handler.h"
+#include "server/health_monitor.h"
 #include "server/listen_guard.h"
 #include "server/parse_error_interceptor.h"
 #include "server/metrics_exporter.h"
@@ -84,6 +85,7 @@ class ApplicationImpl final : public Application {
   ~ApplicationImpl() override {
     Shutdown(absl::Seconds(5));
     metrics_server_.reset();  // its scrapes read the dispatcher and queue
+    health_.reset();  // it reports to server_
     server_.reset();
     executor_.reset();  // runs what is queued, then joins
     reaper_.reset();
@@ -255,6 +257,8 @@ class ApplicationImpl final : public Application {
     if (server_ == nullptr || port_ == 0) {
       return ListenError(config.listen_address());
     }
+    health_ = std::make_unique<HealthMonitor>(
+        store_.get(), server_->GetHealthCheckService());
     return absl::OkStatus();
   }
 
@@ -285,6 +289,7 @@ class ApplicationImpl final : public Application {
   std::unique_ptr<EventHandler> events_;
   std::unique_ptr<DeliveryHandler> deliveries_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<HealthMonitor> health_;  // polls store_ for server_
   int port_ = 0;
   std::unique_ptr<MetricsHttpServer> metrics_server_;
   int metrics_port_ = 0;

@@ -1,7 +1,13 @@
 // The only file in the project that includes RocksDB.
 #include "storage/rocksdb_store.h"
 
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+
+#include <algorithm>
 #include <array>
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -12,6 +18,10 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
@@ -31,13 +41,42 @@ constexpr size_t kWriteBufferBytes = 64 << 20;
 constexpr uint64_t kMaxTotalWalBytes = 128 << 20;
 constexpr int kBloomBitsPerKey = 10;
 
+// Writes are refused while the disk has less free space than this share of
+// its size (within the bounds below) plus the batch: RocksDB 7.8 as Debian
+// builds it asserts (SIGABRT) when a synced WAL append fails for lack of
+// space, so it must not get to try.
+constexpr uint64_t kReserveDivisor = 50;  // 2 %
+constexpr uint64_t kMinReserveBytes = 256 << 10;
+constexpr uint64_t kMaxReserveBytes = 64 << 20;
+
+// How often a store that cannot write tries to resume (RocksDB's
+// DB::Resume) from a write path; Check() always tries.
+constexpr absl::Duration kResumeInterval = absl::Milliseconds(500);
+
+// RocksDB's messages name files ("While appending to file: <path>/000012.log:
+// No space left on device"); callers must not see server paths, so the
+// details go to the server's log (stderr) and callers get the kind.
+std::string Logged(const rocksdb::Status& s, const std::string& what) {
+  std::string line = absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+      " webhookd: storage ", what, ": ", s.ToString(), "\n");
+  fputs(line.c_str(), stderr);
+  if (s.IsNoSpace()) return "no space left on the server's disk";
+  if (s.IsCorruption()) return "data corruption";
+  return "I/O error";
+}
+
 // Maps a RocksDB status to the absl code the Store contract promises.
 absl::Status FromRocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return absl::OkStatus();
+  if (s.IsCorruption() || s.IsNoSpace() || s.IsIOError()) {
+    const std::string message = absl::StrCat(
+        "storage ", what, ": ", Logged(s, what), " (details in the server log)");
+    if (s.IsCorruption()) return absl::DataLossError(message);
+    if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
+    return absl::UnavailableError(message);
+  }
   std::string message = absl::StrCat("rocksdb ", what, ": ", s.ToString());
-  if (s.IsCorruption()) return absl::DataLossError(message);
-  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);
-  if (s.IsIOError()) return absl::UnavailableError(message);
   if (s.IsNotFound()) return absl::NotFoundError(message);
   if (s.IsInvalidArgument()) return absl::InvalidArgumentError(message);
   if (s.IsNotSupported()) return absl::UnimplementedError(message);
@@ -108,16 +147,36 @@ class RocksDbStoreImpl final : public Store {
  public:
   // Takes ownership of `db` and `handles` (one per Column, in enum order)
   // and `default_handle`.
+  // `path` is the database directory, `dir` what stat() said of it at open.
   RocksDbStoreImpl(
       rocksdb::DB* db, rocksdb::ColumnFamilyHandle* default_handle,
-      std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles)
-      : db_(db), default_handle_(default_handle), handles_(handles) {}
+      std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles,
+      std::string path, const struct stat& dir)
+      : db_(db),
+        default_handle_(default_handle),
+        handles_(handles),
+        path_(std::move(path)),
+        dir_device_(dir.st_dev),
+        dir_inode_(dir.st_ino) {}
 
   RocksDbStoreImpl(const RocksDbStoreImpl&) = delete;
   RocksDbStoreImpl& operator=(const RocksDbStoreImpl&) = delete;
 
   ~RocksDbStoreImpl() override {
     rocksdb::CancelAllBackgroundWork(db_.get(), /*wait=*/true);
+    // With the disk full, or after a write error RocksDB did not recover
+    // from, closing writes to files that cannot take it, and RocksDB 7.8 (as
+    // Debian builds it) asserts (SIGABRT). Every synced write is in the WAL
+    // already: leave the database as a crash would, and let the next open
+    // recover it.
+    if (write_failed_.load(std::memory_order_acquire) || !HasRoomFor(0) ||
+        !DirectoryIntact()) {
+      fputs("webhookd: storage: the store cannot take writes; closing without "
+            "a final flush (the next start recovers from the WAL)\n",
+            stderr);
+      (void)db_.release();
+      return;
+    }
     // Make writes made with sync=false durable too on a clean shutdown.
     db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
     for (rocksdb::ColumnFamilyHandle* handle : handles_) {
@@ -140,6 +199,7 @@ class RocksDbStoreImpl final : public Store {
   }
 
   absl::Status Write(const WriteBatch& batch, WriteOptions options) override {
+    RETURN_IF_ERROR(ReadyToWrite(batch.ByteSize()));
     // Room for every record: its bytes plus a tag, a column id and two
     // lengths (varints), after the 12-byte header.
     rocksdb::WriteBatch rocks_batch(12 + batch.ByteSize() + 16 * batch.size());
@@ -160,7 +220,17 @@ class RocksDbStoreImpl final : public Store {
     }
     rocksdb::WriteOptions write_options;
     write_options.sync = options.sync;
-    return FromRocks(db_->Write(write_options, &rocks_batch), "write");
+    return Written(db_->Write(write_options, &rocks_batch));
+  }
+
+  absl::Status Check() const override {
+    if (!DirectoryIntact()) return DirectoryGone();
+    if (!HasRoomFor(0)) {
+      return absl::UnavailableError(
+          "storage cannot write: the server's disk is (nearly) full");
+    }
+    if (!write_failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+    return TryResume();
   }
 
   absl::Status Scan(Column column, std::string_view start, std::string_view end,
@@ -180,6 +250,82 @@ class RocksDbStoreImpl final : public Store {
   }
 
  private:
+  // The database directory is still the one opened (not deleted, not
+  // replaced): RocksDB keeps writing to open files of a deleted directory.
+  bool DirectoryIntact() const {
+    struct stat now;
+    return ::stat(path_.c_str(), &now) == 0 && now.st_dev == dir_device_ &&
+           now.st_ino == dir_inode_;
+  }
+
+  static absl::Status DirectoryGone() {
+    return absl::UnavailableError(
+        "storage: the data directory was removed or replaced while the "
+        "server runs; restart it");
+  }
+
+  // Whether the disk has its reserve and `bytes` more free (true when
+  // statvfs fails: RocksDB then finds out).
+  bool HasRoomFor(uint64_t bytes) const {
+    struct statvfs fs;
+    if (::statvfs(path_.c_str(), &fs) != 0) return true;
+    const uint64_t size = static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize;
+    const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+    const uint64_t reserve = std::clamp(size / kReserveDivisor,
+                                        kMinReserveBytes, kMaxReserveBytes);
+    return free >= reserve + bytes;
+  }
+
+  // OK, or why nothing can be written now. After a failed write, tries
+  // DB::Resume at most every kResumeInterval.
+  absl::Status ReadyToWrite(uint64_t bytes) const {
+    if (!DirectoryIntact()) return DirectoryGone();
+    if (!HasRoomFor(bytes)) {
+      return absl::ResourceExhaustedError(
+          "storage: the server's disk is (nearly) full; writes are refused "
+          "until space is freed");
+    }
+    if (!write_failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+    {
+      absl::MutexLock lock(&resume_mu_);
+      if (absl::Now() - last_resume_ < kResumeInterval) return last_error_;
+    }
+    return TryResume();
+  }
+
+  // Recovers from RocksDB's background error (a full disk, a failed WAL
+  // write): flushes to a new WAL and lets writes in again. UNAVAILABLE while
+  // it cannot.
+  absl::Status TryResume() const {
+    absl::MutexLock lock(&resume_mu_);
+    if (!write_failed_.load(std::memory_order_acquire)) return absl::OkStatus();
+    last_resume_ = absl::Now();
+    rocksdb::Status resumed = db_->Resume();
+    if (resumed.ok()) {
+      write_failed_.store(false, std::memory_order_release);
+      fputs("webhookd: storage: writes resumed\n", stderr);
+      return absl::OkStatus();
+    }
+    absl::Status error = FromRocks(resumed, "resume");
+    last_error_ = absl::UnavailableError(
+        absl::StrCat("storage cannot write: ", error.message()));
+    return last_error_;
+  }
+
+  // A write's status; a failed write may have put RocksDB in its background
+  // error state, which only Resume ends.
+  absl::Status Written(const rocksdb::Status& s) {
+    if (!s.ok() && (s.IsNoSpace() || s.IsIOError())) {
+      absl::MutexLock lock(&resume_mu_);
+      write_failed_.store(true, std::memory_order_release);
+      last_resume_ = absl::Now();
+      last_error_ = absl::UnavailableError(
+          "storage cannot write: waiting for the disk (details in the server "
+          "log)");
+    }
+    return FromRocks(s, "write");
+  }
+
   rocksdb::ColumnFamilyHandle* Handle(Column column) const {
     int index = static_cast<int>(column);
     if (index < 0 || index >= kColumnCount) return nullptr;
@@ -191,9 +337,19 @@ class RocksDbStoreImpl final : public Store {
         absl::StrCat("storage: no column ", static_cast<int>(column)));
   }
 
-  const std::unique_ptr<rocksdb::DB> db_;
+  std::unique_ptr<rocksdb::DB> db_;  // released unclosed on a full disk
   rocksdb::ColumnFamilyHandle* const default_handle_;
   const std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles_;
+  const std::string path_;
+  const dev_t dir_device_;
+  const ino_t dir_inode_;
+
+  // Set by a failed write, cleared by a successful DB::Resume.
+  mutable std::atomic<bool> write_failed_{false};
+  mutable absl::Mutex resume_mu_;
+  mutable absl::Time last_resume_ ABSL_GUARDED_BY(resume_mu_) =
+      absl::InfinitePast();
+  mutable absl::Status last_error_ ABSL_GUARDED_BY(resume_mu_);
 };
 
 }  // namespace
@@ -235,7 +391,10 @@ absl::StatusOr<StorePtr> RocksDbStore::Open(const RocksDbOptions& options) {
   if (!s.ok()) return FromRocksOpen(s, options.path);
   std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> column_handles;
   for (int i = 0; i < kColumnCount; ++i) column_handles[i] = handles[i + 1];
-  return std::make_unique<RocksDbStoreImpl>(db, handles[0], column_handles);
+  struct stat dir = {};
+  ::stat(options.path.c_str(), &dir);
+  return std::make_unique<RocksDbStoreImpl>(db, handles[0], column_handles,
+                                            options.path, dir);
 }
 
 }  // namespace webhooks::storage

@@ -126,6 +126,10 @@ class Store {
                             std::string_view end,
                             ScanVisitor visitor) const = 0;
 
+  // OK while the store can be read and written; UNAVAILABLE (with the
+  // reason) while it cannot, for health checks. Cheap: a ping at most.
+  virtual absl::Status Check() const { return absl::OkStatus(); }
+
   // Visits every key that begins with `prefix`, in order.
   absl::Status ScanPrefix(Column column, std::string_view prefix,
                           ScanVisitor visitor) const;
