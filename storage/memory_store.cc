@@ -36,6 +36,16 @@ absl::Status MemoryStore::Write(const WriteBatch& batch,
   }
   absl::MutexLock lock(&mu_);
   if (!fail_writes_.ok()) return fail_writes_;
+  for (size_t i = 0; i < batch.expectation_count(); ++i) {
+    const WriteBatch::Expectation expected = batch.expectation(i);
+    if (!IsColumn(expected.column)) return NotAColumn(expected.column);
+    const auto& map = columns_[static_cast<int>(expected.column)];
+    auto it = map.find(expected.key);
+    const bool holds = expected.value.has_value()
+                           ? it != map.end() && it->second == *expected.value
+                           : it == map.end();
+    if (!holds) return ExpectationFailed(expected);
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     const WriteBatch::Op op = batch.op(i);
     auto& map = columns_[static_cast<int>(op.column)];

@@ -220,6 +220,19 @@ class RocksDbStoreImpl final : public Store {
     }
     rocksdb::WriteOptions write_options;
     write_options.sync = options.sync;
+    if (batch.expectation_count() == 0) {
+      return Written(db_->Write(write_options, &rocks_batch));
+    }
+    // Conditional batches check and write one at a time (see
+    // WriteBatch::Expect: every writer of an expected key expects it, so
+    // nothing else changes it between the check and the write).
+    absl::MutexLock lock(&conditional_mu_);
+    for (size_t i = 0; i < batch.expectation_count(); ++i) {
+      const WriteBatch::Expectation expected = batch.expectation(i);
+      ASSIGN_OR_RETURN(std::optional<std::string> current,
+                       Get(expected.column, expected.key));
+      if (current != expected.value) return ExpectationFailed(expected);
+    }
     return Written(db_->Write(write_options, &rocks_batch));
   }
 
@@ -337,6 +350,7 @@ class RocksDbStoreImpl final : public Store {
         absl::StrCat("storage: no column ", static_cast<int>(column)));
   }
 
+  absl::Mutex conditional_mu_;
   std::unique_ptr<rocksdb::DB> db_;  // released unclosed on a full disk
   rocksdb::ColumnFamilyHandle* const default_handle_;
   const std::array<rocksdb::ColumnFamilyHandle*, kColumnCount> handles_;

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "common/strings.h"
+
 namespace webhooks::storage {
 
 std::string_view ColumnName(Column column) {
@@ -53,6 +55,25 @@ void WriteBatch::Delete(Column column, std::string_view key) {
   bytes_.append(key);
 }
 
+void WriteBatch::Expect(Column column, std::string_view key,
+                        std::optional<std::string_view> value) {
+  expectations_.push_back(ExpectEntry{column, value.has_value(),
+                                      expected_bytes_.size(), key.size(),
+                                      value.has_value() ? value->size() : 0});
+  expected_bytes_.append(key);
+  if (value.has_value()) expected_bytes_.append(*value);
+}
+
+absl::Status ExpectationFailed(const WriteBatch::Expectation& expectation) {
+  return absl::AbortedError(StrCat(
+      "storage: a concurrent change to ", ColumnName(expectation.column),
+      " came first; read again and retry"));
+}
+
+bool IsExpectationFailure(const absl::Status& status) {
+  return absl::IsAborted(status);
+}
+
 void WriteBatch::Append(const WriteBatch& other) {
   // Positions of `other`'s entries move by the bytes already here; `other`
   // may be this batch, so read its sizes before growing.
@@ -65,6 +86,14 @@ void WriteBatch::Append(const WriteBatch& other) {
     entries_.push_back(entry);
   }
   bytes_.append(std::string(other.bytes_));
+  const size_t expect_shift = expected_bytes_.size();
+  const size_t expect_count = other.expectations_.size();
+  for (size_t i = 0; i < expect_count; ++i) {
+    ExpectEntry entry = other.expectations_[i];
+    entry.pos += expect_shift;
+    expectations_.push_back(entry);
+  }
+  expected_bytes_.append(std::string(other.expected_bytes_));
 }
 
 std::vector<WriteBatch::Op> WriteBatch::ops() const {

@@ -6,7 +6,9 @@
 //   batch.Put(Column::kSubscriptionsBySite, site_key, "");
 //   RETURN_IF_ERROR(store.Write(batch));  // durable when it returns OK
 //
-// Implementations: MemoryStore (tests) and RocksDbStore (the real one).
+// Implementations: MemoryStore (tests), RocksDbStore (the default, one
+// node) and PostgresStore (cluster mode, several nodes; see
+// storage/cluster_store.h for what it adds).
 // A Store is safe for concurrent use from many threads without external
 // synchronization. Reads see every write that returned before they began.
 #ifndef WEBHOOKS_STORAGE_STORE_H_
@@ -66,10 +68,34 @@ class WriteBatch {
 
   void Put(Column column, std::string_view key, std::string_view value);
   void Delete(Column column, std::string_view key);
+
+  // A precondition of the whole batch: Store::Write applies it only if,
+  // when it applies, `key` of `column` holds exactly `value` (std::nullopt:
+  // is absent). Otherwise it writes nothing and returns ABORTED. This is how
+  // a read-modify-write stays correct when several processes share one
+  // store (cluster mode): read, decide, Expect what was read, Write, and
+  // start again on ABORTED. Keys that are ever expected must only be
+  // written by batches that expect them, or by one writer at a time.
+  void Expect(Column column, std::string_view key,
+              std::optional<std::string_view> value);
+  struct Expectation {
+    Column column;
+    std::string_view key;
+    std::optional<std::string_view> value;
+  };
+  size_t expectation_count() const { return expectations_.size(); }
+  Expectation expectation(size_t i) const {
+    const ExpectEntry& e = expectations_[i];
+    const std::string_view bytes(expected_bytes_);
+    std::optional<std::string_view> value;
+    if (e.present) value = bytes.substr(e.pos + e.key_len, e.value_len);
+    return Expectation{e.column, bytes.substr(e.pos, e.key_len), value};
+  }
   // Appends `other`'s operations after this batch's.
   void Append(const WriteBatch& other);
 
   size_t size() const { return entries_.size(); }
+  // No operations (a batch with only expectations is empty: it checks).
   bool empty() const { return entries_.empty(); }
   Op op(size_t i) const {
     const Entry& e = entries_[i];
@@ -91,7 +117,21 @@ class WriteBatch {
   };
   std::vector<Entry> entries_;
   std::string bytes_;
+  struct ExpectEntry {
+    Column column;
+    bool present;
+    size_t pos;
+    size_t key_len;
+    size_t value_len;
+  };
+  std::vector<ExpectEntry> expectations_;
+  std::string expected_bytes_;
 };
+
+// The error Store::Write returns when an expectation does not hold.
+absl::Status ExpectationFailed(const WriteBatch::Expectation& expectation);
+// True for that error (ABORTED): read again and retry.
+bool IsExpectationFailure(const absl::Status& status);
 
 struct WriteOptions {
   // When true (the default) Write returns only after the batch is in the
@@ -113,7 +153,11 @@ class Store {
   virtual absl::StatusOr<std::optional<std::string>> Get(
       Column column, std::string_view key) const = 0;
 
-  // Applies every operation of `batch` atomically, in order.
+  // Applies every operation of `batch` atomically, in order, once every
+  // expectation of the batch holds (ABORTED, nothing written, otherwise).
+  // Errors: UNAVAILABLE while the store cannot be reached (nothing or
+  // everything may have been applied only when it says so), RESOURCE_EXHAUSTED
+  // when it is full, INVALID_ARGUMENT for a batch no store could apply.
   virtual absl::Status Write(const WriteBatch& batch,
                              WriteOptions options = {}) = 0;
 
