@@ -79,6 +79,11 @@ void AttemptLog::Invalidate(std::string_view subscription_id) {
   rings_.erase(AsAbsl(subscription_id));
 }
 
+void AttemptLog::InvalidateAll() {
+  absl::MutexLock lock(&mu_);
+  rings_.clear();
+}
+
 absl::StatusOr<AttemptPage> AttemptLog::List(
     std::string_view subscription_id,
     std::optional<AttemptRecord::Status> status, int page_size,

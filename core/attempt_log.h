@@ -50,6 +50,9 @@ class AttemptLog {
   // Forgets the in-memory ring of a subscription (after a failed write, or
   // when the subscription is deleted), so it is reloaded from storage.
   void Invalidate(std::string_view subscription_id);
+  // Forgets every in-memory ring (cluster mode: after partitions were taken
+  // over, their subscriptions' rings were written by another node).
+  void InvalidateAll();
 
   // Newest first, optionally only with `status`.
   absl::StatusOr<AttemptPage> List(std::string_view subscription_id,

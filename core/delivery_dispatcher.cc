@@ -323,7 +323,8 @@ void DeliveryDispatcher::Abandon(const DeliveryRecord& delivery,
   DeliveryRecord after = delivery;
   after.set_state(DeliveryRecord::FAILED);
   storage::WriteBatch batch;
-  DeliveryQueue::StageUpdate(&delivery, after, batch);
+  DeliveryQueue::StageUpdate(&delivery, after, batch, nullptr,
+                             deps_.queue->partitions());
   if (deps_.store->Write(batch).ok()) ++stats_.deliveries_failed;
   (void)why;  // not an attempt: the subscription's log is left alone
 }
@@ -362,6 +363,12 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     Lease& lease = leases[i];
     if (lease.delivery.id().empty()) continue;
     const HttpResult& result = arrivals[i].result;
+    if (!deps_.queue->Holds(lease.delivery)) {
+      // Its partition may have passed to another node, which sends it
+      // again: it stays pending on disk as it was.
+      unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
+      continue;
+    }
     if (result.outcome == HttpResult::Outcome::kRejected && draining) {
       // Not sent (shutting down): stays pending on disk.
       unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
@@ -406,7 +413,8 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       continue;
     }
     written_min = std::min(written_min, leased_due);
-    DeliveryQueue::StageReplacePending(leased_due, after, batch, &queued_min);
+    DeliveryQueue::StageReplacePending(leased_due, after, batch, &queued_min,
+                                       deps_.queue->partitions());
     health.push_back(
         {attempt.subscription_id(),
          c.success ? SubscriptionRegistry::AttemptOutcome::Kind::kSucceeded
@@ -527,7 +535,8 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverHeld(
   after.set_next_attempt_micros(Micros(deps_.clock->Now()));
   storage::WriteBatch batch;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
-  DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min);
+  DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min,
+                             deps_.queue->partitions());
   RETURN_IF_ERROR(deps_.store->Write(batch));
   to_note = std::min(to_note, queued_min);
   return after;
@@ -578,7 +587,8 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
     DeliveryRecord after = *before;
     after.set_state(DeliveryRecord::PENDING);
     after.set_next_attempt_micros(now);
-    DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min);
+    DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min,
+                             deps_.queue->partitions());
     ++recovered;
   }
   if (status.ok() && !batch.empty()) status = deps_.store->Write(batch);

@@ -14,25 +14,40 @@ bool Pending(const DeliveryRecord& d) {
   return d.state() == DeliveryRecord::PENDING;
 }
 
-std::string QueueKey(int64_t due_micros, std::string_view id) {
-  return storage::keys::QueueEntry(
-      static_cast<uint64_t>(std::max<int64_t>(0, due_micros)), id);
+// With one partition a queue key is QueueEntry(due, id); with more, the
+// partition's two bytes come first.
+std::string PartitionPrefix(int partition, int partitions) {
+  if (partitions <= 1) return std::string();
+  return std::string{static_cast<char>((partition >> 8) & 0xff),
+                     static_cast<char>(partition & 0xff)};
 }
 
-std::string QueueKey(const DeliveryRecord& d) {
-  return QueueKey(d.next_attempt_micros(), d.id());
+std::string QueueKey(int64_t due_micros, std::string_view id,
+                     std::string_view subscription_id = {},
+                     int partitions = 1) {
+  std::string key = PartitionPrefix(
+      DeliveryQueue::PartitionOf(subscription_id, partitions), partitions);
+  key += storage::keys::QueueEntry(
+      static_cast<uint64_t>(std::max<int64_t>(0, due_micros)), id);
+  return key;
+}
+
+std::string QueueKey(const DeliveryRecord& d, int partitions) {
+  return QueueKey(d.next_attempt_micros(), d.id(), d.subscription_id(),
+                  partitions);
 }
 
 // `record`: whether kDeliveries gets the record (the queue key always does).
 void StagePut(const DeliveryRecord& after, bool record,
-              storage::WriteBatch& batch, int64_t* queued_min) {
+              storage::WriteBatch& batch, int64_t* queued_min,
+              int partitions) {
   // A commit stages hundreds of these: serialize into one reused buffer
   // (the batch copies the bytes).
   thread_local std::string bytes;
   after.SerializeToString(&bytes);
   if (record) batch.Put(Column::kDeliveries, after.id(), bytes);
   if (Pending(after)) {
-    batch.Put(Column::kDeliveryQueue, QueueKey(after), bytes);
+    batch.Put(Column::kDeliveryQueue, QueueKey(after, partitions), bytes);
     if (queued_min != nullptr) {
       *queued_min = std::min(*queued_min,
                              std::max<int64_t>(0, after.next_attempt_micros()));
@@ -57,25 +72,55 @@ std::optional<int64_t> DeliveryQueue::InitialDueMicros(std::string_view id) {
   return *millis * 1000;
 }
 
+int DeliveryQueue::PartitionOf(std::string_view subscription_id,
+                               int partitions) {
+  if (partitions <= 1) return 0;
+  // FNV-1a: stable across builds and machines (every node must agree).
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : subscription_id) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return static_cast<int>(hash % static_cast<uint64_t>(partitions));
+}
+
 void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
                                 const DeliveryRecord& after,
                                 storage::WriteBatch& batch,
-                                int64_t* queued_min) {
+                                int64_t* queued_min, int partitions) {
   if (before != nullptr && Pending(*before)) {
-    batch.Delete(Column::kDeliveryQueue, QueueKey(*before));
+    batch.Delete(Column::kDeliveryQueue, QueueKey(*before, partitions));
   }
-  const bool queue_only = before == nullptr && Pending(after) &&
+  // Get finds a queue-only delivery by the key its id implies, which with
+  // partitions would need the subscription too: there the record is always
+  // written by id.
+  const bool queue_only = partitions <= 1 && before == nullptr &&
+                          Pending(after) &&
                           InitialDueMicros(after.id()) ==
                               after.next_attempt_micros();
-  StagePut(after, /*record=*/!queue_only, batch, queued_min);
+  StagePut(after, /*record=*/!queue_only, batch, queued_min, partitions);
 }
 
 void DeliveryQueue::StageReplacePending(int64_t before_due_micros,
                                         const DeliveryRecord& after,
                                         storage::WriteBatch& batch,
-                                        int64_t* queued_min) {
-  batch.Delete(Column::kDeliveryQueue, QueueKey(before_due_micros, after.id()));
-  StagePut(after, /*record=*/true, batch, queued_min);
+                                        int64_t* queued_min, int partitions) {
+  batch.Delete(Column::kDeliveryQueue,
+               QueueKey(before_due_micros, after.id(), after.subscription_id(),
+                        partitions));
+  StagePut(after, /*record=*/true, batch, queued_min, partitions);
+}
+
+void DeliveryQueue::SetOwnership(const PartitionOwnership* ownership) {
+  ownership_.store(ownership, std::memory_order_release);
+}
+
+bool DeliveryQueue::Holds(const DeliveryRecord& delivery) const {
+  if (partitions_ <= 1) return true;
+  const PartitionOwnership* ownership =
+      ownership_.load(std::memory_order_acquire);
+  return ownership != nullptr &&
+         ownership->Holds(PartitionOf(delivery.subscription_id(), partitions_));
 }
 
 void DeliveryQueue::NoteEnqueued(int64_t due_micros) {
@@ -87,8 +132,8 @@ void DeliveryQueue::NoteEnqueued(int64_t due_micros) {
 }
 
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
-    uint64_t from_micros, absl::Time now, int limit, SkipFn skip,
-    uint64_t* last_due) const {
+    std::string_view prefix, uint64_t from_micros, absl::Time now, int limit,
+    SkipFn skip, uint64_t* last_due) const {
   std::vector<DeliveryRecord> due;
   if (limit <= 0) return due;
   const uint64_t end_micros =
@@ -98,11 +143,13 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
   absl::Status parse_error;
   RETURN_IF_ERROR(store_->Scan(
       Column::kDeliveryQueue,
-      from_micros == 0 ? std::string()
-                       : storage::keys::QueueEntry(from_micros, ""),
-      storage::keys::QueueEntry(end_micros, ""),
+      from_micros == 0 ? std::string(prefix)
+                       : StrCat(prefix,
+                                storage::keys::QueueEntry(from_micros, "")),
+      StrCat(prefix, storage::keys::QueueEntry(end_micros, "")),
       [&](std::string_view key, std::string_view value) {
-        auto entry = storage::keys::ParseQueueEntry(key);
+        auto entry =
+            storage::keys::ParseQueueEntry(key.substr(prefix.size()));
         if (!entry.has_value() || skip(entry->delivery_id)) return true;
         *last_due = entry->due_micros;
         if (value.empty()) {
@@ -138,13 +185,53 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
     absl::Time now, int limit) const {
   uint64_t last_due = 0;
-  return Scan(0, now, limit, [](std::string_view) { return false; },
-              &last_due);
+  const auto no_skip = [](std::string_view) { return false; };
+  if (partitions_ <= 1) return Scan("", 0, now, limit, no_skip, &last_due);
+  std::vector<DeliveryRecord> due;
+  for (int p = 0; p < partitions_; ++p) {
+    ASSIGN_OR_RETURN(std::vector<DeliveryRecord> part,
+                     Scan(PartitionPrefix(p, partitions_), 0, now, limit,
+                          no_skip, &last_due));
+    for (DeliveryRecord& d : part) due.push_back(std::move(d));
+  }
+  std::stable_sort(due.begin(), due.end(),
+                   [](const DeliveryRecord& a, const DeliveryRecord& b) {
+                     return a.next_attempt_micros() < b.next_attempt_micros();
+                   });
+  if (due.size() > static_cast<size_t>(std::max(limit, 0))) due.resize(limit);
+  return due;
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
+    absl::Time now, int limit, SkipFn skip) {
+  // Other nodes enqueue into these partitions too, at due times this node
+  // never hears of: each partition is scanned from its head. The partitions
+  // take turns at going first, so one with a long backlog cannot keep the
+  // others waiting.
+  const PartitionOwnership* ownership =
+      ownership_.load(std::memory_order_acquire);
+  std::vector<int> owned =
+      ownership != nullptr ? ownership->Owned() : std::vector<int>();
+  std::vector<DeliveryRecord> due;
+  if (owned.empty()) return due;
+  const size_t first = next_first_partition_++ % owned.size();
+  for (size_t i = 0; i < owned.size() && due.size() < static_cast<size_t>(limit);
+       ++i) {
+    const int partition = owned[(first + i) % owned.size()];
+    uint64_t last_due = 0;
+    ASSIGN_OR_RETURN(
+        std::vector<DeliveryRecord> part,
+        Scan(PartitionPrefix(partition, partitions_), 0, now,
+             limit - static_cast<int>(due.size()), skip, &last_due));
+    for (DeliveryRecord& d : part) due.push_back(std::move(d));
+  }
+  return due;
 }
 
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
     absl::Time now, int limit, SkipFn skip) {
   absl::MutexLock lock(&scan_mu_);
+  if (partitions_ > 1) return NextDueInPartitions(now, limit, skip);
   // Entries noted from here on may be missed by this scan; they lower the
   // mark for the next one.
   const int64_t noted = noted_min_.exchange(kNothingQueued);
@@ -159,7 +246,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
   uint64_t last_due =
       static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) + 1;
   absl::StatusOr<std::vector<DeliveryRecord>> due =
-      Scan(from, now, limit, skip, &last_due);
+      Scan("", from, now, limit, skip, &last_due);
   low_water_ = due.ok() ? last_due : from;
   return due;
 }
@@ -169,7 +256,7 @@ absl::StatusOr<DeliveryRecord> DeliveryQueue::Get(std::string_view id) const {
   // the current record, and the write that removes it also writes the
   // record by id, so when it is absent the record by id is there already.
   if (const std::optional<int64_t> initial = InitialDueMicros(id);
-      initial.has_value()) {
+      initial.has_value() && partitions_ <= 1) {
     ASSIGN_OR_RETURN(std::optional<std::string> queued,
                      store_->Get(Column::kDeliveryQueue, QueueKey(*initial, id)));
     if (queued.has_value() && !queued->empty()) return Parse(id, *queued);

@@ -52,6 +52,19 @@ namespace webhooks::core {
 
 using internal::DeliveryRecord;
 
+// Which partitions of a partitioned queue this process may send from (in a
+// cluster: those whose lease it holds). Thread-safe.
+class PartitionOwnership {
+ public:
+  virtual ~PartitionOwnership() = default;
+  // The partitions to take deliveries from now.
+  virtual std::vector<int> Owned() const = 0;
+  // Whether `partition` is still held for long enough to write the outcome
+  // of a delivery taken from it (false once it may have passed to another
+  // node: that node sends it again).
+  virtual bool Holds(int partition) const = 0;
+};
+
 class DeliveryQueue {
  public:
   static constexpr int64_t kNothingQueued = std::numeric_limits<int64_t>::max();
@@ -60,7 +73,26 @@ class DeliveryQueue {
   // Delivery ids are NewId(kIdPrefix, creation millis, ...).
   static constexpr std::string_view kIdPrefix = "dlv_";
 
-  explicit DeliveryQueue(storage::Store* store) : store_(store) {}
+  // With `partitions` above 1 (cluster mode) every queue key begins with
+  // the partition of its delivery's subscription (PartitionOf), NextDue
+  // reads only the partitions SetOwnership's owner holds, and every
+  // delivery's record is also written by id.
+  explicit DeliveryQueue(storage::Store* store, int partitions = 1)
+      : store_(store), partitions_(partitions < 1 ? 1 : partitions) {}
+
+  int partitions() const { return partitions_; }
+
+  // The partition of a subscription's deliveries: one owner at a time sends
+  // them, writes their attempts and counts their failures.
+  static int PartitionOf(std::string_view subscription_id, int partitions);
+
+  // Who says which partitions NextDue may read (must outlive the queue, or
+  // be replaced by null first). Until set, a partitioned queue reads none.
+  void SetOwnership(const PartitionOwnership* ownership);
+
+  // Whether the outcome of `delivery`, taken by NextDue, may still be
+  // written (always, with one partition).
+  bool Holds(const DeliveryRecord& delivery) const;
 
   // The due time, in microseconds, of a new delivery that is due when it
   // is created: the millisecond its id carries. nullopt for an id that is
@@ -72,17 +104,19 @@ class DeliveryQueue {
   // InitialDueMicros), and the queue key of a PENDING delivery at its
   // next_attempt_micros. When it adds a queue key and `queued_min` is not
   // null, lowers *queued_min to that key's due time (for NoteEnqueued).
+  // `partitions` is the queue's partitions().
   static void StageUpdate(const DeliveryRecord* before,
                           const DeliveryRecord& after,
                           storage::WriteBatch& batch,
-                          int64_t* queued_min = nullptr);
+                          int64_t* queued_min = nullptr, int partitions = 1);
 
   // StageUpdate for a `before` that was PENDING, due at `before_due_micros`
   // (the id is after's).
   static void StageReplacePending(int64_t before_due_micros,
                                   const DeliveryRecord& after,
                                   storage::WriteBatch& batch,
-                                  int64_t* queued_min = nullptr);
+                                  int64_t* queued_min = nullptr,
+                                  int partitions = 1);
 
   // Tells NextDue that a write which has returned put queue keys due at or
   // after `due_micros` (kNothingQueued: none).
@@ -111,17 +145,25 @@ class DeliveryQueue {
   absl::StatusOr<int64_t> Depth() const;
 
  private:
-  // The pending deliveries queued in [from, now], at most `limit` not
-  // skipped; *last_due is the due time of the last one (or untouched).
-  absl::StatusOr<std::vector<DeliveryRecord>> Scan(uint64_t from_micros,
+  // The pending deliveries queued under `prefix` (a partition's, or none)
+  // in [from, now], at most `limit` not skipped; *last_due is the due time
+  // of the last one (or untouched).
+  absl::StatusOr<std::vector<DeliveryRecord>> Scan(std::string_view prefix,
+                                                   uint64_t from_micros,
                                                    absl::Time now, int limit,
                                                    SkipFn skip,
                                                    uint64_t* last_due) const;
+  absl::StatusOr<std::vector<DeliveryRecord>> NextDueInPartitions(
+      absl::Time now, int limit, SkipFn skip)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
 
   storage::Store* const store_;
+  const int partitions_;
   // The smallest due time noted since the last NextDue began.
   std::atomic<int64_t> noted_min_{kNothingQueued};
-  absl::Mutex scan_mu_;
+  mutable absl::Mutex scan_mu_;
+  std::atomic<const PartitionOwnership*> ownership_{nullptr};
+  size_t next_first_partition_ ABSL_GUARDED_BY(scan_mu_) = 0;
   // Every queue key below this, when the last NextDue began, was returned
   // or skipped by an earlier NextDue (or is noted since).
   uint64_t low_water_ ABSL_GUARDED_BY(scan_mu_) = 0;

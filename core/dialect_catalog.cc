@@ -132,6 +132,44 @@ absl::Status DialectCatalog::Store(const DialectRecord& record) {
   return absl::OkStatus();
 }
 
+absl::Status DialectCatalog::Refresh(std::string_view name) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(storage::Column::kDialects, name));
+  absl::MutexLock lock(&mu_);
+  if (!bytes.has_value()) {
+    if (auto it = dialects_.find(name); it != dialects_.end()) {
+      dialects_.erase(it);
+    }
+    return absl::OkStatus();
+  }
+  DialectRecord record;
+  if (!record.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    return absl::DataLossError(StrCat("stored dialect \"", name, "\" is corrupt"));
+  }
+  dialects_[std::string(name)] = std::move(record);
+  return absl::OkStatus();
+}
+
+absl::Status DialectCatalog::Reload() {
+  std::map<std::string, DialectRecord, std::less<>> stored;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store_->Scan(
+      storage::Column::kDialects, "", "",
+      [&](std::string_view key, std::string_view value) {
+        DialectRecord& record = stored[std::string(key)];
+        if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError(
+              StrCat("stored dialect \"", key, "\" is corrupt"));
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  absl::MutexLock lock(&mu_);
+  dialects_ = std::move(stored);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<DialectRecord> DialectCatalog::Create(
     const DialectRecord& draft) {
   DialectRecord record = draft;

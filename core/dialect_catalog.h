@@ -63,6 +63,11 @@ class DialectCatalog {
   absl::StatusOr<DialectRecord> Update(const DialectRecord& changes,
                                        const std::vector<std::string>& paths);
 
+  // Cluster mode: makes memory match what is stored for one dialect (after
+  // another node changed it; the change feed calls it), or for all.
+  absl::Status Refresh(std::string_view name) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Deletes a dynamic dialect. The caller has checked that no subscription
   // uses it (SubscriptionRegistry::DeleteDialect does).
   absl::Status Delete(std::string_view name);

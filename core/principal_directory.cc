@@ -98,4 +98,63 @@ void PrincipalDirectory::Forgotten(std::string_view id) {
   generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
+absl::Status PrincipalDirectory::Refresh(std::string_view id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                   store_->Get(storage::Column::kPrincipals, id));
+  PrincipalRecord record;
+  if (bytes.has_value() &&
+      !record.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    return absl::DataLossError(StrCat("stored principal \"", id, "\" is corrupt"));
+  }
+  absl::MutexLock lock(&mu_);
+  Mirror(id, bytes.has_value() ? &record : nullptr);
+  return absl::OkStatus();
+}
+
+absl::Status PrincipalDirectory::Reload() {
+  absl::flat_hash_map<std::string, PrincipalRecord> stored;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store_->Scan(
+      storage::Column::kPrincipals, "", "",
+      [&](std::string_view key, std::string_view value) {
+        PrincipalRecord& record = stored[std::string(key)];
+        if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse_error = absl::DataLossError(
+              StrCat("stored principal \"", key, "\" is corrupt"));
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  absl::MutexLock lock(&mu_);
+  std::vector<std::string> gone;
+  for (const auto& [id, record] : principals_) {
+    if (!stored.contains(id)) gone.push_back(id);
+  }
+  for (const std::string& id : gone) Mirror(id, nullptr);
+  for (const auto& [id, record] : stored) Mirror(id, &record);
+  return absl::OkStatus();
+}
+
+void PrincipalDirectory::Mirror(std::string_view id,
+                                const PrincipalRecord* record) {
+  auto it = principals_.find(AsAbsl(id));
+  if (it != principals_.end()) {
+    if (record != nullptr &&
+        it->second.SerializeAsString() == record->SerializeAsString()) {
+      return;  // unchanged: keep the generation (and cached matches)
+    }
+    LeaveGroups(id, it->second);
+    principals_.erase(it);
+  } else if (record == nullptr) {
+    return;
+  }
+  if (record != nullptr) {
+    PrincipalRecord& stored = principals_[std::string(id)];
+    stored = *record;
+    JoinGroups(id, stored);
+  }
+  generation_.fetch_add(1, std::memory_order_acq_rel);
+}
+
 }  // namespace webhooks::core

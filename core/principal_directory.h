@@ -82,6 +82,11 @@ class PrincipalDirectory {
     return generation_.load(std::memory_order_acquire);
   }
 
+  // Cluster mode: makes memory match what is stored for one principal
+  // (after another node changed it; the change feed calls it), or for all.
+  absl::Status Refresh(std::string_view id) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Adds the removal of the principal's record to `batch`. Once the batch is
   // written, call Forgotten(id) so memory follows.
   static void StageForget(std::string_view id, storage::WriteBatch& batch);
@@ -101,6 +106,10 @@ class PrincipalDirectory {
   void JoinGroups(std::string_view id, const PrincipalRecord& record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void LeaveGroups(std::string_view id, const PrincipalRecord& record)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Makes memory hold `record` (null: nothing) for `id`.
+  void Mirror(std::string_view id, const PrincipalRecord* record)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;

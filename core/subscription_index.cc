@@ -304,6 +304,31 @@ class SubscriptionIndex::Impl {
     return ids_.size();
   }
 
+  void ForEachId(absl::FunctionRef<void(std::string_view)> visitor) const
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::ReaderMutexLock lock(&mu_);
+    for (uint32_t slot : ids_) visitor(slab_.at(slot).id());
+  }
+
+  std::optional<IndexEntry> Find(std::string_view id) const
+      ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = ids_.find(id);
+    if (it == ids_.end()) return std::nullopt;
+    const index_internal::Entry& e = slab_.at(*it);
+    IndexEntry out;
+    out.id = std::string(e.id());
+    out.site = std::string(pool_.Get(e.site));
+    out.resource_type = std::string(pool_.Get(e.resource_type));
+    out.event_type = std::string(pool_.Get(e.event_type));
+    out.owner = std::string(pool_.Get(e.owner));
+    out.permission = std::string(pool_.Get(e.permission));
+    out.target_url = std::string(e.target_url());
+    out.dialect = std::string(pool_.Get(e.dialect));
+    out.active = e.active != 0;
+    return out;
+  }
+
   size_t MemoryUsage() const ABSL_LOCKS_EXCLUDED(mu_) {
     absl::ReaderMutexLock lock(&mu_);
     return sizeof(*this) + pool_.MemoryUsage() + slab_.MemoryUsage() +
@@ -409,6 +434,13 @@ void SubscriptionIndex::Match(
 }
 
 size_t SubscriptionIndex::size() const { return impl_->size(); }
+std::optional<IndexEntry> SubscriptionIndex::Find(std::string_view id) const {
+  return impl_->Find(id);
+}
+void SubscriptionIndex::ForEachId(
+    absl::FunctionRef<void(std::string_view)> visitor) const {
+  impl_->ForEachId(visitor);
+}
 size_t SubscriptionIndex::MemoryUsage() const { return impl_->MemoryUsage(); }
 
 }  // namespace webhooks::core

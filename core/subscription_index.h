@@ -19,6 +19,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,11 @@ class SubscriptionIndex {
 
   // Number of entries (active or not).
   size_t size() const;
+  // A copy of the entry with this id, if any.
+  std::optional<IndexEntry> Find(std::string_view id) const;
+  // Visits every id (in no order); the visitor must not call back into the
+  // index.
+  void ForEachId(absl::FunctionRef<void(std::string_view)> visitor) const;
   // Approximate heap bytes held, for benchmarks and metrics.
   size_t MemoryUsage() const;
 

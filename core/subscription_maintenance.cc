@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/conflict_retry.h"
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/signing_secret.h"
@@ -34,48 +35,50 @@ std::string StaticSubscriptionId(const SubscriptionRecord& r) {
 absl::StatusOr<PrincipalRemoval> SubscriptionRegistry::RemovePrincipal(
     std::string_view owner, bool deactivate_only) {
   RETURN_IF_ERROR(ValidatePrincipalId("id", owner, options_.limits));
-  absl::MutexLock lock(&mu_);
-  const bool known_groups = principals_->Get(owner).ok();
-  std::vector<std::string> ids;
-  RETURN_IF_ERROR(store_->ScanPrefix(
-      Column::kSubscriptionsByOwner, storage::keys::OwnerPrefix(owner),
-      [&](std::string_view key, std::string_view) {
-        if (auto id = storage::keys::ParseSubscriptionOwner(key)) {
-          ids.push_back(*std::move(id));
-        }
-        return true;
-      }));
-  if (!known_groups && ids.empty()) return error::PrincipalNotFound(owner);
-  std::vector<SubscriptionRecord> before, after;
-  PrincipalRemoval removal;
-  const int64_t now = absl::ToUnixMicros(clock_->Now());
-  for (const std::string& id : ids) {
-    ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> record, Load(id));
-    if (!record.has_value()) continue;
-    before.push_back(*record);
-    if (record->is_static() || deactivate_only) {
-      record->set_active(false);
-      record->set_status_message(std::string(kOwnerRemoved));
-      record->set_update_time_micros(now);
-      after.push_back(*std::move(record));
-      ++removal.deactivated;
-    } else {
-      after.emplace_back();  // an empty id marks a deletion
-      ++removal.deleted;
+  return RetryOnConflict([&]() -> absl::StatusOr<PrincipalRemoval> {
+    absl::MutexLock lock(&mu_);
+    const bool known_groups = principals_->Get(owner).ok();
+    std::vector<std::string> ids;
+    RETURN_IF_ERROR(store_->ScanPrefix(
+        Column::kSubscriptionsByOwner, storage::keys::OwnerPrefix(owner),
+        [&](std::string_view key, std::string_view) {
+          if (auto id = storage::keys::ParseSubscriptionOwner(key)) {
+            ids.push_back(*std::move(id));
+          }
+          return true;
+        }));
+    if (!known_groups && ids.empty()) return error::PrincipalNotFound(owner);
+    std::vector<SubscriptionRecord> before, after;
+    PrincipalRemoval removal;
+    const int64_t now = absl::ToUnixMicros(clock_->Now());
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> record, Load(id));
+      if (!record.has_value()) continue;
+      before.push_back(*record);
+      if (record->is_static() || deactivate_only) {
+        record->set_active(false);
+        record->set_status_message(std::string(kOwnerRemoved));
+        record->set_update_time_micros(now);
+        after.push_back(*std::move(record));
+        ++removal.deactivated;
+      } else {
+        after.emplace_back();  // an empty id marks a deletion
+        ++removal.deleted;
+      }
     }
-  }
-  storage::WriteBatch batch;
-  for (size_t i = 0; i < before.size(); ++i) {
-    StageReplace(&before[i], after[i].id().empty() ? nullptr : &after[i],
-                 batch);
-  }
-  PrincipalDirectory::StageForget(owner, batch);
-  RETURN_IF_ERROR(store_->Write(batch));
-  for (size_t i = 0; i < before.size(); ++i) {
-    ApplyReplace(&before[i], after[i].id().empty() ? nullptr : &after[i]);
-  }
-  principals_->Forgotten(owner);
-  return removal;
+    storage::WriteBatch batch;
+    for (size_t i = 0; i < before.size(); ++i) {
+      StageReplace(&before[i], after[i].id().empty() ? nullptr : &after[i],
+                   batch);
+    }
+    PrincipalDirectory::StageForget(owner, batch);
+    RETURN_IF_ERROR(store_->Write(batch));
+    for (size_t i = 0; i < before.size(); ++i) {
+      Mirror(before[i].id(), after[i].id().empty() ? nullptr : &after[i]);
+    }
+    principals_->Forgotten(owner);
+    return removal;
+  });
 }
 
 absl::Status SubscriptionRegistry::SyncStatic(
@@ -108,118 +111,122 @@ absl::Status SubscriptionRegistry::SyncStatic(
     }
     wanted.push_back(std::move(record));
   }
-  absl::MutexLock lock(&mu_);
-  const absl::Time now = clock_->Now();
-  for (SubscriptionRecord& want : wanted) {
-    ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(want.id()));
-    if (current.has_value() && !current->is_static()) {
-      return absl::InvalidArgumentError(
-          StrCat("config subscriptions: id \"", want.id(),
-                       "\" belongs to a subscription made through the API"));
+  return RetryOnConflict([&]() -> absl::Status {
+    absl::MutexLock lock(&mu_);
+    const absl::Time now = clock_->Now();
+    for (SubscriptionRecord& want : wanted) {
+      ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(want.id()));
+      if (current.has_value() && !current->is_static()) {
+        return absl::InvalidArgumentError(
+            StrCat("config subscriptions: id \"", want.id(),
+                         "\" belongs to a subscription made through the API"));
+      }
+      SubscriptionRecord next = current.value_or(SubscriptionRecord());
+      next.set_id(want.id());
+      next.set_site(want.site());
+      next.set_resource_type(want.resource_type());
+      next.set_event_type(want.event_type());
+      next.set_target_url(want.target_url());
+      next.set_owner(want.owner());
+      next.set_permission(want.permission());
+      next.set_dialect(want.dialect());
+      next.set_is_static(true);
+      if (!current.has_value()) {
+        next.set_secret(NewSigningSecret(*random_));
+        next.set_active(true);
+        next.set_create_time_micros(absl::ToUnixMicros(now));
+      } else if (!next.active() && next.status_message() == kRemovedFromConfig) {
+        next.set_active(true);
+        next.clear_status_message();
+      }
+      if (current.has_value() &&
+          current->SerializeAsString() == next.SerializeAsString()) {
+        continue;
+      }
+      next.set_update_time_micros(absl::ToUnixMicros(now));
+      RETURN_IF_ERROR(Replace(current.has_value() ? &*current : nullptr, &next));
     }
-    SubscriptionRecord next = current.value_or(SubscriptionRecord());
-    next.set_id(want.id());
-    next.set_site(want.site());
-    next.set_resource_type(want.resource_type());
-    next.set_event_type(want.event_type());
-    next.set_target_url(want.target_url());
-    next.set_owner(want.owner());
-    next.set_permission(want.permission());
-    next.set_dialect(want.dialect());
-    next.set_is_static(true);
-    if (!current.has_value()) {
-      next.set_secret(NewSigningSecret(*random_));
-      next.set_active(true);
-      next.set_create_time_micros(absl::ToUnixMicros(now));
-    } else if (!next.active() && next.status_message() == kRemovedFromConfig) {
-      next.set_active(true);
-      next.clear_status_message();
+    std::vector<std::string> gone;
+    for (const std::string& id : static_ids_) {
+      if (!wanted_ids.contains(id)) gone.push_back(id);
     }
-    if (current.has_value() &&
-        current->SerializeAsString() == next.SerializeAsString()) {
-      continue;
+    for (const std::string& id : gone) {
+      ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(id));
+      if (!current.has_value() || !current->active()) continue;
+      SubscriptionRecord next = *current;
+      next.set_active(false);
+      next.set_status_message(std::string(kRemovedFromConfig));
+      next.set_update_time_micros(absl::ToUnixMicros(now));
+      RETURN_IF_ERROR(Replace(&*current, &next));
     }
-    next.set_update_time_micros(absl::ToUnixMicros(now));
-    RETURN_IF_ERROR(Replace(current.has_value() ? &*current : nullptr, &next));
-  }
-  std::vector<std::string> gone;
-  for (const std::string& id : static_ids_) {
-    if (!wanted_ids.contains(id)) gone.push_back(id);
-  }
-  for (const std::string& id : gone) {
-    ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> current, Load(id));
-    if (!current.has_value() || !current->active()) continue;
-    SubscriptionRecord next = *current;
-    next.set_active(false);
-    next.set_status_message(std::string(kRemovedFromConfig));
-    next.set_update_time_micros(absl::ToUnixMicros(now));
-    RETURN_IF_ERROR(Replace(&*current, &next));
-  }
-  return absl::OkStatus();
+    return absl::OkStatus();
+  });
 }
 
 absl::StatusOr<std::vector<SubscriptionRegistry::Deactivation>>
 SubscriptionRegistry::RecordAttemptOutcomes(
     const std::vector<AttemptOutcome>& outcomes, int failure_limit) {
-  absl::MutexLock lock(&mu_);
-  // The latest state of each touched subscription, in first-touch order.
-  std::vector<std::pair<SubscriptionRecord, SubscriptionRecord>> touched;
-  absl::flat_hash_map<std::string, size_t> position;
-  std::vector<Deactivation> deactivated;
-  const int64_t now = absl::ToUnixMicros(clock_->Now());
-  for (const AttemptOutcome& outcome : outcomes) {
-    auto it = position.find(outcome.subscription_id);
-    if (it == position.end() &&
-        outcome.kind == AttemptOutcome::Kind::kSucceeded &&
-        !failing_.contains(outcome.subscription_id)) {
-      continue;  // no failures to forget: nothing to change
-    }
-    if (it == position.end()) {
-      ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> loaded,
-                       Load(outcome.subscription_id));
-      if (!loaded.has_value()) continue;
-      it = position.emplace(outcome.subscription_id, touched.size()).first;
-      touched.emplace_back(*loaded, *loaded);
-    }
-    SubscriptionRecord& record = touched[it->second].second;
-    if (!record.active()) continue;
-    switch (outcome.kind) {
-      case AttemptOutcome::Kind::kSucceeded:
-        record.set_consecutive_failures(0);
-        break;
-      case AttemptOutcome::Kind::kFailed:
-        record.set_consecutive_failures(record.consecutive_failures() + 1);
-        if (record.consecutive_failures() >= failure_limit) {
+  return RetryOnConflict([&]() -> absl::StatusOr<std::vector<Deactivation>> {
+    absl::MutexLock lock(&mu_);
+    // The latest state of each touched subscription, in first-touch order.
+    std::vector<std::pair<SubscriptionRecord, SubscriptionRecord>> touched;
+    absl::flat_hash_map<std::string, size_t> position;
+    std::vector<Deactivation> deactivated;
+    const int64_t now = absl::ToUnixMicros(clock_->Now());
+    for (const AttemptOutcome& outcome : outcomes) {
+      auto it = position.find(outcome.subscription_id);
+      if (it == position.end() &&
+          outcome.kind == AttemptOutcome::Kind::kSucceeded &&
+          !failing_.contains(outcome.subscription_id)) {
+        continue;  // no failures to forget: nothing to change
+      }
+      if (it == position.end()) {
+        ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> loaded,
+                         Load(outcome.subscription_id));
+        if (!loaded.has_value()) continue;
+        it = position.emplace(outcome.subscription_id, touched.size()).first;
+        touched.emplace_back(*loaded, *loaded);
+      }
+      SubscriptionRecord& record = touched[it->second].second;
+      if (!record.active()) continue;
+      switch (outcome.kind) {
+        case AttemptOutcome::Kind::kSucceeded:
+          record.set_consecutive_failures(0);
+          break;
+        case AttemptOutcome::Kind::kFailed:
+          record.set_consecutive_failures(record.consecutive_failures() + 1);
+          if (record.consecutive_failures() >= failure_limit) {
+            record.set_active(false);
+            record.set_status_message(
+                "Delivery suspended due to too many delivery failures.");
+          }
+          break;
+        case AttemptOutcome::Kind::kGone:
           record.set_active(false);
           record.set_status_message(
-              "Delivery suspended due to too many delivery failures.");
-        }
-        break;
-      case AttemptOutcome::Kind::kGone:
-        record.set_active(false);
-        record.set_status_message(
-            "The target answered 410 Gone; the subscription was deactivated.");
-        break;
+              "The target answered 410 Gone; the subscription was deactivated.");
+          break;
+      }
+      if (!record.active()) {
+        record.set_update_time_micros(now);
+        deactivated.push_back(
+            {record.id(), record.owner(), record.status_message()});
+      }
     }
-    if (!record.active()) {
-      record.set_update_time_micros(now);
-      deactivated.push_back(
-          {record.id(), record.owner(), record.status_message()});
+    storage::WriteBatch batch;
+    std::vector<size_t> changed;
+    for (size_t i = 0; i < touched.size(); ++i) {
+      if (touched[i].first.SerializeAsString() !=
+          touched[i].second.SerializeAsString()) {
+        StageReplace(&touched[i].first, &touched[i].second, batch);
+        changed.push_back(i);
+      }
     }
-  }
-  storage::WriteBatch batch;
-  std::vector<size_t> changed;
-  for (size_t i = 0; i < touched.size(); ++i) {
-    if (touched[i].first.SerializeAsString() !=
-        touched[i].second.SerializeAsString()) {
-      StageReplace(&touched[i].first, &touched[i].second, batch);
-      changed.push_back(i);
-    }
-  }
-  if (batch.empty()) return deactivated;
-  RETURN_IF_ERROR(store_->Write(batch));
-  for (size_t i : changed) ApplyReplace(&touched[i].first, &touched[i].second);
-  return deactivated;
+    if (batch.empty()) return deactivated;
+    RETURN_IF_ERROR(store_->Write(batch));
+    for (size_t i : changed) Mirror(touched[i].first.id(), &touched[i].second);
+    return deactivated;
+  });
 }
 
 }  // namespace webhooks::core

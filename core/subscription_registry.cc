@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/conflict_retry.h"
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/signing_secret.h"
@@ -133,6 +134,16 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::LoadVisible(
 void SubscriptionRegistry::StageReplace(const SubscriptionRecord* before,
                                         const SubscriptionRecord* after,
                                         storage::WriteBatch& batch) {
+  // The record must still be what the caller read (another node may have
+  // changed it since): otherwise the write is ABORTED and the caller
+  // retries (RetryOnConflict).
+  if (before != nullptr) {
+    thread_local std::string expected;
+    before->SerializeToString(&expected);
+    batch.Expect(Column::kSubscriptions, before->id(), expected);
+  } else if (after != nullptr) {
+    batch.Expect(Column::kSubscriptions, after->id(), std::nullopt);
+  }
   if (before != nullptr) {
     batch.Delete(Column::kSubscriptionsBySite,
                  storage::keys::SubscriptionSite(
@@ -182,12 +193,68 @@ void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
   }
 }
 
+void SubscriptionRegistry::Mirror(std::string_view id,
+                                  const SubscriptionRecord* after) {
+  // What memory holds of `id` now, which is not always the stored record a
+  // writer replaced: in a cluster, another node's change may not have been
+  // mirrored yet.
+  std::optional<SubscriptionRecord> before;
+  if (std::optional<IndexEntry> entry = index_.Find(id)) {
+    before.emplace();
+    before->set_id(entry->id);
+    before->set_owner(entry->owner);
+    before->set_dialect(entry->dialect);
+    before->set_is_static(static_ids_.contains(AsAbsl(id)));
+    if (failing_.contains(AsAbsl(id))) before->set_consecutive_failures(1);
+  }
+  ApplyReplace(before.has_value() ? &*before : nullptr, after);
+}
+
 absl::Status SubscriptionRegistry::Replace(const SubscriptionRecord* before,
                                            const SubscriptionRecord* after) {
   storage::WriteBatch batch;
   StageReplace(before, after, batch);
   RETURN_IF_ERROR(store_->Write(batch));
-  ApplyReplace(before, after);
+  const SubscriptionRecord* any = before != nullptr ? before : after;
+  Mirror(any->id(), after);
+  return absl::OkStatus();
+}
+
+absl::Status SubscriptionRegistry::Refresh(std::string_view id) {
+  absl::MutexLock lock(&mu_);
+  ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> stored, Load(id));
+  Mirror(id, stored.has_value() ? &*stored : nullptr);
+  return absl::OkStatus();
+}
+
+absl::Status SubscriptionRegistry::Reload() {
+  absl::MutexLock lock(&mu_);
+  std::vector<SubscriptionRecord> stored;
+  absl::Status parse_error;
+  RETURN_IF_ERROR(store_->Scan(
+      Column::kSubscriptions, "", "",
+      [&](std::string_view key, std::string_view value) {
+        stored.emplace_back();
+        if (!Parse(value, stored.back())) {
+          parse_error = absl::DataLossError(
+              StrCat("stored subscription \"", key, "\" is corrupt"));
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(parse_error);
+  // Upserts replace in place, so matching never sees a missing subscription
+  // that is still stored; those no longer stored are removed after.
+  absl::flat_hash_set<std::string> ids;
+  for (const SubscriptionRecord& record : stored) {
+    ids.insert(record.id());
+    Mirror(record.id(), &record);
+  }
+  std::vector<std::string> gone;
+  index_.ForEachId([&](std::string_view id) {
+    if (!ids.contains(AsAbsl(id))) gone.emplace_back(id);
+  });
+  for (const std::string& id : gone) Mirror(id, nullptr);
   return absl::OkStatus();
 }
 
@@ -326,28 +393,30 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
           "update_mask", StrCat("\"", path, "\" cannot be updated"));
     }
   }
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(changes.id(), scope));
-  if (current.is_static()) {
-    return error::SubscriptionStatic(current.id(), "updated");
-  }
-  SubscriptionRecord next = current;
-  for (const std::string& path : paths) {
-    if (path == "site") next.set_site(changes.site());
-    if (path == "resource_type") next.set_resource_type(changes.resource_type());
-    if (path == "event_type") next.set_event_type(changes.event_type());
-    if (path == "target_url") next.set_target_url(changes.target_url());
-    if (path == "owner") next.set_owner(changes.owner());
-    if (path == "permission") next.set_permission(changes.permission());
-    if (path == "dialect") next.set_dialect(changes.dialect());
-  }
-  if (scope.owner.has_value() && next.owner() != *scope.owner) {
-    return error::OwnerNotCaller("subscription.owner", *scope.owner);
-  }
-  RETURN_IF_ERROR(Normalize(next));
-  next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
-  RETURN_IF_ERROR(Replace(&current, &next));
-  return next;
+  return RetryOnConflict([&]() -> absl::StatusOr<SubscriptionRecord> {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(changes.id(), scope));
+    if (current.is_static()) {
+      return error::SubscriptionStatic(current.id(), "updated");
+    }
+    SubscriptionRecord next = current;
+    for (const std::string& path : paths) {
+      if (path == "site") next.set_site(changes.site());
+      if (path == "resource_type") next.set_resource_type(changes.resource_type());
+      if (path == "event_type") next.set_event_type(changes.event_type());
+      if (path == "target_url") next.set_target_url(changes.target_url());
+      if (path == "owner") next.set_owner(changes.owner());
+      if (path == "permission") next.set_permission(changes.permission());
+      if (path == "dialect") next.set_dialect(changes.dialect());
+    }
+    if (scope.owner.has_value() && next.owner() != *scope.owner) {
+      return error::OwnerNotCaller("subscription.owner", *scope.owner);
+    }
+    RETURN_IF_ERROR(Normalize(next));
+    next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
+    RETURN_IF_ERROR(Replace(&current, &next));
+    return next;
+  });
 }
 
 absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::SetActive(
@@ -358,43 +427,49 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::SetActive(
     return error::FieldTooLong("status_message",
                                options_.limits.max_status_message_length);
   }
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
-  SubscriptionRecord next = current;
-  next.set_active(active);
-  if (active) {
-    next.clear_status_message();
-    next.set_consecutive_failures(0);
-  } else {
-    next.set_status_message(
-        std::string(message.empty() ? kDeactivatedByApi : message));
-  }
-  next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
-  RETURN_IF_ERROR(Replace(&current, &next));
-  return next;
+  return RetryOnConflict([&]() -> absl::StatusOr<SubscriptionRecord> {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
+    SubscriptionRecord next = current;
+    next.set_active(active);
+    if (active) {
+      next.clear_status_message();
+      next.set_consecutive_failures(0);
+    } else {
+      next.set_status_message(
+          std::string(message.empty() ? kDeactivatedByApi : message));
+    }
+    next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
+    RETURN_IF_ERROR(Replace(&current, &next));
+    return next;
+  });
 }
 
 absl::Status SubscriptionRegistry::Delete(std::string_view id,
                                           const Scope& scope) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
-  if (current.is_static()) return error::SubscriptionStatic(id, "deleted");
-  return Replace(&current, nullptr);
+  return RetryOnConflict([&]() -> absl::Status {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
+    if (current.is_static()) return error::SubscriptionStatic(id, "deleted");
+    return Replace(&current, nullptr);
+  });
 }
 
 absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::RotateSecret(
     std::string_view id, const Scope& scope) {
-  absl::MutexLock lock(&mu_);
-  ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
-  const absl::Time now = clock_->Now();
-  SubscriptionRecord next = current;
-  next.set_previous_secret(current.secret());
-  next.set_previous_secret_expire_micros(
-      absl::ToUnixMicros(now + options_.secret_overlap));
-  next.set_secret(NewSigningSecret(*random_));
-  next.set_update_time_micros(absl::ToUnixMicros(now));
-  RETURN_IF_ERROR(Replace(&current, &next));
-  return next;
+  return RetryOnConflict([&]() -> absl::StatusOr<SubscriptionRecord> {
+    absl::MutexLock lock(&mu_);
+    ASSIGN_OR_RETURN(SubscriptionRecord current, LoadVisible(id, scope));
+    const absl::Time now = clock_->Now();
+    SubscriptionRecord next = current;
+    next.set_previous_secret(current.secret());
+    next.set_previous_secret_expire_micros(
+        absl::ToUnixMicros(now + options_.secret_overlap));
+    next.set_secret(NewSigningSecret(*random_));
+    next.set_update_time_micros(absl::ToUnixMicros(now));
+    RETURN_IF_ERROR(Replace(&current, &next));
+    return next;
+  });
 }
 
 absl::Status SubscriptionRegistry::DeleteDialect(std::string_view name) {

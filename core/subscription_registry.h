@@ -8,6 +8,11 @@
 // Every mutation is one synced storage batch (record + site and owner index
 // keys) followed by the in-memory update, under one writer lock, so storage
 // and index never disagree. Reads go to storage. Thread-safe.
+//
+// In a cluster several nodes write one store: each batch expects the record
+// it replaces to be unchanged (storage::WriteBatch::Expect), a mutation that
+// lost a race is retried from a fresh read, and the change feed calls
+// Refresh so that the index follows other nodes' changes.
 #ifndef WEBHOOKS_CORE_SUBSCRIPTION_REGISTRY_H_
 #define WEBHOOKS_CORE_SUBSCRIPTION_REGISTRY_H_
 
@@ -155,6 +160,12 @@ class SubscriptionRegistry {
   absl::StatusOr<std::vector<Deactivation>> RecordAttemptOutcomes(
       const std::vector<AttemptOutcome>& outcomes, int failure_limit);
 
+  // Cluster mode: makes memory (the index and the counts) match what is
+  // stored for one subscription, after another node changed it (the change
+  // feed calls it); Reload does it for every subscription.
+  absl::Status Refresh(std::string_view id) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Reload() ABSL_LOCKS_EXCLUDED(mu_);
+
   // Subscriptions that use the dialect / are owned by the principal.
   size_t CountUsingDialect(std::string_view dialect) const;
   size_t CountOwnedBy(std::string_view owner) const;
@@ -193,6 +204,9 @@ class SubscriptionRegistry {
   // Mirrors a written replacement in memory.
   void ApplyReplace(const SubscriptionRecord* before,
                     const SubscriptionRecord* after)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Makes memory hold `after` (null: nothing) for `id`, whatever it held.
+  void Mirror(std::string_view id, const SubscriptionRecord* after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes `after` over `before` and mirrors it.
   absl::Status Replace(const SubscriptionRecord* before,
