@@ -1,5 +1,7 @@
 #include "server/application.h"
 
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -7,8 +9,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/status_macros.h"
+#include "common/random.h"
 #include "common/strings.h"
 #include "core/attempt_log.h"
+#include "core/cluster_node.h"
 #include "core/delivery_dispatcher.h"
 #include "core/delivery_queue.h"
 #include "core/dialect_catalog.h"
@@ -38,6 +42,7 @@
 #include "server/metrics_exporter.h"
 #include "server/metrics_http_server.h"
 #include "server/periodic_task.h"
+#include "storage/cluster_store.h"
 
 namespace webhooks::server {
 namespace {
@@ -89,6 +94,10 @@ class ApplicationImpl final : public Application {
     server_.reset();
     executor_.reset();  // runs what is queued, then joins
     reaper_.reset();
+    if (cluster_node_ != nullptr) {
+      cluster_node_->Stop();  // its callback uses the dispatcher
+      queue_->SetOwnership(nullptr);
+    }
     if (dispatcher_ != nullptr) dispatcher_->Shutdown(absl::ZeroDuration());
     // No sender callback may run once the dispatcher is gone.
     if (sender_ != nullptr) sender_->Shutdown(absl::ZeroDuration());
@@ -115,6 +124,14 @@ class ApplicationImpl final : public Application {
           "loopback"));
     }
     RETURN_IF_ERROR(core::LoadPageTokenKey(app->store_.get(), random));
+    // Cluster mode: a store shared with other nodes. Where its change feed
+    // stands is read before anything is loaded from it (ClusterNode).
+    app->cluster_store_ = dynamic_cast<storage::ClusterStore*>(app->store_.get());
+    uint64_t feed_seen = 0;
+    if (app->cluster_store_ != nullptr) {
+      ASSIGN_OR_RETURN(feed_seen,
+                       core::ClusterNode::FeedPosition(app->cluster_store_));
+    }
     const core::Limits limits = LimitsFromConfig(config);
     ASSIGN_OR_RETURN(app->catalog_, core::DialectCatalog::Open(
                                         app->store_.get(), clock, limits));
@@ -138,7 +155,10 @@ class ApplicationImpl final : public Application {
     app->random_ = random;
     app->matcher_ = std::make_unique<core::EventMatcher>(
         &registry->index(), app->directory_.get());
-    app->queue_ = std::make_unique<core::DeliveryQueue>(app->store_.get());
+    app->queue_ = std::make_unique<core::DeliveryQueue>(
+        app->store_.get(), app->cluster_store_ != nullptr
+                               ? app->cluster_store_->partition_count()
+                               : 1);
     app->transactions_ = std::make_unique<core::TransactionLog>(
         app->store_.get(), app->queue_.get(), app->matcher_.get(), app->catalog_.get(), clock,
         random, limits, core::TransactionOptions());
@@ -153,6 +173,9 @@ class ApplicationImpl final : public Application {
       ASSIGN_OR_RETURN(app->metrics_, ServiceMetrics::Create());
     }
     app->StartDeliveries(config.delivery(), clock, random);
+    if (app->cluster_store_ != nullptr) {
+      app->StartCluster(config.cluster(), random, feed_seen);
+    }
     RETURN_IF_ERROR(app->Serve(config));
     RETURN_IF_ERROR(app->ServeMetrics(metrics_address));
     return app;
@@ -172,6 +195,8 @@ class ApplicationImpl final : public Application {
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(100));
     dispatcher_->Shutdown(grace);
+    // Hands this node's partitions to the others at once.
+    if (cluster_node_ != nullptr) cluster_node_->Stop();
     sender_->Shutdown(absl::ZeroDuration());
     metrics_server_.reset();
   }
@@ -202,6 +227,43 @@ class ApplicationImpl final : public Application {
                              metrics_.get()},
         options);
     dispatcher_->Start();
+  }
+
+  // Joins the cluster: mirrors other nodes' changes and takes a share of
+  // the delivery queue's partitions.
+  void StartCluster(const v1::ClusterConfig& config, RandomSource* random,
+                    uint64_t feed_seen) {
+    core::ClusterOptions options;
+    options.node_id = config.node_id();
+    if (options.node_id.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof(host) - 1);
+      options.node_id = StrCat(host, "-", getpid(), "-",
+                               NewId("", absl::ToUnixMillis(absl::Now()), *random));
+    }
+    if (config.lease_ttl_ms() > 0) {
+      options.lease_ttl = absl::Milliseconds(config.lease_ttl_ms());
+      options.safety_margin = options.lease_ttl / 3;
+    }
+    if (config.heartbeat_ms() > 0) {
+      options.heartbeat = absl::Milliseconds(config.heartbeat_ms());
+    }
+    if (config.change_poll_ms() > 0) {
+      options.feed_poll = absl::Milliseconds(config.change_poll_ms());
+    }
+    cluster_node_ = std::make_unique<core::ClusterNode>(
+        cluster_store_,
+        core::ClusterNode::Mirrors{registry_.get(), directory_.get(),
+                                   catalog_.get()},
+        options);
+    core::AttemptLog* attempts = attempts_.get();
+    core::DeliveryDispatcher* dispatcher = dispatcher_.get();
+    cluster_node_->SetOnAcquired([attempts, dispatcher] {
+      attempts->InvalidateAll();
+      dispatcher->Wake();
+    });
+    queue_->SetOwnership(cluster_node_.get());
+    cluster_node_->Start(feed_seen);
   }
 
   // Serves GET /metrics on `address`, if any.
@@ -282,6 +344,8 @@ class ApplicationImpl final : public Application {
   std::unique_ptr<core::OutcomeBus> outcomes_;
   std::unique_ptr<ServiceMetrics> metrics_;  // null: no metrics endpoint
   std::unique_ptr<core::DeliveryDispatcher> dispatcher_;
+  storage::ClusterStore* cluster_store_ = nullptr;  // the store, in a cluster
+  std::unique_ptr<core::ClusterNode> cluster_node_;  // null: one node
   std::unique_ptr<BlockingExecutor> executor_;
   std::unique_ptr<SubscriptionHandler> subscriptions_;
   std::unique_ptr<PrincipalHandler> principals_;

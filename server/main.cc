@@ -27,7 +27,7 @@
 #include "server/config_loader.h"
 #include "server/fd_limits.h"
 #include "delivery/curl_sender.h"
-#include "storage/rocksdb_store.h"
+#include "server/open_store.h"
 
 ABSL_FLAG(std::string, config, "",
           "Path of the config file (webhooks.v1.ServerConfig, text format).");
@@ -35,6 +35,11 @@ ABSL_FLAG(std::string, listen, "",
           "host:port to serve gRPC on; overrides listen_address. Port 0 picks "
           "a free port.");
 ABSL_FLAG(std::string, data_dir, "", "RocksDB directory; overrides data_dir.");
+ABSL_FLAG(std::string, postgres_dsn, "",
+          "Cluster mode: a libpq connection string of the PostgreSQL database "
+          "every node shares; overrides storage.postgres.dsn.");
+ABSL_FLAG(std::string, node_id, "",
+          "Cluster mode: this node's name; overrides cluster.node_id.");
 ABSL_FLAG(bool, allow_http_targets, false,
           "Development only: accept http:// target URLs.");
 ABSL_FLAG(std::string, port_file, "",
@@ -153,6 +158,13 @@ int main(int argc, char** argv) {
   if (!absl::GetFlag(FLAGS_data_dir).empty()) {
     config.set_data_dir(absl::GetFlag(FLAGS_data_dir));
   }
+  if (!absl::GetFlag(FLAGS_postgres_dsn).empty()) {
+    config.mutable_storage()->mutable_postgres()->set_dsn(
+        absl::GetFlag(FLAGS_postgres_dsn));
+  }
+  if (!absl::GetFlag(FLAGS_node_id).empty()) {
+    config.mutable_cluster()->set_node_id(absl::GetFlag(FLAGS_node_id));
+  }
   if (absl::GetFlag(FLAGS_allow_http_targets)) {
     config.set_allow_http_targets(true);
   }
@@ -181,7 +193,7 @@ int main(int argc, char** argv) {
   if (!fd_limit.ok()) return Fail(fd_limit.status());
 
   absl::StatusOr<webhooks::storage::StorePtr> store =
-      webhooks::storage::RocksDbStore::Open({.path = config.data_dir()});
+      webhooks::server::OpenStore(config);
   if (!store.ok()) return Fail(store.status());
 
   absl::StatusOr<std::unique_ptr<webhooks::delivery::CurlSender>> sender =
@@ -199,7 +211,8 @@ int main(int argc, char** argv) {
 
   Log(webhooks::StrCat("serving on port ", (*app)->port(), " (",
                        config.listen_address(), "), data in ",
-                       config.data_dir(), "; heap huge pages ",
+                       webhooks::server::DescribeStore(config),
+                       "; heap huge pages ",
                        webhooks::HugePageHeapState(), "; up to ",
                        absl::GetFlag(FLAGS_max_connections),
                        " connections, nofile limit ", fd_limit->soft));

@@ -456,6 +456,194 @@ func (x *DeliveryConfig) GetShutdownGraceMs() int32 {
 	return 0
 }
 
+// Cluster mode: every node given the same PostgreSQL database is one
+// cluster (see README, "Running a cluster"). Without it webhookd keeps its
+// data in embedded RocksDB (data_dir), one node.
+type PostgresConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A libpq connection string or URI, multi-host ones included:
+	// "host=db1,db2 dbname=webhookd target_session_attrs=read-write".
+	Dsn string `protobuf:"bytes,1,opt,name=dsn,proto3" json:"dsn,omitempty"`
+	// Partitions of the delivery queue; read only when the database is
+	// first set up (later nodes use the stored number). Default 64.
+	Partitions int32 `protobuf:"varint,2,opt,name=partitions,proto3" json:"partitions,omitempty"`
+	// Connections each node keeps. Default 8.
+	PoolSize      int32 `protobuf:"varint,3,opt,name=pool_size,json=poolSize,proto3" json:"pool_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostgresConfig) Reset() {
+	*x = PostgresConfig{}
+	mi := &file_webhooks_v1_config_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostgresConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostgresConfig) ProtoMessage() {}
+
+func (x *PostgresConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_config_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostgresConfig.ProtoReflect.Descriptor instead.
+func (*PostgresConfig) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *PostgresConfig) GetDsn() string {
+	if x != nil {
+		return x.Dsn
+	}
+	return ""
+}
+
+func (x *PostgresConfig) GetPartitions() int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return 0
+}
+
+func (x *PostgresConfig) GetPoolSize() int32 {
+	if x != nil {
+		return x.PoolSize
+	}
+	return 0
+}
+
+type StorageConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Postgres      *PostgresConfig        `protobuf:"bytes,1,opt,name=postgres,proto3" json:"postgres,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StorageConfig) Reset() {
+	*x = StorageConfig{}
+	mi := &file_webhooks_v1_config_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StorageConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StorageConfig) ProtoMessage() {}
+
+func (x *StorageConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_config_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StorageConfig.ProtoReflect.Descriptor instead.
+func (*StorageConfig) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *StorageConfig) GetPostgres() *PostgresConfig {
+	if x != nil {
+		return x.Postgres
+	}
+	return nil
+}
+
+type ClusterConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// This node's name among the nodes; default: host:port and a random
+	// suffix (a restarted node is a new member).
+	NodeId string `protobuf:"bytes,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	// A partition lease lasts this long unless renewed; a killed node's
+	// partitions pass to the others within about this plus heartbeat_ms.
+	// Default 6000.
+	LeaseTtlMs int32 `protobuf:"varint,2,opt,name=lease_ttl_ms,json=leaseTtlMs,proto3" json:"lease_ttl_ms,omitempty"`
+	// How often leases are renewed and partitions rebalanced. Default 1000.
+	HeartbeatMs int32 `protobuf:"varint,3,opt,name=heartbeat_ms,json=heartbeatMs,proto3" json:"heartbeat_ms,omitempty"`
+	// How often other nodes' changes are read from the change feed.
+	// Default 100.
+	ChangePollMs  int32 `protobuf:"varint,4,opt,name=change_poll_ms,json=changePollMs,proto3" json:"change_poll_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusterConfig) Reset() {
+	*x = ClusterConfig{}
+	mi := &file_webhooks_v1_config_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusterConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusterConfig) ProtoMessage() {}
+
+func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_config_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
+func (*ClusterConfig) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ClusterConfig) GetNodeId() string {
+	if x != nil {
+		return x.NodeId
+	}
+	return ""
+}
+
+func (x *ClusterConfig) GetLeaseTtlMs() int32 {
+	if x != nil {
+		return x.LeaseTtlMs
+	}
+	return 0
+}
+
+func (x *ClusterConfig) GetHeartbeatMs() int32 {
+	if x != nil {
+		return x.HeartbeatMs
+	}
+	return 0
+}
+
+func (x *ClusterConfig) GetChangePollMs() int32 {
+	if x != nil {
+		return x.ChangePollMs
+	}
+	return 0
+}
+
 type ServerConfig struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// host:port for gRPC. Default `127.0.0.1:7443`. Without tokens only
@@ -474,13 +662,17 @@ type ServerConfig struct {
 	// Development only: accept `http://` target URLs.
 	AllowHttpTargets bool            `protobuf:"varint,8,opt,name=allow_http_targets,json=allowHttpTargets,proto3" json:"allow_http_targets,omitempty"`
 	Delivery         *DeliveryConfig `protobuf:"bytes,9,opt,name=delivery,proto3" json:"delivery,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Where data lives; default: embedded RocksDB in data_dir.
+	Storage *StorageConfig `protobuf:"bytes,20,opt,name=storage,proto3" json:"storage,omitempty"`
+	// Cluster mode settings (with storage.postgres).
+	Cluster       *ClusterConfig `protobuf:"bytes,21,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServerConfig) Reset() {
 	*x = ServerConfig{}
-	mi := &file_webhooks_v1_config_proto_msgTypes[4]
+	mi := &file_webhooks_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -492,7 +684,7 @@ func (x *ServerConfig) String() string {
 func (*ServerConfig) ProtoMessage() {}
 
 func (x *ServerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_config_proto_msgTypes[4]
+	mi := &file_webhooks_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -505,7 +697,7 @@ func (x *ServerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerConfig.ProtoReflect.Descriptor instead.
 func (*ServerConfig) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{4}
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ServerConfig) GetListenAddress() string {
@@ -571,6 +763,20 @@ func (x *ServerConfig) GetDelivery() *DeliveryConfig {
 	return nil
 }
 
+func (x *ServerConfig) GetStorage() *StorageConfig {
+	if x != nil {
+		return x.Storage
+	}
+	return nil
+}
+
+func (x *ServerConfig) GetCluster() *ClusterConfig {
+	if x != nil {
+		return x.Cluster
+	}
+	return nil
+}
+
 var File_webhooks_v1_config_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_config_proto_rawDesc = "" +
@@ -608,7 +814,21 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x17max_response_body_bytes\x18\n" +
 	" \x01(\x05R\x14maxResponseBodyBytes\x124\n" +
 	"\x16metrics_listen_address\x18\v \x01(\tR\x14metricsListenAddress\x12*\n" +
-	"\x11shutdown_grace_ms\x18\f \x01(\x05R\x0fshutdownGraceMs\"\xb0\x03\n" +
+	"\x11shutdown_grace_ms\x18\f \x01(\x05R\x0fshutdownGraceMs\"_\n" +
+	"\x0ePostgresConfig\x12\x10\n" +
+	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x02 \x01(\x05R\n" +
+	"partitions\x12\x1b\n" +
+	"\tpool_size\x18\x03 \x01(\x05R\bpoolSize\"H\n" +
+	"\rStorageConfig\x127\n" +
+	"\bpostgres\x18\x01 \x01(\v2\x1b.webhooks.v1.PostgresConfigR\bpostgres\"\x93\x01\n" +
+	"\rClusterConfig\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12 \n" +
+	"\flease_ttl_ms\x18\x02 \x01(\x05R\n" +
+	"leaseTtlMs\x12!\n" +
+	"\fheartbeat_ms\x18\x03 \x01(\x05R\vheartbeatMs\x12$\n" +
+	"\x0echange_poll_ms\x18\x04 \x01(\x05R\fchangePollMs\"\x9c\x04\n" +
 	"\fServerConfig\x12%\n" +
 	"\x0elisten_address\x18\x01 \x01(\tR\rlistenAddress\x12\x19\n" +
 	"\bdata_dir\x18\x02 \x01(\tR\adataDir\x12-\n" +
@@ -618,7 +838,9 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\bdialects\x18\x06 \x03(\v2\x14.webhooks.v1.DialectR\bdialects\x12+\n" +
 	"\x06limits\x18\a \x01(\v2\x13.webhooks.v1.LimitsR\x06limits\x12,\n" +
 	"\x12allow_http_targets\x18\b \x01(\bR\x10allowHttpTargets\x127\n" +
-	"\bdelivery\x18\t \x01(\v2\x1b.webhooks.v1.DeliveryConfigR\bdelivery*F\n" +
+	"\bdelivery\x18\t \x01(\v2\x1b.webhooks.v1.DeliveryConfigR\bdelivery\x124\n" +
+	"\astorage\x18\x14 \x01(\v2\x1a.webhooks.v1.StorageConfigR\astorage\x124\n" +
+	"\acluster\x18\x15 \x01(\v2\x1a.webhooks.v1.ClusterConfigR\acluster*F\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05ADMIN\x10\x01\x12\r\n" +
@@ -640,30 +862,36 @@ func file_webhooks_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_webhooks_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_webhooks_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_webhooks_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_webhooks_v1_config_proto_goTypes = []any{
 	(Role)(0),              // 0: webhooks.v1.Role
 	(*ApiToken)(nil),       // 1: webhooks.v1.ApiToken
 	(*TlsConfig)(nil),      // 2: webhooks.v1.TlsConfig
 	(*Limits)(nil),         // 3: webhooks.v1.Limits
 	(*DeliveryConfig)(nil), // 4: webhooks.v1.DeliveryConfig
-	(*ServerConfig)(nil),   // 5: webhooks.v1.ServerConfig
-	(*Subscription)(nil),   // 6: webhooks.v1.Subscription
-	(*Dialect)(nil),        // 7: webhooks.v1.Dialect
+	(*PostgresConfig)(nil), // 5: webhooks.v1.PostgresConfig
+	(*StorageConfig)(nil),  // 6: webhooks.v1.StorageConfig
+	(*ClusterConfig)(nil),  // 7: webhooks.v1.ClusterConfig
+	(*ServerConfig)(nil),   // 8: webhooks.v1.ServerConfig
+	(*Subscription)(nil),   // 9: webhooks.v1.Subscription
+	(*Dialect)(nil),        // 10: webhooks.v1.Dialect
 }
 var file_webhooks_v1_config_proto_depIdxs = []int32{
-	0, // 0: webhooks.v1.ApiToken.roles:type_name -> webhooks.v1.Role
-	1, // 1: webhooks.v1.ServerConfig.tokens:type_name -> webhooks.v1.ApiToken
-	2, // 2: webhooks.v1.ServerConfig.tls:type_name -> webhooks.v1.TlsConfig
-	6, // 3: webhooks.v1.ServerConfig.subscriptions:type_name -> webhooks.v1.Subscription
-	7, // 4: webhooks.v1.ServerConfig.dialects:type_name -> webhooks.v1.Dialect
-	3, // 5: webhooks.v1.ServerConfig.limits:type_name -> webhooks.v1.Limits
-	4, // 6: webhooks.v1.ServerConfig.delivery:type_name -> webhooks.v1.DeliveryConfig
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: webhooks.v1.ApiToken.roles:type_name -> webhooks.v1.Role
+	5,  // 1: webhooks.v1.StorageConfig.postgres:type_name -> webhooks.v1.PostgresConfig
+	1,  // 2: webhooks.v1.ServerConfig.tokens:type_name -> webhooks.v1.ApiToken
+	2,  // 3: webhooks.v1.ServerConfig.tls:type_name -> webhooks.v1.TlsConfig
+	9,  // 4: webhooks.v1.ServerConfig.subscriptions:type_name -> webhooks.v1.Subscription
+	10, // 5: webhooks.v1.ServerConfig.dialects:type_name -> webhooks.v1.Dialect
+	3,  // 6: webhooks.v1.ServerConfig.limits:type_name -> webhooks.v1.Limits
+	4,  // 7: webhooks.v1.ServerConfig.delivery:type_name -> webhooks.v1.DeliveryConfig
+	6,  // 8: webhooks.v1.ServerConfig.storage:type_name -> webhooks.v1.StorageConfig
+	7,  // 9: webhooks.v1.ServerConfig.cluster:type_name -> webhooks.v1.ClusterConfig
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_webhooks_v1_config_proto_init() }
@@ -679,7 +907,7 @@ func file_webhooks_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_webhooks_v1_config_proto_rawDesc), len(file_webhooks_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   5,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
