@@ -270,6 +270,9 @@ class ApplicationImpl final : public Application {
   absl::Status ServeMetrics(const std::string& address) {
     if (metrics_ == nullptr) return absl::OkStatus();
     RETURN_IF_ERROR(metrics_->Attach(&dispatcher_->stats(), queue_.get()));
+    if (cluster_node_ != nullptr) {
+      RETURN_IF_ERROR(metrics_->AttachCluster(&cluster_node_->stats()));
+    }
     ASSIGN_OR_RETURN(metrics_server_,
                      MetricsHttpServer::Start(address, &metrics_->registry()));
     metrics_port_ = metrics_server_->port();

@@ -99,6 +99,59 @@ absl::Status ServiceMetrics::Attach(const core::DispatcherStats* stats,
   return absl::OkStatus();
 }
 
+absl::Status ServiceMetrics::AttachCluster(const core::ClusterStats* stats) {
+  auto read = [](const std::atomic<int64_t>& value) {
+    return [&value] {
+      return static_cast<double>(value.load(std::memory_order_relaxed));
+    };
+  };
+  struct Series {
+    const char* name;
+    const char* help;
+    const std::atomic<int64_t>* value;
+    bool gauge;
+  };
+  const Series series[] = {
+      {"webhookd_cluster_partitions_held",
+       "Delivery queue partitions this node holds a lease on.",
+       &stats->partitions_held, true},
+      {"webhookd_cluster_nodes_live", "Live nodes, as last counted.",
+       &stats->nodes_live, true},
+      {"webhookd_cluster_lease_renewals_total", "Partition leases renewed.",
+       &stats->lease_renewals, false},
+      {"webhookd_cluster_lease_takeovers_total",
+       "Partitions taken (free, released or expired leases).",
+       &stats->lease_claims, false},
+      {"webhookd_cluster_lease_releases_total",
+       "Partitions given up (rebalancing, shutdown).", &stats->lease_releases,
+       false},
+      {"webhookd_cluster_lease_losses_total",
+       "Leases that expired before this node renewed them.",
+       &stats->lease_losses, false},
+      {"webhookd_cluster_changes_applied_total",
+       "Change feed entries applied to this node's in-memory copies.",
+       &stats->changes_applied, false},
+      {"webhookd_cluster_change_feed_lag",
+       "Change feed entries committed but not yet applied here.",
+       &stats->feed_lag, true},
+      {"webhookd_cluster_change_feed_age_milliseconds",
+       "Time since the change feed was last read successfully.",
+       &stats->feed_age_millis, true},
+      {"webhookd_cluster_errors_total",
+       "Failed database calls of the feed and lease threads.", &stats->errors,
+       false},
+  };
+  for (const Series& s : series) {
+    if (s.gauge) {
+      RETURN_IF_ERROR(registry_.AddGaugeCallback(s.name, s.help, read(*s.value)));
+    } else {
+      RETURN_IF_ERROR(
+          registry_.AddCounterCallback(s.name, s.help, read(*s.value)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 double ServiceMetrics::QueueDepth(const core::DeliveryQueue* queue) {
   absl::MutexLock lock(&depth_mu_);
   const absl::Time now = absl::Now();

@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "core/cluster_node.h"
 #include "core/delivery_dispatcher.h"
 #include "core/delivery_metrics.h"
 #include "core/delivery_queue.h"
@@ -39,6 +40,10 @@ class ServiceMetrics final : public core::DeliveryMetrics {
   // scrape (stop the MetricsHttpServer first). Call once.
   absl::Status Attach(const core::DispatcherStats* stats,
                       const core::DeliveryQueue* queue);
+
+  // Cluster mode: the webhookd_cluster_* series read from `stats` (which
+  // must outlive every scrape). Call once.
+  absl::Status AttachCluster(const core::ClusterStats* stats);
 
   const MetricsRegistry& registry() const { return registry_; }
 
