@@ -6,6 +6,7 @@
 // `kill -9` of a node every committed delivery still arrives (its
 // partitions pass to the survivors).
 #include <atomic>
+#include <cstdlib>
 #include <memory>
 #include <set>
 #include <string>
@@ -215,6 +216,59 @@ TEST_F(ClusterTest, Kill9OfANodeLosesNoCommittedDelivery) {
   ASSERT_TRUE(receiver_->WaitForRequests(
       static_cast<int>(acknowledged.size()) * kSubscriptions, absl::Seconds(60)));
   EXPECT_EQ(EventIds(receiver_->Requests()), acknowledged);
+}
+
+// One node on RocksDB with pending deliveries and an open transaction is
+// stopped and copied into PostgreSQL (webhookd_copy); a cluster node started
+// on the copy commits the transaction and delivers everything, the pending
+// deliveries with the webhook-ids they were first sent with.
+TEST_F(ClusterTest, RocksDbStoreCopiedIntoPostgresDeliversEverything) {
+  ASSERT_NE(postgres_, nullptr);
+  ASSERT_OK_AND_ASSIGN(std::string dsn, postgres_->CreateDatabase("copied"));
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  // The first node's requests are never answered: they stay pending.
+  receiver_->SetReply("/hook", Reply::Hang());
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer(
+      "total_timeout_ms: 600000 shutdown_grace_ms: 100 "
+      "retry_schedule_seconds: [0, 1, 1]"));
+  ASSERT_OK(Subscribe(receiver_->Url("/hook")).status());
+  ASSERT_OK(Publish({"p1", "p2", "p3"}));
+  ASSERT_OK(PrepareEvents(publisher(), "tx-open", {NewEvent("o1")}).status());
+  ASSERT_TRUE(receiver_->WaitForRequests(3, kWait, "/hook"));
+  std::set<std::string> first_ids;
+  for (const ReceivedRequest& r : receiver_->Requests("/hook")) {
+    first_ids.insert(r.Header("webhook-id"));
+  }
+  ASSERT_EQ(first_ids.size(), 3u);
+  ASSERT_OK(server_->Terminate().status());
+
+  const std::string copy = WebhookdBinary() + "_copy";
+  const std::string command = absl::StrCat(
+      copy, " --from=rocksdb:", server_->data_dir(), " --to=postgres:'", dsn,
+      "' > ", server_->dir(), "/copy.log 2>&1");
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+
+  receiver_->SetReply("/hook", Reply::Status(200));
+  std::vector<std::string> flags = TlsFlags(certs());
+  flags.push_back("--postgres_dsn=" + dsn);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<ServerProcess> node,
+                       ServerProcess::Start(DeliveryConfig(
+                           "retry_schedule_seconds: [0, 1, 1]"), flags));
+  Api admin(node->NewChannel(), kAdminToken);
+  ASSERT_OK_AND_ASSIGN(v1::CommitResponse commit,
+                       CommitTransaction(admin.WithToken(kPublisherToken),
+                                         "tx-open"));
+  EXPECT_EQ(commit.deliveries_created(), 1);
+  // 3 hung + 3 again + the committed one.
+  ASSERT_TRUE(receiver_->WaitForRequests(7, kWait, "/hook"));
+  std::set<std::string> again;
+  for (const ReceivedRequest& r : receiver_->Requests("/hook")) {
+    again.insert(r.Header("webhook-id"));
+  }
+  EXPECT_EQ(again.size(), 4u);  // the three first ids, and the new one
+  for (const std::string& id : first_ids) EXPECT_TRUE(again.contains(id)) << id;
+  EXPECT_EQ(EventIds(receiver_->Requests("/hook")),
+            (std::set<std::string>{"p1", "p2", "p3", "o1"}));
 }
 
 }  // namespace
