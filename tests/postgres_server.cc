@@ -99,6 +99,10 @@ absl::StatusOr<std::string> Run(const std::vector<std::string>& args) {
                       setuid(as.uid) != 0)) {
       _exit(126);
     }
+    // The caller's directory (say, Bazel's runfiles under root's home) may
+    // not be readable by the postgres user: psql and pg_basebackup warn or
+    // fail there.
+    if (as.active && chdir("/") != 0) _exit(126);
     execv(path.c_str(), argv.data());
     _exit(127);
   }
