@@ -78,10 +78,13 @@ from webhooks.v1.delivery_pb2 import (
 )
 from webhooks.v1.config_pb2 import (
     ApiToken,
+    ClusterConfig,
     DeliveryConfig,
     Limits,
+    PostgresConfig,
     Role,
     ServerConfig,
+    StorageConfig,
     TlsConfig,
 )
 
