@@ -19,6 +19,7 @@ struct Limits {
   int max_page_size = 1000;
   int max_subscriptions = 1000000;
   int max_dialects = 1000;
+  int max_subscriptions_per_owner = 10000;
   int max_dialect_headers = 32;
   int max_header_name_length = 128;
   int max_header_value_length = 4096;

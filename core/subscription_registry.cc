@@ -220,6 +220,20 @@ absl::Status SubscriptionRegistry::Replace(const SubscriptionRecord* before,
   return absl::OkStatus();
 }
 
+absl::Status SubscriptionRegistry::CheckOwnerQuota(
+    std::string_view owner) const {
+  if (owner.empty()) return absl::OkStatus();
+  auto it = owned_.find(AsAbsl(owner));
+  const size_t limit =
+      static_cast<size_t>(options_.limits.max_subscriptions_per_owner);
+  if (it != owned_.end() && it->second >= limit) {
+    return error::LimitExceeded(
+        "subscription.owner", limit,
+        StrCat("subscriptions per owner (\"", owner, "\" has ", it->second, ")"));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status SubscriptionRegistry::Refresh(std::string_view id) {
   absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(std::optional<SubscriptionRecord> stored, Load(id));
@@ -279,6 +293,7 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Create(
   if (index_.size() >= static_cast<size_t>(options_.limits.max_subscriptions)) {
     return error::TooMany("subscriptions", options_.limits.max_subscriptions);
   }
+  RETURN_IF_ERROR(CheckOwnerQuota(record.owner()));
   const absl::Time now = clock_->Now();
   record.set_id(NewId("sub_", absl::ToUnixMillis(now), *random_));
   record.set_secret(NewSigningSecret(*random_));
@@ -413,6 +428,9 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
       return error::OwnerNotCaller("subscription.owner", *scope.owner);
     }
     RETURN_IF_ERROR(Normalize(next));
+    if (next.owner() != current.owner()) {
+      RETURN_IF_ERROR(CheckOwnerQuota(next.owner()));
+    }
     next.set_update_time_micros(absl::ToUnixMicros(clock_->Now()));
     RETURN_IF_ERROR(Replace(&current, &next));
     return next;

@@ -205,6 +205,9 @@ class SubscriptionRegistry {
   void ApplyReplace(const SubscriptionRecord* before,
                     const SubscriptionRecord* after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // RESOURCE_EXHAUSTED when `owner` has max_subscriptions_per_owner.
+  absl::Status CheckOwnerQuota(std::string_view owner) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Makes memory hold `after` (null: nothing) for `id`, whatever it held.
   void Mirror(std::string_view id, const SubscriptionRecord* after)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -315,6 +315,30 @@ TEST_F(SubscriptionRegistryTest, SubscriptionLimitIsResourceExhausted) {
             absl::StatusCode::kResourceExhausted);
 }
 
+TEST_F(SubscriptionRegistryTest, PerOwnerLimitLeavesRoomForOthers) {
+  options_.limits.max_subscriptions_per_owner = 2;
+  Reopen();
+  SubscriptionRecord alice = Draft();
+  alice.set_owner("alice");
+  MustCreate(alice);
+  MustCreate(alice);
+  absl::StatusOr<SubscriptionRecord> third = registry_->Create(alice, Scope::All());
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_THAT(std::string(third.status().message()),
+              ::testing::HasSubstr("subscription.owner"));
+  EXPECT_EQ(registry_->CountOwnedBy("alice"), 2u);
+  // Another owner is not held up; moving one to alice is refused too.
+  SubscriptionRecord bob = Draft();
+  bob.set_owner("bob");
+  SubscriptionRecord bobs = MustCreate(bob);
+  SubscriptionRecord change;
+  change.set_id(bobs.id());
+  change.set_owner("alice");
+  EXPECT_EQ(registry_->Update(change, {"owner"}, Scope::All()).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(registry_->CountOwnedBy("bob"), 1u);
+}
+
 TEST_F(SubscriptionRegistryTest, StaticSyncFollowsTheConfigFile) {
   SubscriptionRecord declared = Draft("/ops");
   ASSERT_TRUE(registry_->SyncStatic({declared}).ok());

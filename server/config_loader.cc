@@ -239,6 +239,7 @@ core::Limits LimitsFromConfig(const v1::ServerConfig& config) {
   set(limits.max_page_size, in.max_page_size());
   set(limits.max_subscriptions, in.max_subscriptions());
   set(limits.max_dialects, in.max_dialects());
+  set(limits.max_subscriptions_per_owner, in.max_subscriptions_per_owner());
   // A smaller max_page_size also caps the page size used when none is asked.
   if (limits.default_page_size > limits.max_page_size) {
     limits.default_page_size = limits.max_page_size;

@@ -211,6 +211,8 @@ TEST(FinalizeConfigTest, NegativeLimitsNameTheField) {
            Case{&v1::Limits::set_max_page_size, "limits.max_page_size"},
            Case{&v1::Limits::set_max_subscriptions, "limits.max_subscriptions"},
            Case{&v1::Limits::set_max_dialects, "limits.max_dialects"},
+           Case{&v1::Limits::set_max_subscriptions_per_owner,
+                "limits.max_subscriptions_per_owner"},
        }) {
     v1::ServerConfig config;
     (config.mutable_limits()->*c.set)(-1);

@@ -218,8 +218,11 @@ type Limits struct {
 	MaxPageSize        int32                  `protobuf:"varint,7,opt,name=max_page_size,json=maxPageSize,proto3" json:"max_page_size,omitempty"`                      // default 1000
 	MaxSubscriptions   int32                  `protobuf:"varint,8,opt,name=max_subscriptions,json=maxSubscriptions,proto3" json:"max_subscriptions,omitempty"`         // default 1000000
 	MaxDialects        int32                  `protobuf:"varint,9,opt,name=max_dialects,json=maxDialects,proto3" json:"max_dialects,omitempty"`                        // default 1000
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Subscriptions one owner may have (static ones included). Default
+	// 10000: one subscriber cannot use up max_subscriptions for everyone.
+	MaxSubscriptionsPerOwner int32 `protobuf:"varint,10,opt,name=max_subscriptions_per_owner,json=maxSubscriptionsPerOwner,proto3" json:"max_subscriptions_per_owner,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -311,6 +314,13 @@ func (x *Limits) GetMaxSubscriptions() int32 {
 func (x *Limits) GetMaxDialects() int32 {
 	if x != nil {
 		return x.MaxDialects
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxSubscriptionsPerOwner() int32 {
+	if x != nil {
+		return x.MaxSubscriptionsPerOwner
 	}
 	return 0
 }
@@ -789,7 +799,7 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\tTlsConfig\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
-	"\x0eclient_ca_file\x18\x03 \x01(\tR\fclientCaFile\"\xe9\x02\n" +
+	"\x0eclient_ca_file\x18\x03 \x01(\tR\fclientCaFile\"\xa8\x03\n" +
 	"\x06Limits\x12&\n" +
 	"\x0fmax_site_length\x18\x01 \x01(\x05R\rmaxSiteLength\x12$\n" +
 	"\x0emax_site_depth\x18\x02 \x01(\x05R\fmaxSiteDepth\x12&\n" +
@@ -800,7 +810,9 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"max_groups\x18\x06 \x01(\x05R\tmaxGroups\x12\"\n" +
 	"\rmax_page_size\x18\a \x01(\x05R\vmaxPageSize\x12+\n" +
 	"\x11max_subscriptions\x18\b \x01(\x05R\x10maxSubscriptions\x12!\n" +
-	"\fmax_dialects\x18\t \x01(\x05R\vmaxDialects\"\x97\x04\n" +
+	"\fmax_dialects\x18\t \x01(\x05R\vmaxDialects\x12=\n" +
+	"\x1bmax_subscriptions_per_owner\x18\n" +
+	" \x01(\x05R\x18maxSubscriptionsPerOwner\"\x97\x04\n" +
 	"\x0eDeliveryConfig\x12\"\n" +
 	"\rmax_in_flight\x18\x01 \x01(\x05R\vmaxInFlight\x12.\n" +
 	"\x13max_per_destination\x18\x02 \x01(\x05R\x11maxPerDestination\x12,\n" +
