@@ -3,19 +3,6 @@
 #include <utility>
 
 namespace webhooks::storage {
-namespace {
-
-bool IsColumn(Column column) {
-  int index = static_cast<int>(column);
-  return index >= 0 && index < kColumnCount;
-}
-
-absl::Status NotAColumn(Column column) {
-  return absl::InvalidArgumentError("storage: no column " +
-                                    std::to_string(static_cast<int>(column)));
-}
-
-}  // namespace
 
 absl::StatusOr<std::optional<std::string>> MemoryStore::Get(
     Column column, std::string_view key) const {

@@ -21,16 +21,6 @@ namespace {
 constexpr int64_t kFirstScanPage = 128;
 constexpr int64_t kMaxScanPage = 4096;
 
-bool IsColumn(Column column) {
-  const int index = static_cast<int>(column);
-  return index >= 0 && index < kColumnCount;
-}
-
-absl::Status NotAColumn(Column column) {
-  return absl::InvalidArgumentError(
-      StrCat("storage: no column ", static_cast<int>(column)));
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<PostgresStore>> PostgresStore::Open(

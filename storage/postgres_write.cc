@@ -25,16 +25,6 @@ constexpr size_t kMaxGroupOps = 50000;
 // Attempts of a transaction that hit a serialization failure or deadlock.
 constexpr int kAttempts = 5;
 
-bool IsColumn(Column column) {
-  const int index = static_cast<int>(column);
-  return index >= 0 && index < kColumnCount;
-}
-
-absl::Status NotAColumn(Column column) {
-  return absl::InvalidArgumentError(
-      StrCat("storage: no column ", static_cast<int>(column)));
-}
-
 // Takes the next change feed numbers (holding the counter row until
 // commit) and records (col, key) rows numbered in the order given.
 constexpr char kRecordChangesSql[] =

@@ -345,10 +345,6 @@ class RocksDbStoreImpl final : public Store {
     return handles_[index];
   }
 
-  static absl::Status NotAColumn(Column column) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("storage: no column ", static_cast<int>(column)));
-  }
 
   absl::Mutex conditional_mu_;
   std::unique_ptr<rocksdb::DB> db_;  // released unclosed on a full disk

@@ -36,6 +36,16 @@ std::string_view ColumnName(Column column) {
   return "";  // Not a Column; the stores reject it as INVALID_ARGUMENT.
 }
 
+bool IsColumn(Column column) {
+  const int index = static_cast<int>(column);
+  return index >= 0 && index < kColumnCount;
+}
+
+absl::Status NotAColumn(Column column) {
+  return absl::InvalidArgumentError(
+      StrCat("storage: no column ", static_cast<int>(column)));
+}
+
 std::array<Column, kColumnCount> AllColumns() {
   std::array<Column, kColumnCount> columns;
   for (int i = 0; i < kColumnCount; ++i) columns[i] = static_cast<Column>(i);

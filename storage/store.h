@@ -45,6 +45,11 @@ enum class Column : int {
 };
 inline constexpr int kColumnCount = 12;
 
+// Whether `column` is one of the Columns (not a value cast from elsewhere),
+// and the INVALID_ARGUMENT a store answers for one that is not.
+bool IsColumn(Column column);
+absl::Status NotAColumn(Column column);
+
 // The stable on-disk name of a column.
 std::string_view ColumnName(Column column);
 
