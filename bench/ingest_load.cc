@@ -17,6 +17,10 @@ namespace {
 // transaction's worth.
 constexpr int kEventsPerThread = 1024;
 
+// The principal the domain load's transactions belong to, as a publisher's
+// would through the service.
+constexpr char kOwner[] = "bench";
+
 void SleepFor(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
@@ -181,13 +185,14 @@ LoadResult RunDomainLoad(core::TransactionLog* log, const Workload& workload,
       const std::string id = StrCat(prefix, seq);
       const double t0 = Now();
       auto prepared = log->Prepare(
-          id, (*ring)[static_cast<size_t>(seq) % ring->size()], std::nullopt);
+          kOwner, id, (*ring)[static_cast<size_t>(seq) % ring->size()],
+          std::nullopt);
       const double t1 = Now();
       if (!prepared.ok()) {
         out.error = StrCat("Prepare: ", prepared.status().ToString());
         return out;
       }
-      auto committed = log->Commit(id);
+      auto committed = log->Commit(kOwner, id);
       const double t2 = Now();
       if (!committed.ok()) {
         out.error = StrCat("Commit: ", committed.status().ToString());

@@ -44,7 +44,7 @@ struct DeliveryDispatcher::FetchCache {
   uint64_t registry_generation = 0;
   absl::flat_hash_map<std::string, absl::StatusOr<SubscriptionRecord>>
       subscriptions;
-  // By transaction id + '\0' + event id; null: not stored.
+  // By event key (keys::TransactionEvent); null: not stored.
   absl::flat_hash_map<std::string, std::shared_ptr<const EventRecord>> events;
   absl::flat_hash_map<std::string, absl::StatusOr<DialectRecord>> dialects;
 };
@@ -251,16 +251,16 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   if (!subscription.active()) {
     return absl::FailedPreconditionError("The subscription is inactive.");
   }
-  std::string event_key =
-      StrCat(delivery.transaction_id(), std::string_view("\0", 1),
-             delivery.event_id());
+  // Two owners' transactions may share an id: the key names the owner.
+  std::string event_key = storage::keys::TransactionEvent(
+      storage::keys::Transaction(delivery.transaction_owner(),
+                                 delivery.transaction_id()),
+      delivery.event_id());
   auto event_it = cache.events.find(event_key);
   if (event_it == cache.events.end()) {
-    ASSIGN_OR_RETURN(
-        std::optional<std::string> event_bytes,
-        deps_.store->Get(storage::Column::kTransactionEvents,
-                         storage::keys::TransactionEvent(
-                             delivery.transaction_id(), delivery.event_id())));
+    ASSIGN_OR_RETURN(std::optional<std::string> event_bytes,
+                     deps_.store->Get(storage::Column::kTransactionEvents,
+                                      event_key));
     std::shared_ptr<EventRecord> parsed;
     if (event_bytes.has_value()) {
       parsed = std::make_shared<EventRecord>();

@@ -299,8 +299,8 @@ class DeliveryDispatcherTest : public RegistryFixture {
     e.add_resource_types("user");
     e.add_event_types("added");
     (*e.mutable_representations())["webhook-delivery"].set_body("{\"n\":1}");
-    EXPECT_TRUE(log_->Prepare(tx, {e}, std::nullopt).ok());
-    EXPECT_TRUE(log_->Commit(tx).ok());
+    EXPECT_TRUE(log_->Prepare("pub", tx, {e}, std::nullopt).ok());
+    EXPECT_TRUE(log_->Commit("pub", tx).ok());
     auto due = queue_.Due(clock_.Now(), 10);
     dispatcher_->Wake();
     return due.ok() && !due->empty() ? due->front().id() : "";
@@ -382,8 +382,9 @@ TEST_F(DeliveryDispatcherTest, ConcurrentOutcomesNeverSendADeliveryTwice) {
       events.push_back(std::move(event));
     }
     const std::string tx = StrCat("tx", t);
-    ASSERT_TRUE(log_->Prepare(tx, std::move(events), std::nullopt).ok());
-    ASSERT_TRUE(log_->Commit(tx).ok());
+    ASSERT_TRUE(
+        log_->Prepare("pub", tx, std::move(events), std::nullopt).ok());
+    ASSERT_TRUE(log_->Commit("pub", tx).ok());
     dispatcher_->Wake();
   }
   absl::StatusOr<std::vector<DeliveryRecord>> all =

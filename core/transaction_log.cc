@@ -23,7 +23,8 @@ int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
 std::string DeadlineKey(const TransactionRecord& t) {
   return storage::keys::TransactionDeadline(
-      static_cast<uint64_t>(std::max<int64_t>(0, t.deadline_micros())), t.id());
+      static_cast<uint64_t>(std::max<int64_t>(0, t.deadline_micros())),
+      TransactionKeyOf(t));
 }
 
 bool ParseEvent(std::string_view bytes, EventRecord& event) {
@@ -31,6 +32,10 @@ bool ParseEvent(std::string_view bytes, EventRecord& event) {
 }
 
 }  // namespace
+
+std::string TransactionKeyOf(const TransactionRecord& record) {
+  return storage::keys::Transaction(record.owner(), record.id());
+}
 
 std::string_view TransactionStateName(TransactionRecord::State state) {
   switch (state) {
@@ -68,16 +73,28 @@ absl::Mutex& TransactionLog::LockFor(std::string_view transaction_id) const {
 }
 
 absl::StatusOr<std::optional<TransactionRecord>> TransactionLog::Load(
-    std::string_view transaction_id) const {
+    std::string_view key) const {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                   store_->Get(Column::kTransactions, transaction_id));
+                   store_->Get(Column::kTransactions, key));
   if (!bytes.has_value()) return std::nullopt;
   TransactionRecord record;
   if (!record.ParseFromArray(bytes->data(), static_cast<int>(bytes->size()))) {
+    std::optional<storage::keys::TransactionKey> name =
+        storage::keys::ParseTransaction(key);
     return absl::DataLossError(
-        StrCat("stored transaction \"", transaction_id, "\" is corrupt"));
+        StrCat("stored transaction \"",
+               name.has_value() ? name->transaction_id : "", "\" is corrupt"));
   }
   return record;
+}
+
+absl::StatusOr<std::optional<TransactionRecord>> TransactionLog::Find(
+    std::string_view owner, std::string_view transaction_id) const {
+  ASSIGN_OR_RETURN(
+      std::optional<TransactionRecord> owned,
+      Load(storage::keys::Transaction(owner, transaction_id)));
+  if (owned.has_value() || owner.empty()) return owned;
+  return Load(storage::keys::Transaction("", transaction_id));
 }
 
 void TransactionLog::StageTransaction(const TransactionRecord* before,
@@ -85,24 +102,24 @@ void TransactionLog::StageTransaction(const TransactionRecord* before,
                                       storage::WriteBatch& batch) {
   // Another node may resolve or extend the same transaction: the write
   // holds only while the record is still what this one read.
+  const std::string key = TransactionKeyOf(after);
   if (before != nullptr) {
-    batch.Expect(Column::kTransactions, before->id(), before->SerializeAsString());
+    batch.Expect(Column::kTransactions, key, before->SerializeAsString());
   } else {
-    batch.Expect(Column::kTransactions, after.id(), std::nullopt);
+    batch.Expect(Column::kTransactions, key, std::nullopt);
   }
   if (before != nullptr && before->deadline_micros() != after.deadline_micros()) {
     batch.Delete(Column::kTransactionDeadlines, DeadlineKey(*before));
   }
-  batch.Put(Column::kTransactions, after.id(), after.SerializeAsString());
+  batch.Put(Column::kTransactions, key, after.SerializeAsString());
   batch.Put(Column::kTransactionDeadlines, DeadlineKey(after), "");
 }
 
-absl::Status TransactionLog::StageDropEvents(std::string_view transaction_id,
+absl::Status TransactionLog::StageDropEvents(std::string_view key,
                                              storage::WriteBatch& batch) const {
   std::vector<std::string> keys;
   RETURN_IF_ERROR(store_->ScanPrefix(
-      Column::kTransactionEvents,
-      storage::keys::TransactionEventsPrefix(transaction_id),
+      Column::kTransactionEvents, storage::keys::TransactionEventsPrefix(key),
       [&](std::string_view key, std::string_view) {
         keys.emplace_back(key);
         return true;
@@ -119,16 +136,17 @@ absl::Status TransactionLog::Expire(TransactionRecord record) {
   record.set_state(TransactionRecord::EXPIRED);
   record.set_resolve_time_micros(Micros(now));
   record.set_deadline_micros(Micros(now + options_.retention));
+  const std::string key = TransactionKeyOf(record);
   storage::WriteBatch batch;
-  RETURN_IF_ERROR(StageDropEvents(record.id(), batch));
+  RETURN_IF_ERROR(StageDropEvents(key, batch));
   StageTransaction(&before, record, batch);
-  prepared_.Forget(record.id());
+  prepared_.Forget(key);
   return store_->Write(batch);
 }
 
 absl::StatusOr<PrepareResult> TransactionLog::Prepare(
-    std::string_view transaction_id, std::vector<EventRecord> events,
-    std::optional<absl::Duration> ttl) {
+    std::string_view owner, std::string_view transaction_id,
+    std::vector<EventRecord> events, std::optional<absl::Duration> ttl) {
   RETURN_IF_ERROR(
       ValidateTransactionId("transaction_id", transaction_id, limits_));
   if (events.empty()) return error::RequiredField("events");
@@ -160,7 +178,7 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
     absl::MutexLock lock(&LockFor(transaction_id));
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
-                     Load(transaction_id));
+                     Find(owner, transaction_id));
     TransactionRecord record;
     if (existing.has_value()) {
       record = *existing;
@@ -175,6 +193,7 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
       }
     } else {
       record.set_id(std::string(transaction_id));
+      record.set_owner(std::string(owner));
       record.set_state(TransactionRecord::PREPARED);
       record.set_create_time_micros(Micros(now));
       record.set_expire_time_micros(
@@ -182,6 +201,7 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
       record.set_deadline_micros(record.expire_time_micros());
     }
 
+    const std::string transaction_key = TransactionKeyOf(record);
     PrepareResult result;
     storage::WriteBatch batch;
     int64_t added = 0;
@@ -191,7 +211,7 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
     std::vector<PreparedEvent> matched;
     for (EventRecord& event : events) {
       const std::string key =
-          storage::keys::TransactionEvent(transaction_id, event.id());
+          storage::keys::TransactionEvent(transaction_key, event.id());
       std::optional<std::string> stored;
       if (existing.has_value()) {  // a new transaction holds no events yet
         ASSIGN_OR_RETURN(stored, store_->Get(Column::kTransactionEvents, key));
@@ -226,7 +246,7 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
       record.set_event_count(record.event_count() + added);
       StageTransaction(existing.has_value() ? &*existing : nullptr, record, batch);
       RETURN_IF_ERROR(store_->Write(batch));
-      prepared_.Add(transaction_id, held_before, std::move(matched));
+      prepared_.Add(transaction_key, held_before, std::move(matched));
     }
     result.transaction = std::move(record);
     return result;
@@ -256,12 +276,11 @@ PreparedEvent TransactionLog::Match(const EventRecord& event,
 }
 
 absl::StatusOr<std::vector<PreparedEvent>> TransactionLog::MatchStored(
-    std::string_view transaction_id) const {
+    std::string_view key) const {
   std::vector<EventRecord> stored;
   absl::Status parse_error;
   RETURN_IF_ERROR(store_->ScanPrefix(
-      Column::kTransactionEvents,
-      storage::keys::TransactionEventsPrefix(transaction_id),
+      Column::kTransactionEvents, storage::keys::TransactionEventsPrefix(key),
       [&](std::string_view, std::string_view value) {
         stored.emplace_back();
         if (!ParseEvent(value, stored.back())) {
@@ -285,14 +304,14 @@ absl::StatusOr<std::vector<PreparedEvent>> TransactionLog::MatchStored(
 }
 
 absl::StatusOr<CommitResult> TransactionLog::Commit(
-    std::string_view transaction_id) {
+    std::string_view owner, std::string_view transaction_id) {
   RETURN_IF_ERROR(
       ValidateTransactionId("transaction_id", transaction_id, limits_));
   return RetryOnConflict([&]() -> absl::StatusOr<CommitResult> {
     absl::MutexLock lock(&LockFor(transaction_id));
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
-                     Load(transaction_id));
+                     Find(owner, transaction_id));
     if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
     if (existing->state() == TransactionRecord::COMMITTED) {
       return CommitResult{*existing, existing->delivery_count()};
@@ -310,11 +329,12 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
     // Matching happens at commit: what Prepare matched is reused while nothing
     // matching reads has changed since; otherwise the events are read back
     // and matched again.
+    const std::string key = TransactionKeyOf(*existing);
     const EventMatcher::State state = matcher_->CurrentState();
     std::optional<std::vector<PreparedEvent>> events =
-        prepared_.Take(transaction_id, existing->event_count(), state);
+        prepared_.Take(key, existing->event_count(), state);
     if (!events.has_value()) {
-      ASSIGN_OR_RETURN(events, MatchStored(transaction_id));
+      ASSIGN_OR_RETURN(events, MatchStored(key));
     }
 
     storage::WriteBatch batch;
@@ -329,6 +349,7 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
             NewId(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(now), *random_));
         delivery.set_subscription_id(recipient.subscription_id);
         delivery.set_transaction_id(transaction_id.data(), transaction_id.size());
+        delivery.set_transaction_owner(existing->owner());
         delivery.set_event_id(event.id);
         delivery.set_state(DeliveryRecord::PENDING);
         // Due at once: at the millisecond its id carries, so that the queue
@@ -368,14 +389,14 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
 }
 
 absl::StatusOr<TransactionRecord> TransactionLog::Abort(
-    std::string_view transaction_id) {
+    std::string_view owner, std::string_view transaction_id) {
   RETURN_IF_ERROR(
       ValidateTransactionId("transaction_id", transaction_id, limits_));
   return RetryOnConflict([&]() -> absl::StatusOr<TransactionRecord> {
     absl::MutexLock lock(&LockFor(transaction_id));
     const absl::Time now = clock_->Now();
     ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
-                     Load(transaction_id));
+                     Find(owner, transaction_id));
     if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
     switch (existing->state()) {
       case TransactionRecord::COMMITTED:
@@ -392,21 +413,22 @@ absl::StatusOr<TransactionRecord> TransactionLog::Abort(
                          : TransactionRecord::ABORTED);
     record.set_resolve_time_micros(Micros(now));
     record.set_deadline_micros(Micros(now + options_.retention));
+    const std::string key = TransactionKeyOf(record);
     storage::WriteBatch batch;
-    RETURN_IF_ERROR(StageDropEvents(transaction_id, batch));
+    RETURN_IF_ERROR(StageDropEvents(key, batch));
     StageTransaction(&*existing, record, batch);
     RETURN_IF_ERROR(store_->Write(batch));
-    prepared_.Forget(transaction_id);
+    prepared_.Forget(key);
     return record;
   });
 }
 
 absl::StatusOr<TransactionRecord> TransactionLog::Get(
-    std::string_view transaction_id) const {
+    std::string_view owner, std::string_view transaction_id) const {
   RETURN_IF_ERROR(
       ValidateTransactionId("transaction_id", transaction_id, limits_));
   ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
-                   Load(transaction_id));
+                   Find(owner, transaction_id));
   if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
   if (existing->state() == TransactionRecord::PREPARED &&
       existing->expire_time_micros() <= Micros(clock_->Now())) {
@@ -417,13 +439,14 @@ absl::StatusOr<TransactionRecord> TransactionLog::Get(
 }
 
 absl::StatusOr<CommitResult> TransactionLog::Publish(
-    std::vector<EventRecord> events, std::vector<EventResult>* results) {
+    std::string_view owner, std::vector<EventRecord> events,
+    std::vector<EventResult>* results) {
   const std::string id =
       NewId("pub_", absl::ToUnixMillis(clock_->Now()), *random_);
   ASSIGN_OR_RETURN(PrepareResult prepared,
-                   Prepare(id, std::move(events), std::nullopt));
+                   Prepare(owner, id, std::move(events), std::nullopt));
   if (results != nullptr) *results = std::move(prepared.event_results);
-  return Commit(id);
+  return Commit(owner, id);
 }
 
 absl::StatusOr<int> TransactionLog::Reap(int limit) {
@@ -441,12 +464,16 @@ absl::StatusOr<int> TransactionLog::Reap(int limit) {
       }));
   int handled = 0;
   for (const auto& entry : due) {
-    absl::MutexLock lock(&LockFor(entry.transaction_id));
+    // entry.transaction_id is the transaction's key.
+    const std::string key = storage::keys::TransactionDeadline(
+        entry.deadline_micros, entry.transaction_id);
+    std::optional<storage::keys::TransactionKey> name =
+        storage::keys::ParseTransaction(entry.transaction_id);
+    absl::MutexLock lock(&LockFor(name.has_value() ? name->transaction_id
+                                                   : entry.transaction_id));
     ASSIGN_OR_RETURN(std::optional<TransactionRecord> record,
                      Load(entry.transaction_id));
     storage::WriteBatch batch;
-    const std::string key = storage::keys::TransactionDeadline(
-        entry.deadline_micros, entry.transaction_id);
     if (!record.has_value() ||
         static_cast<uint64_t>(record->deadline_micros()) !=
             entry.deadline_micros) {
@@ -459,10 +486,10 @@ absl::StatusOr<int> TransactionLog::Reap(int limit) {
       ++handled;
       continue;
     } else {
-      RETURN_IF_ERROR(StageDropEvents(record->id(), batch));
-      batch.Expect(Column::kTransactions, record->id(),
+      RETURN_IF_ERROR(StageDropEvents(entry.transaction_id, batch));
+      batch.Expect(Column::kTransactions, entry.transaction_id,
                    record->SerializeAsString());
-      batch.Delete(Column::kTransactions, record->id());
+      batch.Delete(Column::kTransactions, entry.transaction_id);
       batch.Delete(Column::kTransactionDeadlines, key);
     }
     absl::Status written = store_->Write(batch);

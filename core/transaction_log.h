@@ -2,9 +2,19 @@
 // transaction, then commits (deliveries are created) or aborts (nothing is
 // ever delivered). Prepared transactions that are never resolved expire.
 //
-//   ASSIGN_OR_RETURN(PrepareResult p, log->Prepare("tx-42", events, {}));
+//   ASSIGN_OR_RETURN(PrepareResult p,
+//                    log->Prepare("app", "tx-42", events, std::nullopt));
 //   ... the publisher commits its own database ...
-//   ASSIGN_OR_RETURN(CommitResult c, log->Commit("tx-42"));
+//   ASSIGN_OR_RETURN(CommitResult c, log->Commit("app", "tx-42"));
+//
+// Transactions belong to an owner, the principal that prepared them, and
+// publishers choose their ids: a transaction is named by (owner, id), so two
+// owners' "tx-42" are two transactions. Who may name which owner is the
+// caller's business (server/handlers/event_handler.cc). An empty owner names
+// unowned transactions: those stored before owners were recorded, and those
+// prepared in open mode. A call whose owner has no transaction of that id
+// falls back to the unowned one, so that what was prepared before the
+// upgrade can still be committed, aborted and read.
 //
 // Prepare and Commit return only once their batch is durable (synced WAL);
 // concurrent calls share syncs through the store's group commit. Calls on
@@ -37,6 +47,9 @@
 namespace webhooks::core {
 
 using internal::TransactionRecord;
+
+// The key a transaction record is stored under (storage::keys::Transaction).
+std::string TransactionKeyOf(const TransactionRecord& record);
 
 struct TransactionOptions {
   absl::Duration default_ttl = absl::Minutes(10);
@@ -81,7 +94,9 @@ class TransactionLog {
   // transaction is a no-op answered as before. FAILED_PRECONDITION when the
   // transaction is resolved or expired; RESOURCE_EXHAUSTED beyond the
   // per-call or per-transaction event limits.
-  absl::StatusOr<PrepareResult> Prepare(std::string_view transaction_id,
+  // A new transaction is owned by `owner`.
+  absl::StatusOr<PrepareResult> Prepare(std::string_view owner,
+                                        std::string_view transaction_id,
                                         std::vector<EventRecord> events,
                                         std::optional<absl::Duration> ttl);
 
@@ -89,18 +104,23 @@ class TransactionLog {
   // per recipient, atomically. Committing a committed transaction returns
   // the same result. NOT_FOUND for an unknown id; FAILED_PRECONDITION after
   // abort or expiry.
-  absl::StatusOr<CommitResult> Commit(std::string_view transaction_id);
+  absl::StatusOr<CommitResult> Commit(std::string_view owner,
+                                      std::string_view transaction_id);
 
   // Discards the transaction's events. Idempotent for aborted or expired
   // transactions; FAILED_PRECONDITION after commit; NOT_FOUND when unknown.
-  absl::StatusOr<TransactionRecord> Abort(std::string_view transaction_id);
+  absl::StatusOr<TransactionRecord> Abort(std::string_view owner,
+                                          std::string_view transaction_id);
 
   // The transaction as it stands (a prepared one past its expiry reads as
   // EXPIRED). NOT_FOUND when unknown or forgotten after retention.
-  absl::StatusOr<TransactionRecord> Get(std::string_view transaction_id) const;
+  absl::StatusOr<TransactionRecord> Get(std::string_view owner,
+                                        std::string_view transaction_id) const;
 
-  // Prepare and Commit of a new transaction with a generated id ("pub_...").
-  absl::StatusOr<CommitResult> Publish(std::vector<EventRecord> events,
+  // Prepare and Commit of a new transaction of `owner` with a generated id
+  // ("pub_...").
+  absl::StatusOr<CommitResult> Publish(std::string_view owner,
+                                       std::vector<EventRecord> events,
                                        std::vector<EventResult>* results);
 
   // Marks prepared transactions past their expiry EXPIRED (dropping their
@@ -109,16 +129,22 @@ class TransactionLog {
   absl::StatusOr<int> Reap(int limit);
 
  private:
+  // Every owner's transaction of one id shares a lock, so that a call and
+  // its fallback to the unowned transaction hold the same one.
   absl::Mutex& LockFor(std::string_view transaction_id) const;
+  // The record stored under `key` (storage::keys::Transaction).
   absl::StatusOr<std::optional<TransactionRecord>> Load(
-      std::string_view transaction_id) const;
+      std::string_view key) const;
+  // The owner's transaction of this id, else the unowned one (see above).
+  absl::StatusOr<std::optional<TransactionRecord>> Find(
+      std::string_view owner, std::string_view transaction_id) const;
   // Adds the writes that store `after` over `before` (null: new), keeping
   // the deadline index in step.
   static void StageTransaction(const TransactionRecord* before,
                                const TransactionRecord& after,
                                storage::WriteBatch& batch);
-  // Adds deletions of every event of the transaction.
-  absl::Status StageDropEvents(std::string_view transaction_id,
+  // Adds deletions of every event of the transaction stored under `key`.
+  absl::Status StageDropEvents(std::string_view key,
                                storage::WriteBatch& batch) const;
   // Resolves `record` (PREPARED, past expiry) as EXPIRED.
   absl::Status Expire(TransactionRecord record);
@@ -129,9 +155,10 @@ class TransactionLog {
   // read before matching.
   PreparedEvent Match(const EventRecord& event,
                       const EventMatcher::State& state) const;
-  // Reads the transaction's events back and matches them, in order.
+  // Reads the events of the transaction stored under `key` back and
+  // matches them, in order.
   absl::StatusOr<std::vector<PreparedEvent>> MatchStored(
-      std::string_view transaction_id) const;
+      std::string_view key) const;
 
   // Constant after construction.
   storage::Store* const store_;

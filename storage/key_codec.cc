@@ -148,17 +148,41 @@ std::optional<std::string> ParseSubscriptionOwner(std::string_view key) {
   return subscription_id;
 }
 
-std::string TransactionEvent(std::string_view transaction_id,
+std::string Transaction(std::string_view owner,
+                        std::string_view transaction_id) {
+  if (owner.empty()) return std::string(transaction_id);
+  KeyBuilder builder;
+  builder.AddString(owner).AddString(transaction_id);
+  return std::move(builder).Build();
+}
+
+std::optional<TransactionKey> ParseTransaction(std::string_view key) {
+  TransactionKey parsed;
+  if (key.find('\0') == std::string_view::npos) {
+    if (key.empty()) return std::nullopt;
+    parsed.transaction_id = std::string(key);
+    return parsed;
+  }
+  KeyReader reader(key);
+  if (!reader.ReadString(&parsed.owner) ||
+      !reader.ReadString(&parsed.transaction_id) || !reader.done() ||
+      parsed.owner.empty()) {
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::string TransactionEvent(std::string_view transaction_key,
                              std::string_view event_id) {
   KeyBuilder builder;
-  builder.AddString(transaction_id).AddString(event_id);
+  builder.AddString(transaction_key).AddString(event_id);
   return std::move(builder).Build();
 }
 
 std::string TransactionDeadline(uint64_t deadline_micros,
-                                std::string_view transaction_id) {
+                                std::string_view transaction_key) {
   KeyBuilder builder;
-  builder.AddUint64(deadline_micros).AddString(transaction_id);
+  builder.AddUint64(deadline_micros).AddString(transaction_key);
   return std::move(builder).Build();
 }
 
@@ -173,9 +197,9 @@ std::optional<TransactionDeadlineKey> ParseTransactionDeadline(
   return parsed;
 }
 
-std::string TransactionEventsPrefix(std::string_view transaction_id) {
+std::string TransactionEventsPrefix(std::string_view transaction_key) {
   KeyBuilder builder;
-  builder.AddString(transaction_id);
+  builder.AddString(transaction_key);
   return std::move(builder).Build();
 }
 

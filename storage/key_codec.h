@@ -93,18 +93,33 @@ std::string OwnerPrefix(std::string_view owner);
 // The subscription id of a SubscriptionOwner key.
 std::optional<std::string> ParseSubscriptionOwner(std::string_view key);
 
+// kTransactions: a transaction by its owner (the principal that prepared
+// it) and id, since publishers choose ids and each has its own. An unowned
+// transaction (stored before owners were recorded, or prepared in open
+// mode) keys by its bare id, as it always did; an owned one by the tuple
+// (owner, id). Ids never hold a 0x00 byte and tuples always do, so the two
+// never collide. The other transaction columns take this key as their
+// `transaction_key`.
+std::string Transaction(std::string_view owner,
+                        std::string_view transaction_id);
+struct TransactionKey {
+  std::string owner;  // empty: unowned
+  std::string transaction_id;
+};
+std::optional<TransactionKey> ParseTransaction(std::string_view key);
+
 // kTransactionEvents: the events of a transaction, by event id.
-std::string TransactionEvent(std::string_view transaction_id,
+std::string TransactionEvent(std::string_view transaction_key,
                              std::string_view event_id);
-std::string TransactionEventsPrefix(std::string_view transaction_id);
+std::string TransactionEventsPrefix(std::string_view transaction_key);
 
 // kTransactionDeadlines: when the reaper must look at a transaction (expiry
-// of a prepared one, end of retention of a resolved one), then its id.
+// of a prepared one, end of retention of a resolved one), then its key.
 std::string TransactionDeadline(uint64_t deadline_micros,
-                                std::string_view transaction_id);
+                                std::string_view transaction_key);
 struct TransactionDeadlineKey {
   uint64_t deadline_micros;
-  std::string transaction_id;
+  std::string transaction_id;  // the transaction's key (keys::Transaction)
 };
 std::optional<TransactionDeadlineKey> ParseTransactionDeadline(
     std::string_view key);

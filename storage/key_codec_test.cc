@@ -250,6 +250,30 @@ TEST(TransactionKeysTest, EventsGroupByTransaction) {
                          keys::TransactionEventsPrefix("tx")));
 }
 
+// An unowned transaction keeps its bare id (as stored before owners); an
+// owned one never equals it, and neither's events share a prefix.
+TEST(TransactionKeysTest, OwnedKeysNeverMeetBareIds) {
+  EXPECT_EQ(keys::Transaction("", "tx-1"), "tx-1");
+  const std::string owned = keys::Transaction("a", "tx-1");
+  EXPECT_NE(owned, "tx-1");
+  EXPECT_NE(owned, keys::Transaction("b", "tx-1"));
+  auto parsed = keys::ParseTransaction(owned);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->owner, "a");
+  EXPECT_EQ(parsed->transaction_id, "tx-1");
+  parsed = keys::ParseTransaction("tx-1");
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->owner, "");
+  EXPECT_EQ(parsed->transaction_id, "tx-1");
+  EXPECT_FALSE(keys::ParseTransaction("").has_value());
+  EXPECT_FALSE(keys::ParseTransaction(owned + "x").has_value());
+  // The bare transaction "a" and owner "a"'s transaction "tx-1".
+  const std::string bare_prefix = keys::TransactionEventsPrefix("a");
+  EXPECT_FALSE(HasPrefix(keys::TransactionEvent(owned, "e1"), bare_prefix));
+  EXPECT_FALSE(HasPrefix(keys::TransactionEvent("a", "e1"),
+                         keys::TransactionEventsPrefix(owned)));
+}
+
 TEST(TransactionKeysTest, DeadlinesOrderByTimeThenIdAndParse) {
   EXPECT_LT(keys::TransactionDeadline(255, "z"),
             keys::TransactionDeadline(256, "a"));

@@ -35,13 +35,13 @@ enum class Column : int {
   kSubscriptionsByOwner,  // keys::SubscriptionOwner(...) -> ""
   kPrincipals,            // principal id -> PrincipalRecord
   kDialects,              // dialect name -> DialectRecord
-  kTransactions,          // transaction id -> transaction record
-  kTransactionEvents,     // keys::TransactionEvent(tx id, event id) -> event
+  kTransactions,          // keys::Transaction(owner, id) -> TransactionRecord
+  kTransactionEvents,     // keys::TransactionEvent(tx key, event id) -> event
   kDeliveries,            // delivery id -> delivery record
   kDeliveryQueue,         // keys::QueueEntry(due, delivery id) -> ""
   kAttempts,              // keys::Attempt(subscription id, seq) -> attempt
   kMeta,                  // store-wide values (schema version, counters)
-  kTransactionDeadlines,  // keys::TransactionDeadline(when, tx id) -> ""
+  kTransactionDeadlines,  // keys::TransactionDeadline(when, tx key) -> ""
 };
 inline constexpr int kColumnCount = 12;
 

@@ -79,6 +79,7 @@ absl::StatusOr<std::optional<absl::Duration>> TtlFromApi(
 v1::Transaction TransactionToApi(const core::TransactionRecord& record) {
   v1::Transaction api;
   api.set_id(record.id());
+  api.set_owner(record.owner());
   api.set_state(static_cast<v1::Transaction::State>(record.state()));
   api.set_event_count(record.event_count());
   api.set_delivery_count(record.delivery_count());

@@ -1,9 +1,13 @@
 // webhooks.v1.EventService over the TransactionLog and the EventMatcher.
-// Publishers and admins only.
+// Publishers and admins only. A transaction belongs to the principal that
+// prepared it: a publisher sees and acts on its own only (another's is
+// NOT_FOUND), an admin on anyone's by naming its owner.
 #ifndef WEBHOOKS_SERVER_HANDLERS_EVENT_HANDLER_H_
 #define WEBHOOKS_SERVER_HANDLERS_EVENT_HANDLER_H_
 
 #include <functional>
+#include <string>
+#include <string_view>
 
 #include "common/clock.h"
 #include "common/random.h"
@@ -53,6 +57,13 @@ class EventHandler final : public v1::EventService::CallbackService {
       v1::MatchSubscriptionsResponse* response) override;
 
  private:
+  // The owner whose transaction a call names (`requested`, default the
+  // caller): INVALID_ARGUMENT for a malformed transaction_id or owner;
+  // NOT_FOUND, as for an unknown id, when a non-admin names another.
+  absl::StatusOr<std::string> OwnerFor(const Caller& caller,
+                                       std::string_view requested,
+                                       std::string_view transaction_id) const;
+
   const HandlerDeps deps_;
   core::TransactionLog* const log_;
   const core::EventMatcher* const matcher_;
