@@ -425,7 +425,11 @@ type Transaction struct {
 	// When a PREPARED transaction expires.
 	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	// When it was committed, aborted or expired.
-	ResolveTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	ResolveTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	// The principal that prepared it. Ids are chosen per owner: two publishers'
+	// `tx-42` are two transactions. Empty for a transaction stored before
+	// owners were recorded, or prepared in open mode.
+	Owner         string `protobuf:"bytes,8,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -509,6 +513,13 @@ func (x *Transaction) GetResolveTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Transaction) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
+}
+
 type EventResult struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
@@ -569,7 +580,10 @@ type PrepareRequest struct {
 	Events        []*Event `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
 	// How long the transaction may stay prepared. Default and maximum are the
 	// server's; only the first Prepare of a transaction sets it.
-	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	Ttl *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Whose transaction: default the caller. Only admins may name another
+	// principal (a publisher naming another gets NOT_FOUND).
+	Owner         string `protobuf:"bytes,4,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -623,6 +637,13 @@ func (x *PrepareRequest) GetTtl() *durationpb.Duration {
 		return x.Ttl
 	}
 	return nil
+}
+
+func (x *PrepareRequest) GetOwner() string {
+	if x != nil {
+		return x.Owner
+	}
+	return ""
 }
 
 type PrepareResponse struct {
@@ -680,6 +701,8 @@ func (x *PrepareResponse) GetEventResults() []*EventResult {
 type CommitRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TransactionId string                 `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// As in PrepareRequest.
+	Owner         string `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -717,6 +740,13 @@ func (*CommitRequest) Descriptor() ([]byte, []int) {
 func (x *CommitRequest) GetTransactionId() string {
 	if x != nil {
 		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *CommitRequest) GetOwner() string {
+	if x != nil {
+		return x.Owner
 	}
 	return ""
 }
@@ -776,6 +806,8 @@ func (x *CommitResponse) GetDeliveriesCreated() int64 {
 type AbortRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TransactionId string                 `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// As in PrepareRequest.
+	Owner         string `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -813,6 +845,13 @@ func (*AbortRequest) Descriptor() ([]byte, []int) {
 func (x *AbortRequest) GetTransactionId() string {
 	if x != nil {
 		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *AbortRequest) GetOwner() string {
+	if x != nil {
+		return x.Owner
 	}
 	return ""
 }
@@ -864,6 +903,8 @@ func (x *AbortResponse) GetTransaction() *Transaction {
 type GetTransactionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TransactionId string                 `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// As in PrepareRequest.
+	Owner         string `protobuf:"bytes,2,opt,name=owner,proto3" json:"owner,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -901,6 +942,13 @@ func (*GetTransactionRequest) Descriptor() ([]byte, []int) {
 func (x *GetTransactionRequest) GetTransactionId() string {
 	if x != nil {
 		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *GetTransactionRequest) GetOwner() string {
+	if x != nil {
+		return x.Owner
 	}
 	return ""
 }
@@ -1199,7 +1247,7 @@ const file_webhooks_v1_event_proto_rawDesc = "" +
 	"occur_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\toccurTime\x1a_\n" +
 	"\x14RepresentationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x121\n" +
-	"\x05value\x18\x02 \x01(\v2\x1b.webhooks.v1.RepresentationR\x05value:\x028\x01\"\xab\x03\n" +
+	"\x05value\x18\x02 \x01(\v2\x1b.webhooks.v1.RepresentationR\x05value:\x028\x01\"\xc1\x03\n" +
 	"\vTransaction\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x1e.webhooks.v1.Transaction.StateR\x05state\x12\x1f\n" +
@@ -1210,7 +1258,8 @@ const file_webhooks_v1_event_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vexpire_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\x12=\n" +
-	"\fresolve_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\"U\n" +
+	"\fresolve_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTime\x12\x14\n" +
+	"\x05owner\x18\b \x01(\tR\x05owner\"U\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\f\n" +
 	"\bPREPARED\x10\x01\x12\r\n" +
@@ -1219,25 +1268,29 @@ const file_webhooks_v1_event_proto_rawDesc = "" +
 	"\aEXPIRED\x10\x04\"]\n" +
 	"\vEventResult\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x123\n" +
-	"\x15matched_subscriptions\x18\x02 \x01(\x03R\x14matchedSubscriptions\"\x90\x01\n" +
+	"\x15matched_subscriptions\x18\x02 \x01(\x03R\x14matchedSubscriptions\"\xa6\x01\n" +
 	"\x0ePrepareRequest\x12%\n" +
 	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12*\n" +
 	"\x06events\x18\x02 \x03(\v2\x12.webhooks.v1.EventR\x06events\x12+\n" +
-	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x8c\x01\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x14\n" +
+	"\x05owner\x18\x04 \x01(\tR\x05owner\"\x8c\x01\n" +
 	"\x0fPrepareResponse\x12:\n" +
 	"\vtransaction\x18\x01 \x01(\v2\x18.webhooks.v1.TransactionR\vtransaction\x12=\n" +
-	"\revent_results\x18\x02 \x03(\v2\x18.webhooks.v1.EventResultR\feventResults\"6\n" +
+	"\revent_results\x18\x02 \x03(\v2\x18.webhooks.v1.EventResultR\feventResults\"L\n" +
 	"\rCommitRequest\x12%\n" +
-	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\"{\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\"{\n" +
 	"\x0eCommitResponse\x12:\n" +
 	"\vtransaction\x18\x01 \x01(\v2\x18.webhooks.v1.TransactionR\vtransaction\x12-\n" +
-	"\x12deliveries_created\x18\x02 \x01(\x03R\x11deliveriesCreated\"5\n" +
+	"\x12deliveries_created\x18\x02 \x01(\x03R\x11deliveriesCreated\"K\n" +
 	"\fAbortRequest\x12%\n" +
-	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\"K\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\"K\n" +
 	"\rAbortResponse\x12:\n" +
-	"\vtransaction\x18\x01 \x01(\v2\x18.webhooks.v1.TransactionR\vtransaction\">\n" +
+	"\vtransaction\x18\x01 \x01(\v2\x18.webhooks.v1.TransactionR\vtransaction\"T\n" +
 	"\x15GetTransactionRequest\x12%\n" +
-	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\"<\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x14\n" +
+	"\x05owner\x18\x02 \x01(\tR\x05owner\"<\n" +
 	"\x0ePublishRequest\x12*\n" +
 	"\x06events\x18\x01 \x03(\v2\x12.webhooks.v1.EventR\x06events\"\xbb\x01\n" +
 	"\x0fPublishResponse\x12:\n" +
