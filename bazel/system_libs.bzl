@@ -1,5 +1,5 @@
-"""`system_libs`: the system's gRPC, protobuf, Abseil, RocksDB, libpq, curl, OpenSSL
-and GoogleTest (Debian packages, installed by scripts/install-deps.sh) as
+"""`system_libs`: the system's gRPC, protobuf, Abseil, RocksDB, libpq, curl, OpenSSL,
+simdjson and GoogleTest (Debian packages, installed by scripts/install-deps.sh) as
 header-less cc_library targets that carry the link flags.
 
 The headers are in /usr/include, which the C++ toolchain searches anyway; the
@@ -37,6 +37,7 @@ _LIBS = {
     "pq": (["libpq"], [], "libpq, PostgreSQL's client library"),
     "curl": (["libcurl"], [], "libcurl"),
     "crypto": (["libcrypto"], [], "OpenSSL libcrypto"),
+    "simdjson": (["simdjson"], [], "simdjson, the JSON parser of payload filters"),
     "ssl": (["libssl", "libcrypto"], [], "OpenSSL libssl"),
     "gtest": (["gtest", "gmock"], [], "GoogleTest and GoogleMock, no main()"),
     "gtest_main": (["gtest_main", "gmock", "gtest"], [], "GoogleTest with its main()"),
@@ -69,6 +70,7 @@ _PACKAGES = [
     "libpq-dev",
     "libcurl4-openssl-dev",
     "libssl-dev",
+    "libsimdjson-dev",
     "libgtest-dev",
     "libgmock-dev",
     "protobuf-compiler",

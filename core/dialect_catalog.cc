@@ -129,6 +129,7 @@ absl::Status DialectCatalog::Store(const DialectRecord& record) {
             record.SerializeAsString());
   RETURN_IF_ERROR(store_->Write(batch));
   dialects_[record.name()] = record;
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return absl::OkStatus();
 }
 
@@ -139,6 +140,7 @@ absl::Status DialectCatalog::Refresh(std::string_view name) {
   if (!bytes.has_value()) {
     if (auto it = dialects_.find(name); it != dialects_.end()) {
       dialects_.erase(it);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
     }
     return absl::OkStatus();
   }
@@ -147,6 +149,7 @@ absl::Status DialectCatalog::Refresh(std::string_view name) {
     return absl::DataLossError(StrCat("stored dialect \"", name, "\" is corrupt"));
   }
   dialects_[std::string(name)] = std::move(record);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return absl::OkStatus();
 }
 
@@ -167,6 +170,7 @@ absl::Status DialectCatalog::Reload() {
   RETURN_IF_ERROR(parse_error);
   absl::MutexLock lock(&mu_);
   dialects_ = std::move(stored);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return absl::OkStatus();
 }
 
@@ -194,6 +198,17 @@ absl::StatusOr<DialectRecord> DialectCatalog::Get(std::string_view name) const {
   auto it = dialects_.find(name);
   if (it == dialects_.end()) return error::DialectNotFound(name);
   return it->second;
+}
+
+void DialectCatalog::RepresentationOf(std::string_view name,
+                                      std::string& out) const {
+  absl::ReaderMutexLock lock(&mu_);
+  auto it = dialects_.find(name);
+  if (it == dialects_.end() || it->second.representation().empty()) {
+    out.assign(kDefaultRepresentation);
+  } else {
+    out.assign(it->second.representation());
+  }
 }
 
 bool DialectCatalog::Exists(std::string_view name) const {
@@ -263,6 +278,7 @@ absl::Status DialectCatalog::Delete(std::string_view name) {
   batch.Delete(storage::Column::kDialects, name);
   RETURN_IF_ERROR(store_->Write(batch));
   dialects_.erase(it);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
   return absl::OkStatus();
 }
 
@@ -319,6 +335,7 @@ absl::Status DialectCatalog::SyncStatic(
       batch.Delete(storage::Column::kDialects, gone[i]);
       RETURN_IF_ERROR(store_->Write(batch));
       dialects_.erase(it);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
     } else {
       DialectRecord kept = it->second;
       kept.set_is_static(false);

@@ -9,6 +9,8 @@
 #ifndef WEBHOOKS_CORE_DIALECT_CATALOG_H_
 #define WEBHOOKS_CORE_DIALECT_CATALOG_H_
 
+#include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -53,6 +55,15 @@ class DialectCatalog {
 
   absl::StatusOr<DialectRecord> Get(std::string_view name) const;
   bool Exists(std::string_view name) const;
+  // The representation dialect `name` asks for, into `out` (its buffer
+  // reused): kDefaultRepresentation for an unknown dialect.
+  void RepresentationOf(std::string_view name, std::string& out) const;
+
+  // Changes after every change to any dialect (what matching reads of them
+  // is current while it stays the same).
+  uint64_t generation() const {
+    return generation_.load(std::memory_order_acquire);
+  }
 
   // Dialects ordered by name.
   absl::StatusOr<DialectPage> List(int page_size,
@@ -97,6 +108,7 @@ class DialectCatalog {
   mutable absl::Mutex mu_;
   std::map<std::string, DialectRecord, std::less<>> dialects_
       ABSL_GUARDED_BY(mu_);
+  std::atomic<uint64_t> generation_{0};
 };
 
 using DialectCatalogPtr = std::unique_ptr<DialectCatalog>;

@@ -13,17 +13,25 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/function_ref.h"
 #include "common/strings.h"
+#include "core/event_payloads.h"
 #include "core/event_validation.h"
 
 // How a match runs: build the index query (candidate sites, the event's
 // types), copy the visited subscriptions' strings out of the index into one
 // text buffer (the index's reader lock is held only while it visits), then
-// judge each candidate in index order: active, ACL, duplicate target. The
+// judge each candidate in index order: active, ACL, payload filter, duplicate
+// target. The
 // groups the ACL names are looked up once per event (under the directory's
 // reader lock, held while judging), so a candidate's owner is tested against
 // those groups' member sets rather than looked up itself. Callbacks run after
 // judging, with no lock held. ForEachDelivery and Explain share the judging,
 // so their verdicts cannot drift apart.
+//
+// Filters: the index hands out each filtered candidate's compiled filter;
+// before judging, each filtered candidate's dialect is resolved to the
+// representation it receives (once per dialect), and while judging, each
+// representation's body is parsed once, when a candidate that passed the
+// ACL first needs it. Events with no filtered candidate parse nothing.
 //
 // Speed: the query, the text buffer, the candidate list and the verdicts live
 // in per-thread scratch space that keeps its capacity between calls, so a
@@ -81,12 +89,15 @@ struct Hit {
   Span id, site, resource_type, event_type, owner, permission, target_url,
       dialect;
   bool active = true;
+  PayloadFilterPtr filter;  // null: none
+  Span representation;      // with a filter: the one it tests
 };
 
 struct Judgement {
   Verdict verdict = Verdict::kNoGrant;
   int acl_entry_index = -1;
-  size_t duplicate_of = kNotFound;  // for kDuplicateUrl
+  size_t duplicate_of = kNotFound;                  // for kDuplicateUrl
+  const EventPayloads::Parsed* payload = nullptr;  // for kFilteredOut
 };
 
 // Per-thread buffers reused across calls.
@@ -96,6 +107,8 @@ struct Scratch {
   std::vector<Hit> hits;
   std::vector<Judgement> judgements;
   Recipient recipient;
+  EventPayloads payloads;
+  std::string representation;  // RepresentationOf's buffer
 };
 
 // Takes the calling thread's scratch for the duration of a call and gives it
@@ -149,9 +162,10 @@ class Candidates {
   const std::vector<Hit>& hits_;
 };
 
-// Runs the index query for `event` into the scratch's hits and text.
-void Collect(const SubscriptionIndex& index, const EventRecord& event,
-             bool include_inactive, ScratchLease& scratch) {
+// Runs the index query for `event` into the scratch's hits and text;
+// returns how many hits have a filter.
+size_t Collect(const SubscriptionIndex& index, const EventRecord& event,
+               bool include_inactive, ScratchLease& scratch) {
   MatchQuery& query = scratch->query;
   FillCandidateSites(event.site(), event.active_site(), query.sites);
   query.resource_types.assign(event.resource_types().begin(),
@@ -161,6 +175,7 @@ void Collect(const SubscriptionIndex& index, const EventRecord& event,
   query.include_inactive = include_inactive;
   std::string& text = scratch->text;
   std::vector<Hit>& hits = scratch->hits;
+  size_t filtered = 0;
   const auto add = [&text](std::string_view s) {
     const Span span{static_cast<uint32_t>(text.size()),
                     static_cast<uint32_t>(s.size())};
@@ -178,7 +193,44 @@ void Collect(const SubscriptionIndex& index, const EventRecord& event,
     hit.target_url = add(view.target_url);
     hit.dialect = add(view.dialect);
     hit.active = view.active;
+    if (view.filter != nullptr) {
+      hit.filter = *view.filter;
+      ++filtered;
+    }
   });
+  return filtered;
+}
+
+// Sets each filtered hit's representation: the one its dialect asks for,
+// looked up once per dialect.
+void ResolveRepresentations(const DialectCatalog* dialects,
+                            ScratchLease& scratch) {
+  std::string& text = scratch->text;
+  const auto get = [&text](Span span) {
+    return std::string_view(text).substr(span.pos, span.len);
+  };
+  absl::InlinedVector<std::pair<Span, Span>, 4> known;  // dialect, its one
+  for (Hit& hit : scratch->hits) {
+    if (hit.filter == nullptr) continue;
+    const std::string_view dialect = get(hit.dialect);
+    auto it = std::find_if(known.begin(), known.end(), [&](const auto& k) {
+      return get(k.first) == dialect;
+    });
+    if (it != known.end()) {
+      hit.representation = it->second;
+      continue;
+    }
+    std::string& name = scratch->representation;
+    if (dialects != nullptr) {
+      dialects->RepresentationOf(dialect, name);
+    } else {
+      name.assign(kDeliveryRepresentation);
+    }
+    hit.representation = Span{static_cast<uint32_t>(text.size()),
+                              static_cast<uint32_t>(name.size())};
+    text.append(name);  // `dialect` is not used after this
+    known.emplace_back(hit.dialect, hit.representation);
+  }
 }
 
 // The first ACL entry that applies to `owner` and `permission` decides.
@@ -273,9 +325,10 @@ class DeliveredTargets {
 
 // Judges the candidates in order into `out` (one per candidate). The
 // directory's reader lock is held while judging, so callers act on the
-// verdicts only after this returns.
+// verdicts only after this returns. `payloads` (reset to `event`) is used
+// only for filtered candidates.
 void JudgeAll(const EventRecord& event, const Candidates& candidates,
-              const PrincipalDirectory* principals,
+              const PrincipalDirectory* principals, EventPayloads& payloads,
               std::vector<Judgement>& out) {
   out.assign(candidates.size(), Judgement());
   if (candidates.size() == 0) return;
@@ -298,6 +351,15 @@ void JudgeAll(const EventRecord& event, const Candidates& candidates,
       if (!decision.allowed) {
         judgement.verdict =
             decision.entry < 0 ? Verdict::kNoGrant : Verdict::kDeniedByAcl;
+        continue;
+      }
+    }
+    if (hit.filter != nullptr) {
+      const EventPayloads::Parsed& parsed =
+          payloads.Get(candidates.Get(hit.representation));
+      if (!hit.filter->Passes(parsed.payload)) {
+        judgement.verdict = Verdict::kFilteredOut;
+        judgement.payload = &parsed;
         continue;
       }
     }
@@ -332,6 +394,13 @@ std::string Reason(const EventRecord& event, const Candidates& candidates,
       return StrCat("duplicate of ",
                     candidates.Get(candidates.hit(judgement.duplicate_of).id),
                     " (same target_url and dialect)");
+    case Verdict::kFilteredOut: {
+      const EventPayloads::Parsed& parsed = *judgement.payload;
+      return StrCat("filtered out: representation \"", parsed.representation,
+                    "\" ",
+                    parsed.status.ok() ? hit.filter->WhyNot(parsed.payload)
+                                       : std::string(parsed.status.message()));
+    }
   }
   return "";
 }
@@ -351,12 +420,16 @@ size_t EventMatcher::ForEachDelivery(
     const EventRecord& event,
     absl::FunctionRef<void(const Recipient&)> deliver) const {
   ScratchLease scratch;
-  Collect(*index_, event, /*include_inactive=*/false, scratch);
+  const size_t filtered =
+      Collect(*index_, event, /*include_inactive=*/false, scratch);
   if (scratch->hits.empty()) return 0;
+  if (filtered > 0) ResolveRepresentations(dialects_, scratch);
+  scratch->payloads.Reset(&event);
   const Candidates candidates(scratch->text, scratch->hits);
   size_t deliveries = 0;
   Recipient& recipient = scratch->recipient;
-  JudgeAll(event, candidates, principals_, scratch->judgements);
+  JudgeAll(event, candidates, principals_, scratch->payloads,
+           scratch->judgements);
   for (size_t i = 0; i < candidates.size(); ++i) {
     if (scratch->judgements[i].verdict != Verdict::kDelivered) continue;
     const Hit& hit = candidates.hit(i);
@@ -371,10 +444,14 @@ size_t EventMatcher::ForEachDelivery(
 
 std::vector<Candidate> EventMatcher::Explain(const EventRecord& event) const {
   ScratchLease scratch;
-  Collect(*index_, event, /*include_inactive=*/true, scratch);
+  if (Collect(*index_, event, /*include_inactive=*/true, scratch) > 0) {
+    ResolveRepresentations(dialects_, scratch);
+  }
+  scratch->payloads.Reset(&event);
   const Candidates candidates(scratch->text, scratch->hits);
   std::vector<Candidate> out(candidates.size());
-  JudgeAll(event, candidates, principals_, scratch->judgements);
+  JudgeAll(event, candidates, principals_, scratch->payloads,
+           scratch->judgements);
   for (size_t i = 0; i < candidates.size(); ++i) {
     const Judgement& judgement = scratch->judgements[i];
     const Hit& hit = candidates.hit(i);
@@ -389,6 +466,7 @@ std::vector<Candidate> EventMatcher::Explain(const EventRecord& event) const {
     s.target_url = candidates.Get(hit.target_url);
     s.dialect = candidates.Get(hit.dialect);
     s.active = hit.active;
+    s.filter = hit.filter;
     candidate.verdict = judgement.verdict;
     candidate.acl_entry_index = judgement.acl_entry_index;
     candidate.reason = Reason(event, candidates, i, judgement);

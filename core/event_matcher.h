@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "core/dialect_catalog.h"
 #include "core/principal_directory.h"
 #include "core/subscription_index.h"
 #include "webhooks/internal/records.pb.h"
@@ -39,6 +40,7 @@ struct Candidate {
     kNoGrant,       // no ACL entry names the owner and the permission
     kInactive,      // the subscription is not active
     kDuplicateUrl,  // another allowed candidate has the same URL and dialect
+    kFilteredOut,   // the payload does not pass the subscription's filter
   };
   IndexEntry subscription;
   Verdict verdict;
@@ -53,10 +55,13 @@ std::vector<std::string> CandidateSites(std::string_view site,
 
 class EventMatcher {
  public:
-  // Pointers must outlive the matcher.
+  // Pointers must outlive the matcher. `dialects` says which representation
+  // a subscription receives, so its filter tests that one; without it every
+  // filter tests `webhook-delivery`.
   EventMatcher(const SubscriptionIndex* index,
-               const PrincipalDirectory* principals)
-      : index_(index), principals_(principals) {}
+               const PrincipalDirectory* principals,
+               const DialectCatalog* dialects = nullptr)
+      : index_(index), principals_(principals), dialects_(dialects) {}
 
   // Calls `deliver` once per delivery the event gets, in index order; for
   // several allowed subscriptions sharing a (target URL, dialect), only the
@@ -74,15 +79,18 @@ class EventMatcher {
   struct State {
     uint64_t index = 0;
     uint64_t principals = 0;
+    uint64_t dialects = 0;  // a filter tests its dialect's representation
     bool operator==(const State&) const = default;
   };
   State CurrentState() const {
-    return {index_->generation(), principals_->generation()};
+    return {index_->generation(), principals_->generation(),
+            dialects_ != nullptr ? dialects_->generation() : 0};
   }
 
  private:
   const SubscriptionIndex* const index_;
   const PrincipalDirectory* const principals_;
+  const DialectCatalog* const dialects_;
 };
 
 }  // namespace webhooks::core

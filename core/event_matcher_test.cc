@@ -63,6 +63,8 @@ std::string Name(Verdict v) {
       return "kInactive";
     case kDuplicate:
       return "kDuplicateUrl";
+    case Verdict::kFilteredOut:
+      return "kFilteredOut";
   }
   return "?";
 }

@@ -33,6 +33,13 @@ struct Limits {
   int max_type_list = 32;
   int max_event_id_length = 128;
   int max_transaction_id_length = 128;
+  // Payload filters (Subscription.filter): the JSON text, how deep $and,
+  // $or and $not nest, how many conditions, and how many operand values
+  // ($eq, $in lists) in all.
+  int max_filter_bytes = 4096;
+  int max_filter_depth = 8;
+  int max_filter_predicates = 64;
+  int max_filter_values = 256;
 };
 
 }  // namespace webhooks::core

@@ -33,6 +33,8 @@
 //    event_type) pairs it has buckets for; Match consults it before probing
 //    the bucket table. Bits are cleared only when the site's last bucket
 //    goes, so a stale bit costs one extra probe, never a wrong answer.
+//  - Filters are few: a side map from slot to the compiled filter, looked
+//    up only for entries whose has_filter bit is set.
 //  - Match works in phases over all candidate sites at once (site ids, site
 //    masks, bucket probes, entries, id text), prefetching what the next
 //    phase reads, so a cold index overlaps its cache misses; then sorts each
@@ -95,6 +97,7 @@ struct BucketKey {
 constexpr size_t kInlineSlots = 4;
 using Bucket = absl::InlinedVector<uint32_t, kInlineSlots>;
 using BucketMap = absl::flat_hash_map<BucketKey, Bucket>;
+using FilterMap = absl::flat_hash_map<uint32_t, PayloadFilterPtr>;
 
 // Heap bytes a bucket holds outside the table.
 size_t BucketHeapBytes(const Bucket& bucket) {
@@ -182,6 +185,12 @@ class SubscriptionIndex::Impl {
     }
     index_internal::Entry& e = slab_.at(slot);
     e.active = in.active ? 1 : 0;
+    e.has_filter = in.filter != nullptr ? 1 : 0;
+    if (in.filter != nullptr) {
+      filters_[slot] = in.filter;
+    } else {
+      filters_.erase(slot);
+    }
     e.site = site;
     e.resource_type = rtype;
     e.event_type = etype;
@@ -198,6 +207,7 @@ class SubscriptionIndex::Impl {
     const uint32_t slot = *it;
     ids_.erase(it);
     Unlink(slot);
+    filters_.erase(slot);
     ReleaseStrings(slab_.at(slot));
     slab_.Free(slot);
   }
@@ -207,6 +217,7 @@ class SubscriptionIndex::Impl {
     ids_ = IdSet(0, IdHash{&slab_}, IdEq{&slab_});
     buckets_ = BucketMap();
     bucket_bytes_ = 0;
+    filters_ = FilterMap();
     slab_ = EntrySlab();
     pool_ = StringPool();
   }
@@ -326,6 +337,7 @@ class SubscriptionIndex::Impl {
     out.target_url = std::string(e.target_url());
     out.dialect = std::string(pool_.Get(e.dialect));
     out.active = e.active != 0;
+    if (e.has_filter) out.filter = filters_.at(*it);
     return out;
   }
 
@@ -334,6 +346,7 @@ class SubscriptionIndex::Impl {
     return sizeof(*this) + pool_.MemoryUsage() + slab_.MemoryUsage() +
            TableBytes(ids_.capacity(), sizeof(uint32_t)) +
            TableBytes(buckets_.capacity(), sizeof(BucketMap::value_type)) +
+           TableBytes(filters_.capacity(), sizeof(FilterMap::value_type)) +
            bucket_bytes_;
   }
 
@@ -350,6 +363,7 @@ class SubscriptionIndex::Impl {
         .target_url = e.target_url(),
         .dialect = pool_.Get(e.dialect),
         .active = e.active != 0,
+        .filter = e.has_filter ? &filters_.at(slot) : nullptr,
     };
   }
 
@@ -409,6 +423,7 @@ class SubscriptionIndex::Impl {
   IdSet ids_ ABSL_GUARDED_BY(mu_);  // hashes through slab_
   BucketMap buckets_ ABSL_GUARDED_BY(mu_);
   size_t bucket_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // heap of bucket vectors
+  FilterMap filters_ ABSL_GUARDED_BY(mu_);  // slot -> filter, when it has one
 };
 
 SubscriptionIndex::SubscriptionIndex() : impl_(std::make_unique<Impl>()) {}

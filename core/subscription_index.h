@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "absl/functional/function_ref.h"
+#include "core/payload_filter.h"
 
 namespace webhooks::core {
 
@@ -39,6 +40,7 @@ struct IndexEntry {
   std::string target_url;
   std::string dialect;
   bool active = true;
+  PayloadFilterPtr filter = nullptr;  // none
 };
 
 // A matched subscription, valid only during the visitor call.
@@ -52,6 +54,7 @@ struct SubscriptionView {
   std::string_view target_url;
   std::string_view dialect;
   bool active;
+  const PayloadFilterPtr* filter = nullptr;  // null: no filter
 };
 
 struct MatchQuery {

@@ -125,8 +125,9 @@ class StringPool {
 // One subscription. Strings other than the id and URL are StringPool ids.
 struct Entry {
   std::unique_ptr<char[]> text;  // id then target_url; null when free
-  uint32_t id_len : 31 = 0;
+  uint32_t id_len : 30 = 0;
   uint32_t active : 1 = 0;
+  uint32_t has_filter : 1 = 0;  // SubscriptionIndex's filter map holds one
   uint32_t url_len = 0;
   uint32_t site = 0, resource_type = 0, event_type = 0;
   uint32_t owner = 0, permission = 0, dialect = 0;
@@ -174,7 +175,7 @@ class EntrySlab {
     e.text = std::make_unique<char[]>(id.size() + url.size());
     std::copy(id.begin(), id.end(), e.text.get());
     std::copy(url.begin(), url.end(), e.text.get() + id.size());
-    e.id_len = static_cast<uint32_t>(id.size()) & 0x7fffffffu;
+    e.id_len = static_cast<uint32_t>(id.size()) & 0x3fffffffu;
     e.url_len = static_cast<uint32_t>(url.size());
     text_bytes_ += HeapBytes(id.size() + url.size());
   }

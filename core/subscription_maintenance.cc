@@ -26,9 +26,15 @@ constexpr std::string_view kOwnerRemoved = "The owning principal was removed.";
 }  // namespace
 
 std::string StaticSubscriptionId(const SubscriptionRecord& r) {
-  uint64_t hash = RequestFingerprint(
-      {r.site(), r.resource_type(), r.event_type(), r.target_url(), r.owner(),
-       r.permission(), r.dialect()});
+  // The filter counts only when set, so that ids from before filters stay.
+  uint64_t hash =
+      r.filter().empty()
+          ? RequestFingerprint({r.site(), r.resource_type(), r.event_type(),
+                                r.target_url(), r.owner(), r.permission(),
+                                r.dialect()})
+          : RequestFingerprint({r.site(), r.resource_type(), r.event_type(),
+                                r.target_url(), r.owner(), r.permission(),
+                                r.dialect(), r.filter()});
   return absl::StrFormat("static_%016x", hash);
 }
 
@@ -95,6 +101,7 @@ absl::Status SubscriptionRegistry::SyncStatic(
     record.set_owner(declared[i].owner());
     record.set_permission(declared[i].permission());
     record.set_dialect(declared[i].dialect());
+    record.set_filter(declared[i].filter());
     absl::Status valid = Normalize(record);
     if (valid.ok() && !record.id().empty()) {
       valid = ValidateResourceId("subscription.id", record.id());
@@ -130,6 +137,7 @@ absl::Status SubscriptionRegistry::SyncStatic(
       next.set_owner(want.owner());
       next.set_permission(want.permission());
       next.set_dialect(want.dialect());
+      next.set_filter(want.filter());
       next.set_is_static(true);
       if (!current.has_value()) {
         next.set_secret(NewSigningSecret(*random_));

@@ -8,6 +8,7 @@
 #include "core/conflict_retry.h"
 #include "core/errors.h"
 #include "core/page_token.h"
+#include "core/payload_filter.h"
 #include "core/signing_secret.h"
 #include "core/site_path.h"
 #include "core/target_url.h"
@@ -26,14 +27,33 @@ constexpr int kListChunk = 256;
 const std::set<std::string, std::less<>>& UpdatablePaths() {
   static const auto* paths = new std::set<std::string, std::less<>>{
       "site", "resource_type", "event_type", "target_url",
-      "owner", "permission", "dialect"};
+      "owner", "permission", "dialect", "filter"};
   return *paths;
 }
 
 IndexEntry ToIndexEntry(const SubscriptionRecord& r) {
   return IndexEntry{r.id(),    r.site(),       r.resource_type(),
                     r.event_type(), r.owner(), r.permission(),
-                    r.target_url(), r.dialect(), r.active()};
+                    r.target_url(), r.dialect(), r.active(), nullptr};
+}
+
+// The record's filter compiled: the index's own when its text is unchanged
+// (most replacements change other fields), a fresh one otherwise. A stored
+// filter that no longer compiles (limits lowered since) passes nothing.
+PayloadFilterPtr CompiledFilter(const SubscriptionIndex& index,
+                                const SubscriptionRecord& r,
+                                const Limits& limits) {
+  if (r.filter().empty()) return nullptr;
+  if (std::optional<IndexEntry> current = index.Find(r.id());
+      current.has_value() && current->filter != nullptr &&
+      current->filter->source() == r.filter()) {
+    return current->filter;
+  }
+  absl::StatusOr<PayloadFilterPtr> compiled =
+      PayloadFilter::Compile("subscription.filter", r.filter(), limits);
+  if (compiled.ok()) return *std::move(compiled);
+  return PayloadFilter::Rejecting(r.filter(),
+                                  std::string(compiled.status().message()));
 }
 
 bool Parse(std::string_view bytes, SubscriptionRecord& record) {
@@ -104,6 +124,11 @@ absl::Status SubscriptionRegistry::Normalize(SubscriptionRecord& r) const {
   RETURN_IF_ERROR(ValidateDialectName("subscription.dialect", r.dialect()));
   if (!dialects_->Exists(r.dialect())) {
     return error::DialectMissing("subscription.dialect", r.dialect());
+  }
+  if (!r.filter().empty()) {
+    RETURN_IF_ERROR(
+        PayloadFilter::Compile("subscription.filter", r.filter(), limits)
+            .status());
   }
   return absl::OkStatus();
 }
@@ -189,7 +214,9 @@ void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
     ++dialect_users_[after->dialect()];
     if (!after->owner().empty()) ++owned_[after->owner()];
     if (after->is_static()) static_ids_.insert(after->id());
-    index_.Upsert(ToIndexEntry(*after));
+    IndexEntry entry = ToIndexEntry(*after);
+    entry.filter = CompiledFilter(index_, *after, options_.limits);
+    index_.Upsert(entry);
   }
 }
 
@@ -282,6 +309,7 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Create(
   record.set_owner(draft.owner());
   record.set_permission(draft.permission());
   record.set_dialect(draft.dialect());
+  record.set_filter(draft.filter());
   if (scope.owner.has_value()) {
     if (record.owner().empty()) record.set_owner(*scope.owner);
     if (record.owner() != *scope.owner) {
@@ -423,6 +451,7 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
       if (path == "owner") next.set_owner(changes.owner());
       if (path == "permission") next.set_permission(changes.permission());
       if (path == "dialect") next.set_dialect(changes.dialect());
+      if (path == "filter") next.set_filter(changes.filter());
     }
     if (scope.owner.has_value() && next.owner() != *scope.owner) {
       return error::OwnerNotCaller("subscription.owner", *scope.owner);

@@ -12,7 +12,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev libabsl-dev libcurl4-openssl-dev libssl-dev
+  librocksdb-dev libabsl-dev libcurl4-openssl-dev libssl-dev libsimdjson-dev
   libgtest-dev libgmock-dev openssl
   python3 python3-venv jq maven openjdk-17-jdk-headless
   curl ca-certificates xz-utils

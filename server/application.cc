@@ -154,7 +154,7 @@ class ApplicationImpl final : public Application {
     app->clock_ = clock;
     app->random_ = random;
     app->matcher_ = std::make_unique<core::EventMatcher>(
-        &registry->index(), app->directory_.get());
+        &registry->index(), app->directory_.get(), app->catalog_.get());
     app->queue_ = std::make_unique<core::DeliveryQueue>(
         app->store_.get(), app->cluster_store_ != nullptr
                                ? app->cluster_store_->partition_count()

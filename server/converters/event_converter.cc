@@ -104,6 +104,7 @@ v1::SubscriptionMatch MatchToApi(const core::Candidate& candidate) {
   s->set_owner(e.owner);
   s->set_permission(e.permission);
   s->set_dialect(e.dialect);
+  if (e.filter != nullptr) s->set_filter(e.filter->source());
   s->set_active(e.active);
   using Verdict = core::Candidate::Verdict;
   switch (candidate.verdict) {
@@ -121,6 +122,9 @@ v1::SubscriptionMatch MatchToApi(const core::Candidate& candidate) {
       break;
     case Verdict::kDuplicateUrl:
       api.set_verdict(v1::SubscriptionMatch::DUPLICATE_URL);
+      break;
+    case Verdict::kFilteredOut:
+      api.set_verdict(v1::SubscriptionMatch::FILTERED_OUT);
       break;
   }
   api.set_reason(candidate.reason);

@@ -16,6 +16,7 @@ core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api) {
   record.set_owner(api.owner());
   record.set_permission(api.permission());
   record.set_dialect(api.dialect());
+  record.set_filter(api.filter());
   return record;
 }
 
@@ -30,6 +31,7 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
   api.set_owner(record.owner());
   api.set_permission(record.permission());
   api.set_dialect(record.dialect());
+  api.set_filter(record.filter());
   api.set_active(record.active());
   api.set_status_message(record.status_message());
   api.set_static_(record.is_static());
