@@ -138,6 +138,7 @@ const (
 	SubscriptionMatch_NO_GRANT            SubscriptionMatch_Verdict = 3 // no ACL entry grants the owner the permission
 	SubscriptionMatch_INACTIVE            SubscriptionMatch_Verdict = 4 // the subscription is not active
 	SubscriptionMatch_DUPLICATE_URL       SubscriptionMatch_Verdict = 5 // another match with the same URL and dialect delivers
+	SubscriptionMatch_FILTERED_OUT        SubscriptionMatch_Verdict = 6 // the payload does not pass the subscription's filter
 )
 
 // Enum value maps for SubscriptionMatch_Verdict.
@@ -149,6 +150,7 @@ var (
 		3: "NO_GRANT",
 		4: "INACTIVE",
 		5: "DUPLICATE_URL",
+		6: "FILTERED_OUT",
 	}
 	SubscriptionMatch_Verdict_value = map[string]int32{
 		"VERDICT_UNSPECIFIED": 0,
@@ -157,6 +159,7 @@ var (
 		"NO_GRANT":            3,
 		"INACTIVE":            4,
 		"DUPLICATE_URL":       5,
+		"FILTERED_OUT":        6,
 	}
 )
 
@@ -1298,19 +1301,20 @@ const file_webhooks_v1_event_proto_rawDesc = "" +
 	"\revent_results\x18\x02 \x03(\v2\x18.webhooks.v1.EventResultR\feventResults\x12-\n" +
 	"\x12deliveries_created\x18\x03 \x01(\x03R\x11deliveriesCreated\"E\n" +
 	"\x19MatchSubscriptionsRequest\x12(\n" +
-	"\x05event\x18\x01 \x01(\v2\x12.webhooks.v1.EventR\x05event\"\xc9\x02\n" +
+	"\x05event\x18\x01 \x01(\v2\x12.webhooks.v1.EventR\x05event\"\xdc\x02\n" +
 	"\x11SubscriptionMatch\x12=\n" +
 	"\fsubscription\x18\x01 \x01(\v2\x19.webhooks.v1.SubscriptionR\fsubscription\x12@\n" +
 	"\averdict\x18\x02 \x01(\x0e2&.webhooks.v1.SubscriptionMatch.VerdictR\averdict\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\x12&\n" +
-	"\x0facl_entry_index\x18\x04 \x01(\x05R\raclEntryIndex\"s\n" +
+	"\x0facl_entry_index\x18\x04 \x01(\x05R\raclEntryIndex\"\x85\x01\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tDELIVERED\x10\x01\x12\x11\n" +
 	"\rDENIED_BY_ACL\x10\x02\x12\f\n" +
 	"\bNO_GRANT\x10\x03\x12\f\n" +
 	"\bINACTIVE\x10\x04\x12\x11\n" +
-	"\rDUPLICATE_URL\x10\x05\"V\n" +
+	"\rDUPLICATE_URL\x10\x05\x12\x10\n" +
+	"\fFILTERED_OUT\x10\x06\"V\n" +
 	"\x1aMatchSubscriptionsResponse\x128\n" +
 	"\amatches\x18\x01 \x03(\v2\x1e.webhooks.v1.SubscriptionMatchR\amatches2\xd4\x03\n" +
 	"\fEventService\x12D\n" +

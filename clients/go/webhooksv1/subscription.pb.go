@@ -113,7 +113,19 @@ type Subscription struct {
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Output only. The signing secret, `whsec_` + base64 of 32 random bytes.
 	// Returned only by CreateSubscription and RotateSubscriptionSecret.
-	Secret        string `protobuf:"bytes,14,opt,name=secret,proto3" json:"secret,omitempty"`
+	Secret string `protobuf:"bytes,14,opt,name=secret,proto3" json:"secret,omitempty"`
+	// Optional payload filter: a JSON document in the style of Convoy's and
+	// MongoDB's queries, tested against the JSON body of the representation
+	// this subscription receives (its dialect's). Events whose body does not
+	// pass are not delivered to it. Empty: every event passes. Examples:
+	//
+	//	{"amount": {"$gte": 100}, "currency": {"$in": ["EUR", "USD"]}}
+	//	{"$or": [{"user.role": "admin"}, {"user.tags": "vip"}]}
+	//
+	// Operators: $eq $ne $in $nin $lt $lte $gt $gte $exists, and $and $or
+	// $not; see the README's "Payload filters". At most 4096 bytes (server
+	// limits).
+	Filter        string `protobuf:"bytes,15,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -242,6 +254,13 @@ func (x *Subscription) GetUpdateTime() *timestamppb.Timestamp {
 func (x *Subscription) GetSecret() string {
 	if x != nil {
 		return x.Secret
+	}
+	return ""
+}
+
+func (x *Subscription) GetFilter() string {
+	if x != nil {
+		return x.Filter
 	}
 	return ""
 }
@@ -482,7 +501,8 @@ type UpdateSubscriptionRequest struct {
 	// `subscription.id` names the subscription to change.
 	Subscription *Subscription `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
 	// Fields to change: any of `site`, `resource_type`, `event_type`,
-	// `target_url`, `owner`, `permission`, `dialect`. Required.
+	// `target_url`, `owner`, `permission`, `dialect`, `filter` (empty
+	// removes it). Required.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -722,7 +742,7 @@ var File_webhooks_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"\x1ewebhooks/v1/subscription.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\x03\n" +
+	"\x1ewebhooks/v1/subscription.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x03\n" +
 	"\fSubscription\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12#\n" +
@@ -744,7 +764,8 @@ const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x16\n" +
-	"\x06secret\x18\x0e \x01(\tR\x06secret\"Z\n" +
+	"\x06secret\x18\x0e \x01(\tR\x06secret\x12\x16\n" +
+	"\x06filter\x18\x0f \x01(\tR\x06filter\"Z\n" +
 	"\x19CreateSubscriptionRequest\x12=\n" +
 	"\fsubscription\x18\x01 \x01(\v2\x19.webhooks.v1.SubscriptionR\fsubscription\"(\n" +
 	"\x16GetSubscriptionRequest\x12\x0e\n" +
