@@ -2,7 +2,11 @@
 // in-memory core::SubscriptionIndex (no gRPC, no disk), and bytes of index
 // per subscription. See bench/README.md.
 //
-//   match_bench --subscriptions=1000000 --repetitions=3
+//   match_bench --subscriptions=1000000 --repetitions=3 --filtered_percent=10
+//
+// With --filtered_percent > 0, the cases run a second time after that share
+// of the subscriptions got a payload filter (core/payload_filter.h), in the
+// same process on the same index: the difference is the filters' cost.
 #include <malloc.h>
 #include <time.h>
 
@@ -22,7 +26,9 @@
 #include "bench/workload.h"
 #include "common/clock.h"
 #include "common/random.h"
+#include "common/strings.h"
 #include "core/event_matcher.h"
+#include "core/payload_filter.h"
 #include "core/principal_directory.h"
 #include "core/subscription_index.h"
 #include "storage/memory_store.h"
@@ -35,6 +41,9 @@ ABSL_FLAG(int64_t, matches, 1000000, "Events matched per measurement.");
 ABSL_FLAG(int, repetitions, 3, "Measurements of each case; the median counts.");
 ABSL_FLAG(std::string, threads, "1,2", "Matching threads, comma-separated.");
 ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
+ABSL_FLAG(int, filtered_percent, 10,
+          "Then give this percent of the subscriptions a payload filter and "
+          "run the cases again (0: no second run).");
 
 namespace webhooks::bench {
 namespace {
@@ -127,6 +136,15 @@ struct CaseResult {
   std::vector<double> events_per_s;  // all threads, wall time
 };
 
+// Filters on the workload's event body (bench/workload.cc): most pass, some
+// do not; each shape reads one to three fields.
+constexpr const char* kFilterShapes[] = {
+    R"({"type": "employee", "active": true})",
+    R"({"title": {"$in": ["Forecaster", "Director", "Intern"]}})",
+    R"({"$or": [{"email": {"$exists": false}}, {"id": {"$ne": "emp-0"}}]})",
+    R"({"username": {"$gte": "jdoe5"}})",
+};
+
 int Run() {
   const WorkloadOptions options{
       .subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_subscriptions)),
@@ -157,10 +175,12 @@ int Run() {
   malloc_trim(0);
   const size_t rss_before = RssBytes();
   const double build_start = Now();
+  std::vector<std::string> ids;  // for the filtered run's re-Upserts
+  ids.reserve(workload.subscription_count());
   for (size_t i = 0; i < workload.subscription_count(); ++i) {
     const int64_t millis = 1700000000000 + static_cast<int64_t>(i / 64);
-    index.Upsert(Workload::ToIndexEntry(workload.Subscription(i),
-                                        NewId("sub_", millis, random)));
+    ids.push_back(NewId("sub_", millis, random));
+    index.Upsert(Workload::ToIndexEntry(workload.Subscription(i), ids.back()));
   }
   const double build_s = Now() - build_start;
   malloc_trim(0);
@@ -194,28 +214,38 @@ int Run() {
                                        static_cast<int64_t>(cold.size())));
 
   const EventMatcher matcher(&index, directory->get());
-  std::vector<double> deliveries, candidates;
-  for (const Event& e : cold) {
-    deliveries.push_back(static_cast<double>(
-        matcher.ForEachDelivery(e.record, [](const core::Recipient&) {})));
-    size_t c = 0;
-    index.Match(e.query, [&c](const core::SubscriptionView&) { ++c; });
-    candidates.push_back(static_cast<double>(c));
-  }
-  double total = 0, zero = 0;
-  for (double d : deliveries) {
-    total += d;
-    zero += d == 0 ? 1 : 0;
-  }
-  double total_candidates = 0;
-  for (double c : candidates) total_candidates += c;
-  std::printf("deliveries per event over the cold set: avg %.2f, p50 %.0f, "
-              "p99 %.0f, max %.0f, none %.1f%%; index candidates avg %.2f\n",
-              total / static_cast<double>(deliveries.size()),
-              Percentile(deliveries, 50), Percentile(deliveries, 99),
-              Percentile(deliveries, 100),
-              100 * zero / static_cast<double>(deliveries.size()),
-              total_candidates / static_cast<double>(candidates.size()));
+  const auto summarize = [&] {
+    std::vector<double> deliveries, candidates;
+    double filtered = 0, with_filtered = 0;
+    for (const Event& e : cold) {
+      deliveries.push_back(static_cast<double>(
+          matcher.ForEachDelivery(e.record, [](const core::Recipient&) {})));
+      size_t c = 0, f = 0;
+      index.Match(e.query, [&](const core::SubscriptionView& v) {
+        ++c;
+        f += v.filter != nullptr ? 1 : 0;
+      });
+      candidates.push_back(static_cast<double>(c));
+      filtered += static_cast<double>(f);
+      with_filtered += f > 0 ? 1 : 0;
+    }
+    double total = 0, zero = 0;
+    for (double d : deliveries) {
+      total += d;
+      zero += d == 0 ? 1 : 0;
+    }
+    double total_candidates = 0;
+    for (double c : candidates) total_candidates += c;
+    const double events = static_cast<double>(deliveries.size());
+    std::printf("deliveries per event over the cold set: avg %.2f, p50 %.0f, "
+                "p99 %.0f, max %.0f, none %.1f%%; index candidates avg %.2f, "
+                "with a filter avg %.2f (%.1f%% of events have one)\n",
+                total / events, Percentile(deliveries, 50),
+                Percentile(deliveries, 99), Percentile(deliveries, 100),
+                100 * zero / events, total_candidates / events,
+                filtered / events, 100 * with_filtered / events);
+  };
+  summarize();
 
   const int64_t count = absl::GetFlag(FLAGS_matches);
   const std::vector<int> thread_counts = ParseInts(absl::GetFlag(FLAGS_threads));
@@ -239,43 +269,91 @@ int Run() {
                       {"cold-rec", &cold, false},
                       {"warm", &warm, true}};
   constexpr size_t kSets = std::size(sets);
-  std::vector<CaseResult> results(kSets * thread_counts.size());
-  for (int rep = 0; rep < absl::GetFlag(FLAGS_repetitions); ++rep) {
-    for (size_t s = 0; s < kSets; ++s) {
-      for (size_t t = 0; t < thread_counts.size(); ++t) {
-        const int threads = thread_counts[t];
-        CaseResult& r = results[s * thread_counts.size() + t];
-        const Timing m = RunThreads(threads, count, *sets[s].events,
-                                    sets[s].decode, by_matcher);
-        const Timing x = RunThreads(threads, count, *sets[s].events,
-                                    sets[s].decode, by_index);
-        const double events = static_cast<double>(count);
-        r.matcher_cpu_ns.push_back(m.cpu * 1e9 / events);
-        r.matcher_wall_ns.push_back(m.wall * threads * 1e9 / events);
-        r.index_cpu_ns.push_back(x.cpu * 1e9 / events);
-        r.events_per_s.push_back(events / m.wall);
+  std::vector<double> cold_cpu_ns;  // per run, the 1-thread cold median
+  const auto measure = [&](const char* title) {
+    std::vector<CaseResult> results(kSets * thread_counts.size());
+    for (int rep = 0; rep < absl::GetFlag(FLAGS_repetitions); ++rep) {
+      for (size_t s = 0; s < kSets; ++s) {
+        for (size_t t = 0; t < thread_counts.size(); ++t) {
+          const int threads = thread_counts[t];
+          CaseResult& r = results[s * thread_counts.size() + t];
+          const Timing m = RunThreads(threads, count, *sets[s].events,
+                                      sets[s].decode, by_matcher);
+          const Timing x = RunThreads(threads, count, *sets[s].events,
+                                      sets[s].decode, by_index);
+          const double events = static_cast<double>(count);
+          r.matcher_cpu_ns.push_back(m.cpu * 1e9 / events);
+          r.matcher_wall_ns.push_back(m.wall * threads * 1e9 / events);
+          r.index_cpu_ns.push_back(x.cpu * 1e9 / events);
+          r.events_per_s.push_back(events / m.wall);
+        }
       }
     }
-  }
-  std::printf("\n(median of %d; CPU ns = thread CPU time per event, wall ns "
-              "= wall time per event on each thread; only matching is timed.\n"
-              " cold: %zu distinct events over the whole tree, each decoded "
-              "(copied into a fresh record) just before\n it is matched, as "
-              "the service does; cold-rec: the same, matched from records "
-              "built at start-up,\n cold in memory too; warm: %zu events "
-              "again and again)\n",
-              absl::GetFlag(FLAGS_repetitions), cold.size(), warm.size());
-  std::printf("%-8s %7s %16s %16s %16s %14s\n", "set", "threads",
-              "matcher CPU ns", "matcher wall ns", "index CPU ns",
-              "matcher ev/s");
-  for (size_t s = 0; s < kSets; ++s) {
-    for (size_t t = 0; t < thread_counts.size(); ++t) {
-      const CaseResult& r = results[s * thread_counts.size() + t];
-      std::printf("%-8s %7d %16.0f %16.0f %16.0f %14.0f\n", sets[s].name,
-                  thread_counts[t], Median(r.matcher_cpu_ns),
-                  Median(r.matcher_wall_ns), Median(r.index_cpu_ns),
-                  Median(r.events_per_s));
+    std::printf("\n%s\n(median of %d; CPU ns = thread CPU time per event, wall ns "
+                "= wall time per event on each thread; only matching is timed.\n"
+                " cold: %zu distinct events over the whole tree, each decoded "
+                "(copied into a fresh record) just before\n it is matched, as "
+                "the service does; cold-rec: the same, matched from records "
+                "built at start-up,\n cold in memory too; warm: %zu events "
+                "again and again)\n",
+                title, absl::GetFlag(FLAGS_repetitions), cold.size(),
+                warm.size());
+    std::printf("%-8s %7s %16s %16s %16s %14s\n", "set", "threads",
+                "matcher CPU ns", "matcher wall ns", "index CPU ns",
+                "matcher ev/s");
+    for (size_t s = 0; s < kSets; ++s) {
+      for (size_t t = 0; t < thread_counts.size(); ++t) {
+        const CaseResult& r = results[s * thread_counts.size() + t];
+        std::printf("%-8s %7d %16.0f %16.0f %16.0f %14.0f\n", sets[s].name,
+                    thread_counts[t], Median(r.matcher_cpu_ns),
+                    Median(r.matcher_wall_ns), Median(r.index_cpu_ns),
+                    Median(r.events_per_s));
+      }
     }
+    if (!results.empty()) {
+      cold_cpu_ns.push_back(Median(results[0].matcher_cpu_ns));
+    }
+  };
+  measure("no filters:");
+
+  const int percent = absl::GetFlag(FLAGS_filtered_percent);
+  if (percent > 0) {
+    // A pseudo-random `percent` of the subscriptions get a filter, compiled
+    // once, as SubscriptionRegistry does when the index takes it.
+    const size_t memory_before = index.MemoryUsage();
+    const double filter_start = Now();
+    size_t filtered = 0;
+    for (size_t i = 0; i < workload.subscription_count(); ++i) {
+      const uint64_t mixed = (uint64_t{i} + 1) * 0x9E3779B97F4A7C15u;
+      if ((mixed >> 32) % 100 >= static_cast<uint64_t>(percent)) continue;
+      core::IndexEntry entry =
+          Workload::ToIndexEntry(workload.Subscription(i), ids[i]);
+      const char* shape = kFilterShapes[(i / 100) % std::size(kFilterShapes)];
+      absl::StatusOr<core::PayloadFilterPtr> compiled =
+          core::PayloadFilter::Compile("filter", shape, core::Limits());
+      if (!compiled.ok()) {
+        std::fprintf(stderr, "%s\n", compiled.status().ToString().c_str());
+        return 1;
+      }
+      entry.filter = *std::move(compiled);
+      index.Upsert(entry);
+      ++filtered;
+    }
+    const double filter_s = Now() - filter_start;
+    std::printf("\nfilters: %zu subscriptions (%d%%) got one of %zu shapes "
+                "in %.2f s (%.0f ns per compile + Upsert); index memory "
+                "+%.1f MiB (MemoryUsage(), filters' own heap not counted)\n",
+                filtered, percent, std::size(kFilterShapes), filter_s,
+                filter_s * 1e9 / static_cast<double>(std::max<size_t>(filtered, 1)),
+                static_cast<double>(index.MemoryUsage() - memory_before) /
+                    (1 << 20));
+    summarize();
+    measure(StrCat("filters on ", percent, "% of the subscriptions:").c_str());
+    if (cold_cpu_ns.size() == 2) std::printf("\nfilter cost, cold, %d thread(s): %+.0f CPU ns per event "
+                "(%.0f -> %.0f ns)\n",
+                thread_counts.empty() ? 0 : thread_counts[0],
+                cold_cpu_ns[1] - cold_cpu_ns[0], cold_cpu_ns[0],
+                cold_cpu_ns[1]);
   }
   std::printf("\nload average after: %.2f (sink %zu)\n", LoadAverage(),
               sink.load());
