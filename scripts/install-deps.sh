@@ -16,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev openssl
   python3 python3-venv jq maven openjdk-17-jdk-headless
   curl ca-certificates xz-utils
-  postgresql-15 libpq-dev
+  postgresql-15 libpq-dev libmicrohttpd-dev
 )
 GRPCURL_VERSION=v1.9.1
 NODE_MAJOR=20

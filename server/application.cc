@@ -37,6 +37,7 @@
 #include "server/handlers/principal_handler.h"
 #include "server/handlers/subscription_handler.h"
 #include "server/health_monitor.h"
+#include "server/http/http_api.h"
 #include "server/listen_guard.h"
 #include "server/parse_error_interceptor.h"
 #include "server/metrics_exporter.h"
@@ -90,6 +91,7 @@ class ApplicationImpl final : public Application {
   ~ApplicationImpl() override {
     Shutdown(absl::Seconds(5));
     metrics_server_.reset();  // its scrapes read the dispatcher and queue
+    http_.reset();  // it calls server_
     health_.reset();  // it reports to server_
     server_.reset();
     executor_.reset();  // runs what is queued, then joins
@@ -119,6 +121,15 @@ class ApplicationImpl final : public Application {
         !IsLoopbackAddress(metrics_address)) {
       return absl::FailedPreconditionError(StrCat(
           "delivery.metrics_listen_address \"", metrics_address,
+          "\" is not a loopback address; without tokens (open mode) the "
+          "server only listens on loopback. Configure tokens or listen on "
+          "loopback"));
+    }
+    const std::string& http_address = config.http().listen_address();
+    if (!http_address.empty() && app->authenticator_->open_mode() &&
+        !IsLoopbackAddress(http_address)) {
+      return absl::FailedPreconditionError(StrCat(
+          "http.listen_address \"", http_address,
           "\" is not a loopback address; without tokens (open mode) the "
           "server only listens on loopback. Configure tokens or listen on "
           "loopback"));
@@ -178,11 +189,13 @@ class ApplicationImpl final : public Application {
     }
     RETURN_IF_ERROR(app->Serve(config));
     RETURN_IF_ERROR(app->ServeMetrics(metrics_address));
+    RETURN_IF_ERROR(app->ServeHttp(config.http()));
     return app;
   }
 
   int port() const override { return port_; }
   int metrics_port() const override { return metrics_port_; }
+  int http_port() const override { return http_ == nullptr ? 0 : http_->port(); }
   bool open_mode() const override { return authenticator_->open_mode(); }
 
   void Shutdown(absl::Duration grace) override {
@@ -194,6 +207,7 @@ class ApplicationImpl final : public Application {
     executor_->WaitIdle(absl::Now() + grace);
     server_->Shutdown(std::chrono::system_clock::now() +
                       std::chrono::milliseconds(100));
+    http_.reset();  // its streams ended with the server's calls
     dispatcher_->Shutdown(grace);
     // Hands this node's partitions to the others at once.
     if (cluster_node_ != nullptr) cluster_node_->Stop();
@@ -279,6 +293,18 @@ class ApplicationImpl final : public Application {
     return absl::OkStatus();
   }
 
+  // Serves the JSON-over-HTTP API on config.listen_address, if any, through
+  // the gRPC server's in-process channel (same interceptors and handlers).
+  absl::Status ServeHttp(const v1::HttpConfig& config) {
+    if (config.listen_address().empty()) return absl::OkStatus();
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    args.SetMaxSendMessageSize(-1);
+    ASSIGN_OR_RETURN(http_,
+                     HttpApi::Start(config, server_->InProcessChannel(args)));
+    return absl::OkStatus();
+  }
+
   absl::Status Serve(const v1::ServerConfig& config) {
     executor_ = std::make_unique<BlockingExecutor>(kExecutorThreads);
     HandlerDeps deps{authenticator_.get(), executor_.get()};
@@ -360,6 +386,7 @@ class ApplicationImpl final : public Application {
   int port_ = 0;
   std::unique_ptr<MetricsHttpServer> metrics_server_;
   int metrics_port_ = 0;
+  HttpApiPtr http_;  // null: no HTTP API
 
   absl::Mutex shutdown_mu_;
   bool shut_down_ ABSL_GUARDED_BY(shutdown_mu_) = false;

@@ -29,7 +29,8 @@ class Application {
   // and starts serving on config.listen_address (and metrics on
   // delivery.metrics_listen_address when set). `config` must have been
   // through FinalizeConfig. Fails with INVALID_ARGUMENT for a bad config,
-  // FAILED_PRECONDITION for a non-loopback metrics address in open mode,
+  // FAILED_PRECONDITION for a non-loopback metrics or HTTP address in open
+  // mode,
   // UNAVAILABLE when an address cannot be bound.
   static absl::StatusOr<std::unique_ptr<Application>> Start(
       const v1::ServerConfig& config, storage::StorePtr store,
@@ -42,6 +43,9 @@ class Application {
   // The metrics endpoint's bound port (GET /metrics; see
   // delivery.metrics_listen_address); 0 when it is off.
   virtual int metrics_port() const = 0;
+  // The JSON-over-HTTP API's bound port (see http.listen_address); 0 when
+  // it is off.
+  virtual int http_port() const = 0;
   // True when no tokens are configured: every caller is an admin.
   virtual bool open_mode() const = 0;
   // Stops accepting calls, lets running ones finish for up to `grace`, then

@@ -51,6 +51,13 @@ ABSL_FLAG(std::string, metrics_listen, "",
 ABSL_FLAG(std::string, metrics_port_file, "",
           "Once serving, write the metrics endpoint's bound port to this "
           "file (before --port_file is written).");
+ABSL_FLAG(std::string, http_listen, "",
+          "host:port to serve the JSON-over-HTTP API on (Connect protocol: "
+          "POST /webhooks.v1.<Service>/<Method>); overrides "
+          "http.listen_address. Port 0 picks a free port.");
+ABSL_FLAG(std::string, http_port_file, "",
+          "Once serving, write the HTTP API's bound port to this file "
+          "(before --port_file is written).");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "How long running calls and deliveries in flight may take to "
           "finish at shutdown.");
@@ -184,6 +191,15 @@ int main(int argc, char** argv) {
         "--metrics_port_file needs a metrics address (--metrics_listen or "
         "delivery.metrics_listen_address)"));
   }
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    config.mutable_http()->set_listen_address(absl::GetFlag(FLAGS_http_listen));
+  }
+  if (!absl::GetFlag(FLAGS_http_port_file).empty() &&
+      config.http().listen_address().empty()) {
+    return Fail(absl::InvalidArgumentError(
+        "--http_port_file needs an HTTP address (--http_listen or "
+        "http.listen_address)"));
+  }
   if (absl::Status s = webhooks::server::FinalizeConfig(config); !s.ok()) {
     return Fail(s);
   }
@@ -227,6 +243,16 @@ int main(int argc, char** argv) {
     Log(webhooks::StrCat("metrics on port ", (*app)->metrics_port(), " (",
                          config.delivery().metrics_listen_address(),
                          "), GET /metrics"));
+  }
+  if ((*app)->http_port() != 0) {
+    Log(webhooks::StrCat("JSON API on port ", (*app)->http_port(), " (",
+                         config.http().listen_address(),
+                         "), POST /webhooks.v1.<Service>/<Method>"));
+  }
+  if (!absl::GetFlag(FLAGS_http_port_file).empty()) {
+    absl::Status written = WritePortFile(absl::GetFlag(FLAGS_http_port_file),
+                                         (*app)->http_port());
+    if (!written.ok()) return Fail(written);
   }
   // Before --port_file: whoever waits for that one finds this one too.
   if (!absl::GetFlag(FLAGS_metrics_port_file).empty()) {

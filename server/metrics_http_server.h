@@ -1,5 +1,6 @@
-// A minimal HTTP/1.1 endpoint for Prometheus scrapes, on a thread of its
-// own (POSIX sockets and poll, no dependencies):
+// The HTTP endpoint for Prometheus scrapes, on HttpServer (libmicrohttpd,
+// one thread per connection, so a slow or idle client holds only its own
+// connection):
 //
 //   GET /metrics   200, the registry in text format 0.0.4
 //                  (Content-Type: text/plain; version=0.0.4; charset=utf-8)
@@ -7,11 +8,9 @@
 //   other paths    404; other methods 405; a malformed request 400; a
 //                  request head over Options::max_request_bytes 431
 //
-// One connection at a time, one request per connection: every response
-// carries `Connection: close` and the connection is closed after it. A
-// client gets Options::io_timeout to send its request and read the answer;
-// a slower one is dropped. No authentication or TLS: bind it where only
-// scrapers can reach it.
+// One request per connection: every response carries `Connection: close`.
+// A connection silent for Options::io_timeout is dropped. No authentication
+// or TLS: bind it where only scrapers can reach it.
 //
 //   ASSIGN_OR_RETURN(auto server,
 //                    MetricsHttpServer::Start("127.0.0.1:0", &registry));
@@ -22,13 +21,12 @@
 
 #include <cstddef>
 #include <memory>
-#include <string>
 #include <string_view>
-#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/metrics.h"
+#include "server/http/http_server.h"
 
 namespace webhooks::server {
 
@@ -37,8 +35,11 @@ class MetricsHttpServer {
   struct Options {
     // Largest request line plus headers accepted.
     size_t max_request_bytes = 8 << 10;
-    // Time a connection may take, from accept to the response's last byte.
+    // A connection silent this long is dropped (whole seconds, at least 1).
     absl::Duration io_timeout = absl::Seconds(5);
+    // Most scrape connections at once, and from one address.
+    int max_connections = 64;
+    int max_connections_per_ip = 48;
   };
 
   // Binds `address` — host:port, [ipv6]:port, or :port for every interface;
@@ -53,35 +54,24 @@ class MetricsHttpServer {
     return Start(address, registry, Options());
   }
 
-  // Stops: wakes the thread (cutting off a connection being served),
-  // joins it and closes the socket. Returns promptly.
-  ~MetricsHttpServer();
+  // Stops: closes every connection and joins their threads.
+  ~MetricsHttpServer() = default;
   MetricsHttpServer(const MetricsHttpServer&) = delete;
   MetricsHttpServer& operator=(const MetricsHttpServer&) = delete;
 
   // The bound port (useful with port 0).
-  int port() const { return port_; }
+  int port() const { return server_->port(); }
+
+  // The response to one request (also served at /metrics on the JSON API's
+  // port, when both are on).
+  static HttpResponse Respond(const MetricsRegistry& registry,
+                              const HttpRequest& request);
 
  private:
-  MetricsHttpServer(const MetricsRegistry* registry, const Options& options,
-                    int listen_fd, int wake_read, int wake_write, int port);
+  explicit MetricsHttpServer(HttpServerPtr server)
+      : server_(std::move(server)) {}
 
-  void Loop();
-  // Reads one request from `fd`, answers it. The caller closes `fd`.
-  void Serve(int fd);
-  // Waits until `fd` has `events` or the deadline passes or Stop wakes us.
-  // False on timeout, wake-up or error.
-  bool WaitFor(int fd, short events, absl::Time deadline) const;
-  // The whole response to one request head.
-  std::string Respond(std::string_view head) const;
-
-  const MetricsRegistry* const registry_;
-  const Options options_;
-  const int listen_fd_;
-  const int wake_read_;  // readable once the destructor runs
-  const int wake_write_;
-  const int port_;
-  std::thread thread_;  // last: starts once the rest exists
+  const HttpServerPtr server_;
 };
 
 }  // namespace webhooks::server

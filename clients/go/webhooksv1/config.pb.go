@@ -534,6 +534,93 @@ func (x *PostgresConfig) GetPoolSize() int32 {
 	return 0
 }
 
+// Every RPC as JSON over HTTP/1.1, following the Connect protocol
+// (https://connectrpc.com/docs/protocol): POST /webhooks.v1.<Service>/<Method>
+// with Content-Type application/json. Zero values take the defaults.
+type HttpConfig struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host:port to serve on; empty: off. Without tokens only loopback
+	// addresses are accepted.
+	ListenAddress string `protobuf:"bytes,1,opt,name=listen_address,json=listenAddress,proto3" json:"listen_address,omitempty"`
+	// Largest request body accepted; larger ones get 413. Default 8 MiB.
+	MaxBodyBytes int32 `protobuf:"varint,2,opt,name=max_body_bytes,json=maxBodyBytes,proto3" json:"max_body_bytes,omitempty"`
+	// Most connections at once (each holds a thread while open); more are
+	// closed as soon as they are accepted. Default 256.
+	MaxConnections int32 `protobuf:"varint,3,opt,name=max_connections,json=maxConnections,proto3" json:"max_connections,omitempty"`
+	// Most connections at once from one IP address. Default 64.
+	MaxConnectionsPerIp int32 `protobuf:"varint,4,opt,name=max_connections_per_ip,json=maxConnectionsPerIp,proto3" json:"max_connections_per_ip,omitempty"`
+	// A connection with nothing to read or write for this long is closed.
+	// Default 30.
+	IdleTimeoutSeconds int32 `protobuf:"varint,5,opt,name=idle_timeout_seconds,json=idleTimeoutSeconds,proto3" json:"idle_timeout_seconds,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *HttpConfig) Reset() {
+	*x = HttpConfig{}
+	mi := &file_webhooks_v1_config_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HttpConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HttpConfig) ProtoMessage() {}
+
+func (x *HttpConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_config_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HttpConfig.ProtoReflect.Descriptor instead.
+func (*HttpConfig) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *HttpConfig) GetListenAddress() string {
+	if x != nil {
+		return x.ListenAddress
+	}
+	return ""
+}
+
+func (x *HttpConfig) GetMaxBodyBytes() int32 {
+	if x != nil {
+		return x.MaxBodyBytes
+	}
+	return 0
+}
+
+func (x *HttpConfig) GetMaxConnections() int32 {
+	if x != nil {
+		return x.MaxConnections
+	}
+	return 0
+}
+
+func (x *HttpConfig) GetMaxConnectionsPerIp() int32 {
+	if x != nil {
+		return x.MaxConnectionsPerIp
+	}
+	return 0
+}
+
+func (x *HttpConfig) GetIdleTimeoutSeconds() int32 {
+	if x != nil {
+		return x.IdleTimeoutSeconds
+	}
+	return 0
+}
+
 type StorageConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Postgres      *PostgresConfig        `protobuf:"bytes,1,opt,name=postgres,proto3" json:"postgres,omitempty"`
@@ -543,7 +630,7 @@ type StorageConfig struct {
 
 func (x *StorageConfig) Reset() {
 	*x = StorageConfig{}
-	mi := &file_webhooks_v1_config_proto_msgTypes[5]
+	mi := &file_webhooks_v1_config_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +642,7 @@ func (x *StorageConfig) String() string {
 func (*StorageConfig) ProtoMessage() {}
 
 func (x *StorageConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_config_proto_msgTypes[5]
+	mi := &file_webhooks_v1_config_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +655,7 @@ func (x *StorageConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorageConfig.ProtoReflect.Descriptor instead.
 func (*StorageConfig) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{5}
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *StorageConfig) GetPostgres() *PostgresConfig {
@@ -598,7 +685,7 @@ type ClusterConfig struct {
 
 func (x *ClusterConfig) Reset() {
 	*x = ClusterConfig{}
-	mi := &file_webhooks_v1_config_proto_msgTypes[6]
+	mi := &file_webhooks_v1_config_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +697,7 @@ func (x *ClusterConfig) String() string {
 func (*ClusterConfig) ProtoMessage() {}
 
 func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_config_proto_msgTypes[6]
+	mi := &file_webhooks_v1_config_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +710,7 @@ func (x *ClusterConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusterConfig.ProtoReflect.Descriptor instead.
 func (*ClusterConfig) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{6}
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ClusterConfig) GetNodeId() string {
@@ -675,14 +762,17 @@ type ServerConfig struct {
 	// Where data lives; default: embedded RocksDB in data_dir.
 	Storage *StorageConfig `protobuf:"bytes,20,opt,name=storage,proto3" json:"storage,omitempty"`
 	// Cluster mode settings (with storage.postgres).
-	Cluster       *ClusterConfig `protobuf:"bytes,21,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	Cluster *ClusterConfig `protobuf:"bytes,21,opt,name=cluster,proto3" json:"cluster,omitempty"`
+	// The JSON-over-HTTP API (Connect protocol); off unless
+	// http.listen_address is set.
+	Http          *HttpConfig `protobuf:"bytes,22,opt,name=http,proto3" json:"http,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ServerConfig) Reset() {
 	*x = ServerConfig{}
-	mi := &file_webhooks_v1_config_proto_msgTypes[7]
+	mi := &file_webhooks_v1_config_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +784,7 @@ func (x *ServerConfig) String() string {
 func (*ServerConfig) ProtoMessage() {}
 
 func (x *ServerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_config_proto_msgTypes[7]
+	mi := &file_webhooks_v1_config_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +797,7 @@ func (x *ServerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServerConfig.ProtoReflect.Descriptor instead.
 func (*ServerConfig) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{7}
+	return file_webhooks_v1_config_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ServerConfig) GetListenAddress() string {
@@ -787,6 +877,13 @@ func (x *ServerConfig) GetCluster() *ClusterConfig {
 	return nil
 }
 
+func (x *ServerConfig) GetHttp() *HttpConfig {
+	if x != nil {
+		return x.Http
+	}
+	return nil
+}
+
 var File_webhooks_v1_config_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_config_proto_rawDesc = "" +
@@ -832,7 +929,14 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x02 \x01(\x05R\n" +
 	"partitions\x12\x1b\n" +
-	"\tpool_size\x18\x03 \x01(\x05R\bpoolSize\"H\n" +
+	"\tpool_size\x18\x03 \x01(\x05R\bpoolSize\"\xe9\x01\n" +
+	"\n" +
+	"HttpConfig\x12%\n" +
+	"\x0elisten_address\x18\x01 \x01(\tR\rlistenAddress\x12$\n" +
+	"\x0emax_body_bytes\x18\x02 \x01(\x05R\fmaxBodyBytes\x12'\n" +
+	"\x0fmax_connections\x18\x03 \x01(\x05R\x0emaxConnections\x123\n" +
+	"\x16max_connections_per_ip\x18\x04 \x01(\x05R\x13maxConnectionsPerIp\x120\n" +
+	"\x14idle_timeout_seconds\x18\x05 \x01(\x05R\x12idleTimeoutSeconds\"H\n" +
 	"\rStorageConfig\x127\n" +
 	"\bpostgres\x18\x01 \x01(\v2\x1b.webhooks.v1.PostgresConfigR\bpostgres\"\x93\x01\n" +
 	"\rClusterConfig\x12\x17\n" +
@@ -840,7 +944,7 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\flease_ttl_ms\x18\x02 \x01(\x05R\n" +
 	"leaseTtlMs\x12!\n" +
 	"\fheartbeat_ms\x18\x03 \x01(\x05R\vheartbeatMs\x12$\n" +
-	"\x0echange_poll_ms\x18\x04 \x01(\x05R\fchangePollMs\"\x9c\x04\n" +
+	"\x0echange_poll_ms\x18\x04 \x01(\x05R\fchangePollMs\"\xc9\x04\n" +
 	"\fServerConfig\x12%\n" +
 	"\x0elisten_address\x18\x01 \x01(\tR\rlistenAddress\x12\x19\n" +
 	"\bdata_dir\x18\x02 \x01(\tR\adataDir\x12-\n" +
@@ -852,7 +956,8 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x12allow_http_targets\x18\b \x01(\bR\x10allowHttpTargets\x127\n" +
 	"\bdelivery\x18\t \x01(\v2\x1b.webhooks.v1.DeliveryConfigR\bdelivery\x124\n" +
 	"\astorage\x18\x14 \x01(\v2\x1a.webhooks.v1.StorageConfigR\astorage\x124\n" +
-	"\acluster\x18\x15 \x01(\v2\x1a.webhooks.v1.ClusterConfigR\acluster*F\n" +
+	"\acluster\x18\x15 \x01(\v2\x1a.webhooks.v1.ClusterConfigR\acluster\x12+\n" +
+	"\x04http\x18\x16 \x01(\v2\x17.webhooks.v1.HttpConfigR\x04http*F\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\t\n" +
 	"\x05ADMIN\x10\x01\x12\r\n" +
@@ -874,7 +979,7 @@ func file_webhooks_v1_config_proto_rawDescGZIP() []byte {
 }
 
 var file_webhooks_v1_config_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_webhooks_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_webhooks_v1_config_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_webhooks_v1_config_proto_goTypes = []any{
 	(Role)(0),              // 0: webhooks.v1.Role
 	(*ApiToken)(nil),       // 1: webhooks.v1.ApiToken
@@ -882,28 +987,30 @@ var file_webhooks_v1_config_proto_goTypes = []any{
 	(*Limits)(nil),         // 3: webhooks.v1.Limits
 	(*DeliveryConfig)(nil), // 4: webhooks.v1.DeliveryConfig
 	(*PostgresConfig)(nil), // 5: webhooks.v1.PostgresConfig
-	(*StorageConfig)(nil),  // 6: webhooks.v1.StorageConfig
-	(*ClusterConfig)(nil),  // 7: webhooks.v1.ClusterConfig
-	(*ServerConfig)(nil),   // 8: webhooks.v1.ServerConfig
-	(*Subscription)(nil),   // 9: webhooks.v1.Subscription
-	(*Dialect)(nil),        // 10: webhooks.v1.Dialect
+	(*HttpConfig)(nil),     // 6: webhooks.v1.HttpConfig
+	(*StorageConfig)(nil),  // 7: webhooks.v1.StorageConfig
+	(*ClusterConfig)(nil),  // 8: webhooks.v1.ClusterConfig
+	(*ServerConfig)(nil),   // 9: webhooks.v1.ServerConfig
+	(*Subscription)(nil),   // 10: webhooks.v1.Subscription
+	(*Dialect)(nil),        // 11: webhooks.v1.Dialect
 }
 var file_webhooks_v1_config_proto_depIdxs = []int32{
 	0,  // 0: webhooks.v1.ApiToken.roles:type_name -> webhooks.v1.Role
 	5,  // 1: webhooks.v1.StorageConfig.postgres:type_name -> webhooks.v1.PostgresConfig
 	1,  // 2: webhooks.v1.ServerConfig.tokens:type_name -> webhooks.v1.ApiToken
 	2,  // 3: webhooks.v1.ServerConfig.tls:type_name -> webhooks.v1.TlsConfig
-	9,  // 4: webhooks.v1.ServerConfig.subscriptions:type_name -> webhooks.v1.Subscription
-	10, // 5: webhooks.v1.ServerConfig.dialects:type_name -> webhooks.v1.Dialect
+	10, // 4: webhooks.v1.ServerConfig.subscriptions:type_name -> webhooks.v1.Subscription
+	11, // 5: webhooks.v1.ServerConfig.dialects:type_name -> webhooks.v1.Dialect
 	3,  // 6: webhooks.v1.ServerConfig.limits:type_name -> webhooks.v1.Limits
 	4,  // 7: webhooks.v1.ServerConfig.delivery:type_name -> webhooks.v1.DeliveryConfig
-	6,  // 8: webhooks.v1.ServerConfig.storage:type_name -> webhooks.v1.StorageConfig
-	7,  // 9: webhooks.v1.ServerConfig.cluster:type_name -> webhooks.v1.ClusterConfig
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 8: webhooks.v1.ServerConfig.storage:type_name -> webhooks.v1.StorageConfig
+	8,  // 9: webhooks.v1.ServerConfig.cluster:type_name -> webhooks.v1.ClusterConfig
+	6,  // 10: webhooks.v1.ServerConfig.http:type_name -> webhooks.v1.HttpConfig
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_webhooks_v1_config_proto_init() }
@@ -919,7 +1026,7 @@ func file_webhooks_v1_config_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_webhooks_v1_config_proto_rawDesc), len(file_webhooks_v1_config_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -80,6 +80,7 @@ from webhooks.v1.config_pb2 import (
     ApiToken,
     ClusterConfig,
     DeliveryConfig,
+    HttpConfig,
     Limits,
     PostgresConfig,
     Role,

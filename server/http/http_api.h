@@ -1,0 +1,56 @@
+// The HTTP port: the Connect JSON API of the webhookd services (see
+// ConnectGateway) and its OpenAPI description at GET /openapi.json, on one
+// HttpServer. Paths it does not serve get 404; the web console is meant to
+// be served from here at / later.
+//
+//   ASSIGN_OR_RETURN(HttpApiPtr api, HttpApi::Start(config.http(),
+//       grpc_server->InProcessChannel(args)));
+//   int port = api->port();
+#ifndef WEBHOOKS_SERVER_HTTP_HTTP_API_H_
+#define WEBHOOKS_SERVER_HTTP_HTTP_API_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/channel.h"
+#include "server/http/connect_gateway.h"
+#include "server/http/http_server.h"
+#include "webhooks/v1/config.pb.h"
+
+namespace webhooks::server {
+
+// The services served over HTTP: the five of webhooks.v1.
+std::vector<std::string> HttpApiServices();
+
+class HttpApi {
+ public:
+  // Serves on config.listen_address (which must be set) with `channel`
+  // reaching the gRPC server. Errors as HttpServer::Start.
+  static absl::StatusOr<std::unique_ptr<HttpApi>> Start(
+      const v1::HttpConfig& config, std::shared_ptr<grpc::Channel> channel);
+
+  // Stops serving (see HttpServer): the gRPC server must still exist, or
+  // have been shut down so that open streams have ended.
+  ~HttpApi() = default;
+
+  int port() const { return server_->port(); }
+
+  // The answer to one request (for tests without a socket).
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpApi(std::unique_ptr<ConnectGateway> gateway, std::string openapi)
+      : gateway_(std::move(gateway)), openapi_(std::move(openapi)) {}
+
+  const std::unique_ptr<ConnectGateway> gateway_;
+  const std::string openapi_;
+  HttpServerPtr server_;  // last: its threads use the rest
+};
+
+using HttpApiPtr = std::unique_ptr<HttpApi>;
+
+}  // namespace webhooks::server
+
+#endif  // WEBHOOKS_SERVER_HTTP_HTTP_API_H_
