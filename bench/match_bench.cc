@@ -289,9 +289,9 @@ int Run() {
         }
       }
     }
-    std::printf("\n%s\n(median of %d; CPU ns = thread CPU time per event, wall ns "
-                "= wall time per event on each thread; only matching is timed.\n"
-                " cold: %zu distinct events over the whole tree, each decoded "
+    std::printf("\n%s\n(median of %d; CPU ns = thread CPU time per event, "
+                "wall ns = wall time per event on each thread; only matching "
+                "is timed.\n cold: %zu distinct events over the whole tree, each decoded "
                 "(copied into a fresh record) just before\n it is matched, as "
                 "the service does; cold-rec: the same, matched from records "
                 "built at start-up,\n cold in memory too; warm: %zu events "
@@ -340,20 +340,23 @@ int Run() {
       ++filtered;
     }
     const double filter_s = Now() - filter_start;
+    const double per = static_cast<double>(std::max<size_t>(filtered, 1));
     std::printf("\nfilters: %zu subscriptions (%d%%) got one of %zu shapes "
                 "in %.2f s (%.0f ns per compile + Upsert); index memory "
                 "+%.1f MiB (MemoryUsage(), filters' own heap not counted)\n",
                 filtered, percent, std::size(kFilterShapes), filter_s,
-                filter_s * 1e9 / static_cast<double>(std::max<size_t>(filtered, 1)),
+                filter_s * 1e9 / per,
                 static_cast<double>(index.MemoryUsage() - memory_before) /
                     (1 << 20));
     summarize();
     measure(StrCat("filters on ", percent, "% of the subscriptions:").c_str());
-    if (cold_cpu_ns.size() == 2) std::printf("\nfilter cost, cold, %d thread(s): %+.0f CPU ns per event "
-                "(%.0f -> %.0f ns)\n",
-                thread_counts.empty() ? 0 : thread_counts[0],
-                cold_cpu_ns[1] - cold_cpu_ns[0], cold_cpu_ns[0],
-                cold_cpu_ns[1]);
+    if (cold_cpu_ns.size() == 2) {
+      std::printf("\nfilter cost, cold, %d thread(s): %+.0f CPU ns per "
+                  "event (%.0f -> %.0f ns)\n",
+                  thread_counts.empty() ? 0 : thread_counts[0],
+                  cold_cpu_ns[1] - cold_cpu_ns[0], cold_cpu_ns[0],
+                  cold_cpu_ns[1]);
+    }
   }
   std::printf("\nload average after: %.2f (sink %zu)\n", LoadAverage(),
               sink.load());

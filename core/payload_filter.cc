@@ -37,7 +37,10 @@ constexpr size_t kNoIndex = std::numeric_limits<size_t>::max();
 constexpr size_t kInlineValues = 4;
 constexpr size_t kMaxReasonText = 200;
 
-enum class Op { kAnd, kOr, kNot, kEq, kNe, kIn, kNin, kLt, kLe, kGt, kGe, kExists };
+enum class Op {
+  kAnd, kOr, kNot,                                         // logical
+  kEq, kNe, kIn, kNin, kLt, kLe, kGt, kGe, kExists,  // predicates
+};
 
 // An operand: JSON null, boolean, number or string.
 struct Scalar {
@@ -322,12 +325,14 @@ class Compiler {
       return node;
     }
     if (key != "$and" && key != "$or") {
-      return Fail(where, StrCat("unknown operator \"", key,
-                                "\" (one of $and, $or, $not, or a field path)"));
+      return Fail(where,
+                  StrCat("unknown operator \"", key,
+                         "\" (one of $and, $or, $not, or a field path)"));
     }
     node.op = key == "$and" ? Op::kAnd : Op::kOr;
     dom::array items;
-    if (value.get_array().get(items) != simdjson::SUCCESS || items.size() == 0) {
+    if (value.get_array().get(items) != simdjson::SUCCESS ||
+        items.size() == 0) {
       return Fail(where, "wants a non-empty array of filters");
     }
     size_t i = 0;
@@ -445,7 +450,8 @@ class Compiler {
       case Op::kExists: {
         bool wanted;
         if (value.get_bool().get(wanted) != simdjson::SUCCESS) {
-          return Fail(where, StrCat("wants true or false, got ", TypeName(value)));
+          return Fail(where,
+                      StrCat("wants true or false, got ", TypeName(value)));
         }
         node.exists = wanted;
         return node;
@@ -539,12 +545,14 @@ PayloadFilter::~PayloadFilter() = default;
 absl::StatusOr<PayloadFilterPtr> PayloadFilter::Compile(
     std::string_view field, std::string_view json, const Limits& limits) {
   if (json.size() > static_cast<size_t>(limits.max_filter_bytes)) {
-    return error::FieldTooLong(field, static_cast<size_t>(limits.max_filter_bytes));
+    return error::FieldTooLong(field,
+                               static_cast<size_t>(limits.max_filter_bytes));
   }
   dom::parser parser;
   dom::element root;
   const simdjson::error_code parsed =
-      parser.parse(json.data(), json.size(), /*realloc_if_needed=*/true).get(root);
+      parser.parse(json.data(), json.size(), /*realloc_if_needed=*/true)
+          .get(root);
   if (parsed != simdjson::SUCCESS) {
     return error::InvalidField(
         field, StrCat("not JSON: ", simdjson::error_message(parsed)));

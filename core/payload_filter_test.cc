@@ -201,7 +201,8 @@ const BadFilter kBadFilters[] = {
     {R"({"a": [1, 2]})",
      "subscription.filter[\"a\"]: an array cannot be compared; use "
      "{\"$in\": [...]}"},
-    {R"({"a": {}})", "subscription.filter[\"a\"]: wants a value or an operator"},
+    {R"({"a": {}})",
+     "subscription.filter[\"a\"]: wants a value or an operator"},
     {R"({"a": {"b": 1}})",
      "subscription.filter[\"a\"].b: wants an operator ($eq, $in, $gte, ...); "
      "objects cannot be compared"},
@@ -271,7 +272,8 @@ TEST(PayloadFilterTest, SizeLimits) {
 
   limits = Limits();
   limits.max_filter_depth = 2;
-  EXPECT_TRUE(PayloadFilter::Compile("f", R"({"$not": {"a": 1}})", limits).ok());
+  EXPECT_TRUE(
+      PayloadFilter::Compile("f", R"({"$not": {"a": 1}})", limits).ok());
   filter = PayloadFilter::Compile("f", R"({"$not": {"$not": {"a": 1}}})",
                                   limits);
   EXPECT_EQ(std::string(filter.status().message()),

@@ -64,12 +64,14 @@ class PayloadFilterE2eTest : public DeliveryE2eTest {
 };
 
 // The events of the table and what each filtered subscription gets.
-constexpr char kGoldUsd[] = R"({"amount": 250, "currency": "USD", "tier": "gold"})";
-constexpr char kSmallVipEur[] = R"({"amount": 5, "currency": "EUR", "tags": ["vip"]})";
+constexpr char kGoldUsd[] =
+    R"({"amount": 250, "currency": "USD", "tier": "gold"})";
+constexpr char kSmallVipEur[] =
+    R"({"amount": 5, "currency": "EUR", "tags": ["vip"]})";
 constexpr char kAmountAsString[] = R"({"amount": "500", "tier": "silver"})";
 constexpr char kNotJson[] = "amount=500&tier=gold";
-constexpr char kBigVipEurGold[] =
-    R"({"amount": 100, "currency": "EUR", "tags": ["new", "vip"], "tier": "gold"})";
+constexpr char kBigVipEurGold[] = R"({"amount": 100, "currency": "EUR",
+                                      "tags": ["new", "vip"], "tier": "gold"})";
 
 TEST_F(PayloadFilterE2eTest, OnlyPassingEventsAreDeliveredAndTheRestExplained) {
   ASSERT_NO_FATAL_FAILURE(StartAll());
@@ -108,8 +110,9 @@ TEST_F(PayloadFilterE2eTest, OnlyPassingEventsAreDeliveredAndTheRestExplained) {
               UnorderedElementsAre(kGoldUsd, kBigVipEurGold));
 
   // The dry run says why.
-  ASSERT_OK_AND_ASSIGN(v1::MatchSubscriptionsResponse string_amount,
-                       MatchEvent(publisher(), EventWithBody("m1", kAmountAsString)));
+  ASSERT_OK_AND_ASSIGN(
+      v1::MatchSubscriptionsResponse string_amount,
+      MatchEvent(publisher(), EventWithBody("m1", kAmountAsString)));
   std::map<std::string, v1::SubscriptionMatch> by_id;
   for (const v1::SubscriptionMatch& m : string_amount.matches()) {
     by_id[m.subscription().id()] = m;
