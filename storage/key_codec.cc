@@ -119,8 +119,16 @@ std::optional<SubscriptionSiteKey> ParseSubscriptionSite(std::string_view key) {
       !reader.ReadString(&parsed.subscription_id) || !reader.done()) {
     return std::nullopt;
   }
+  // The component is "/" or "/<site>/" with <site> not ending in '/': what
+  // SiteComponent writes, so a parsed key encodes back to the same bytes
+  // ("//" would otherwise read as the root's key).
   if (parsed.site.empty() || parsed.site.back() != '/') return std::nullopt;
-  if (parsed.site != "/") parsed.site.pop_back();
+  if (parsed.site != "/") {
+    parsed.site.pop_back();
+    if (parsed.site.front() != '/' || parsed.site.back() == '/') {
+      return std::nullopt;
+    }
+  }
   return parsed;
 }
 

@@ -227,6 +227,25 @@ TEST(SubscriptionSiteKeyTest, ParseRejectsMalformedKeys) {
   EXPECT_FALSE(keys::ParseSubscriptionSite(empty_site.key()));
 }
 
+// Found by fuzz/key_codec_fuzzer (fuzz/corpus/key_codec_fuzzer/crash-site-
+// double-slash): a site component "//" parsed as the root "/", whose key is
+// a different one, so a damaged key read as another site's subscription.
+// Only components that SubscriptionSite writes parse: "/" or "/x.../".
+TEST(SubscriptionSiteKeyTest, ParseAcceptsOnlyComponentsItWrites) {
+  for (const char* component : {"//", "/a//", "a/", "NOAA/"}) {
+    KeyBuilder key;
+    key.AddString(component).AddString("r").AddString("e").AddString("id");
+    EXPECT_FALSE(keys::ParseSubscriptionSite(key.key())) << component;
+  }
+  for (const char* site : {"/", "/a", "/NOAA/NWS"}) {
+    const std::string key = keys::SubscriptionSite(site, "r", "e", "id");
+    auto parsed = keys::ParseSubscriptionSite(key);
+    ASSERT_TRUE(parsed.has_value()) << site;
+    EXPECT_EQ(parsed->site, site);
+    EXPECT_EQ(keys::SubscriptionSite(parsed->site, "r", "e", "id"), key);
+  }
+}
+
 TEST(SubscriptionOwnerKeyTest, PrefixAndParse) {
   const std::string prefix = keys::OwnerPrefix("alice");
   EXPECT_TRUE(HasPrefix(keys::SubscriptionOwner("alice", "s1"), prefix));
