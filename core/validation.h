@@ -54,6 +54,11 @@ absl::StatusOr<std::vector<std::string>> NormalizeGroups(
 absl::StatusOr<int> NormalizePageSize(std::string_view field, int page_size,
                                       const Limits& limits);
 
+// `text` with every byte that does not start a well-formed UTF-8 sequence
+// replaced by U+FFFD, for text from outside (a receiver's reason phrase and
+// headers) that goes into proto3 `string` fields, which must be UTF-8.
+std::string ToValidUtf8(std::string_view text);
+
 }  // namespace webhooks::core
 
 #endif  // WEBHOOKS_CORE_VALIDATION_H_

@@ -233,5 +233,17 @@ TEST(NormalizePageSizeTest, DefaultsClampsAndRejectsNegative) {
   EXPECT_THAT(Msg(got.status()), StartsWith("page_size: "));
 }
 
+TEST(ToValidUtf8Test, KeepsUtf8AndReplacesEachBadByte) {
+  EXPECT_EQ(ToValidUtf8("plain ascii"), "plain ascii");
+  EXPECT_EQ(ToValidUtf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),
+            "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80");
+  EXPECT_EQ(ToValidUtf8("caf\xE9"), "caf\xEF\xBF\xBD");
+  // A truncated sequence, an overlong form, a surrogate: one U+FFFD a byte.
+  EXPECT_EQ(ToValidUtf8("\xE2\x82"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(ToValidUtf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_EQ(ToValidUtf8("\xED\xA0\x80").size(), 9u);
+  EXPECT_EQ(ToValidUtf8(std::string("a\0b", 3)), std::string("a\0b", 3));
+}
+
 }  // namespace
 }  // namespace webhooks::core

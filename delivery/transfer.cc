@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "core/errors.h"
 #include "core/target_url.h"
+#include "core/validation.h"
 
 namespace webhooks::delivery {
 namespace {
@@ -148,7 +149,7 @@ void ResponseCollector::OnHeaderLine(std::string_view line) {
       ++digits;
     }
     if (digits == 3) status_code_ = code;
-    reason_ = std::string(TrimWhitespace(rest.substr(digits)));
+    reason_ = core::ToValidUtf8(TrimWhitespace(rest.substr(digits)));
     return;
   }
   if (headers_done_) return;  // trailers
@@ -166,13 +167,14 @@ void ResponseCollector::OnHeaderLine(std::string_view line) {
   if ((line[0] == ' ' || line[0] == '\t') && !headers_.empty()) {
     // Obsolete line folding: part of the previous value.
     std::string& value = headers_.back().second;
-    value = StrCat(value, " ", content);
+    value = StrCat(value, " ", core::ToValidUtf8(content));
     return;
   }
   const size_t colon = content.find(':');
   if (colon == std::string_view::npos) return;
-  headers_.emplace_back(std::string(TrimWhitespace(content.substr(0, colon))),
-                        std::string(TrimWhitespace(content.substr(colon + 1))));
+  headers_.emplace_back(
+      core::ToValidUtf8(TrimWhitespace(content.substr(0, colon))),
+      core::ToValidUtf8(TrimWhitespace(content.substr(colon + 1))));
 }
 
 bool ResponseCollector::OnBody(std::string_view chunk) {

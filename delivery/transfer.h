@@ -79,7 +79,9 @@ class ConnectGuard {
 // ("HTTP/1.1 200 OK", "HTTP/2 204") starts a new response, so interim 1xx
 // responses are dropped. Header lines are kept, in order, while their total
 // size (with CRLF) stays within `max_headers` bytes; later ones are dropped.
-// Lines after the final header block (trailers) are ignored.
+// Lines after the final header block (trailers) are ignored. The reason and
+// headers are made valid UTF-8 (core::ToValidUtf8): receivers send Latin-1,
+// and attempt records and the API hold them in proto3 strings.
 class ResponseCollector {
  public:
   ResponseCollector(size_t max_body, size_t max_headers);

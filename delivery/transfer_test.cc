@@ -125,6 +125,26 @@ TEST(ResponseCollectorTest, StatusHeadersAndBody) {
   EXPECT_FALSE(result.body_truncated);
 }
 
+// Found by fuzz/http_response_fuzzer (fuzz/corpus/http_response_fuzzer/
+// crash-latin1-reason): a Latin-1 reason phrase or header value went into the
+// attempt record's proto3 strings as it was, and the stored record no longer
+// parsed (the attempt was unreadable, and so was ListAttempts).
+TEST(ResponseCollectorTest, ReasonAndHeadersAreMadeValidUtf8) {
+  ResponseCollector collector(100, 200);
+  collector.OnHeaderLine("HTTP/1.1 500 \xE9chec\r\n");
+  collector.OnHeaderLine("X-Latin: caf\xE9\r\n");
+  collector.OnHeaderLine("X-\xFF: ok \xC3\xA9\r\n");
+  collector.OnHeaderLine("  \x80more\r\n");
+  collector.OnHeaderLine("\r\n");
+  HttpResult result;
+  collector.MoveInto(&result);
+  EXPECT_EQ(result.status_code, 500);
+  EXPECT_EQ(result.reason, "\xEF\xBF\xBD" "chec");
+  EXPECT_THAT(result.headers,
+              ElementsAre(Pair("X-Latin", "caf\xEF\xBF\xBD"),
+                          Pair("X-\xEF\xBF\xBD", "ok \xC3\xA9 \xEF\xBF\xBD" "more")));
+}
+
 TEST(ResponseCollectorTest, InterimResponsesAreDropped) {
   ResponseCollector collector(100, 100);
   collector.OnHeaderLine("HTTP/1.1 100 Continue\r\n");
