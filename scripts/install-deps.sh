@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing webhookd needs: Debian packages (jq for
-# the README's grpcurl session among them), Node.js 20 or newer for the
+# the README's grpcurl session among them; clang-15 and libFuzzer for
+# scripts/fuzz.sh), Node.js 20 or newer for the
 # TypeScript SDK (the official tarball from nodejs.org into /usr/local, since
 # Debian 12's nodejs is 18), and grpcurl and the Go SDK's protoc plugins from
 # the Go module proxy. Skips what is already there, and says nothing then.
@@ -16,6 +17,7 @@ packages=(
   libgtest-dev libgmock-dev openssl
   python3 python3-venv jq maven openjdk-17-jdk-headless
   curl ca-certificates xz-utils
+  clang-15 libfuzzer-15-dev
   postgresql-15 libpq-dev libmicrohttpd-dev
 )
 GRPCURL_VERSION=v1.9.1
