@@ -286,6 +286,7 @@ class ApplicationImpl final : public Application {
     RETURN_IF_ERROR(metrics_->Attach(&dispatcher_->stats(), queue_.get()));
     if (cluster_node_ != nullptr) {
       RETURN_IF_ERROR(metrics_->AttachCluster(&cluster_node_->stats()));
+      RETURN_IF_ERROR(metrics_->AttachDatabase(cluster_store_));
     }
     ASSIGN_OR_RETURN(metrics_server_,
                      MetricsHttpServer::Start(address, &metrics_->registry()));

@@ -152,6 +152,19 @@ absl::Status ServiceMetrics::AttachCluster(const core::ClusterStats* stats) {
   return absl::OkStatus();
 }
 
+absl::Status ServiceMetrics::AttachDatabase(
+    const storage::ClusterStore* store) {
+  RETURN_IF_ERROR(registry_.AddCounterCallback(
+      "webhookd_database_round_trips_total",
+      "Network round trips to the database (one per pipeline of statements "
+      "sent): reads, writes, leases and the change feed.",
+      [store] { return static_cast<double>(store->round_trips()); }));
+  return registry_.AddCounterCallback(
+      "webhookd_database_commits_total",
+      "Database transactions committed (a group commit counts once).",
+      [store] { return static_cast<double>(store->commits()); });
+}
+
 double ServiceMetrics::QueueDepth(const core::DeliveryQueue* queue) {
   absl::MutexLock lock(&depth_mu_);
   const absl::Time now = absl::Now();

@@ -25,6 +25,7 @@
 #include "core/delivery_dispatcher.h"
 #include "core/delivery_metrics.h"
 #include "core/delivery_queue.h"
+#include "storage/cluster_store.h"
 
 namespace webhooks::server {
 
@@ -44,6 +45,10 @@ class ServiceMetrics final : public core::DeliveryMetrics {
   // Cluster mode: the webhookd_cluster_* series read from `stats` (which
   // must outlive every scrape). Call once.
   absl::Status AttachCluster(const core::ClusterStats* stats);
+  // Cluster mode: webhookd_database_round_trips_total and
+  // webhookd_database_commits_total read from `store` (which must outlive
+  // every scrape). Call once.
+  absl::Status AttachDatabase(const storage::ClusterStore* store);
 
   const MetricsRegistry& registry() const { return registry_; }
 

@@ -101,6 +101,12 @@ class ClusterStore {
   virtual absl::Status Leave(std::string_view node_id) = 0;
   // Every lease row, by partition.
   virtual absl::StatusOr<std::vector<LeaseRow>> ListLeases() const = 0;
+
+  // For metrics and benchmarks: network round trips made to the database so
+  // far (one per pipeline sent), and transactions committed. 0 when not
+  // counted.
+  virtual int64_t round_trips() const { return 0; }
+  virtual int64_t commits() const { return 0; }
 };
 
 }  // namespace webhooks::storage

@@ -110,8 +110,8 @@ class PostgresStore final : public Store, public ClusterStore {
 
   // For benchmarks and tests: network round trips made (one per pipeline
   // sent), and transactions committed.
-  int64_t round_trips() const { return round_trips_.load(); }
-  int64_t commits() const { return commits_.load(); }
+  int64_t round_trips() const override { return round_trips_.load(); }
+  int64_t commits() const override { return commits_.load(); }
 
  private:
   struct Pending;
