@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "bench/fake_sender.h"
 #include "bench/ingest_load.h"
+#include "bench/populate.h"
 #include "bench/run_as_webhookd.h"
 #include "bench/setup_store.h"
 #include "bench/stats.h"
@@ -115,40 +116,6 @@ void PrintRow(const char* mode, int k, int clients, const Summary& s,
   if (!s.first_error.empty()) {
     std::printf("        first error: %s\n", s.first_error.c_str());
   }
-}
-
-// Creates the workload's subscriptions (and their owners' groups) through
-// the domain, as the API would, with unsynced writes to save time.
-absl::Status Populate(storage::Store* store, const Workload& workload,
-                      const Clock* clock, RandomSource* random) {
-  const double start = Now();
-  const core::RegistryOptions options;
-  auto catalog = core::DialectCatalog::Open(store, clock, options.limits);
-  if (!catalog.ok()) return catalog.status();
-  auto directory = core::PrincipalDirectory::Open(store, clock, options.limits);
-  if (!directory.ok()) return directory.status();
-  auto registry = core::SubscriptionRegistry::Open(
-      store, catalog->get(), directory->get(), clock, random, options);
-  if (!registry.ok()) return registry.status();
-  for (size_t i = 0; i < workload.owner_count(); ++i) {
-    auto set = (*directory)->SetGroups(Workload::Owner(i), {kOwnerGroup});
-    if (!set.ok()) return set.status();
-  }
-  for (size_t i = 0; i < workload.subscription_count(); ++i) {
-    const SubscriptionSpec spec = workload.Subscription(i);
-    internal::SubscriptionRecord draft;
-    draft.set_site(spec.site);
-    draft.set_resource_type(spec.resource_type);
-    draft.set_event_type(spec.event_type);
-    draft.set_owner(spec.owner);
-    draft.set_target_url(spec.target_url);
-    auto created = (*registry)->Create(draft, core::Scope::All());
-    if (!created.ok()) return created.status();
-  }
-  std::printf("setup: %zu subscriptions and %zu principals created in %.1f s\n",
-              workload.subscription_count(), workload.owner_count(),
-              Now() - start);
-  return absl::OkStatus();
 }
 
 int Run() {

@@ -90,6 +90,7 @@ LoadResult DriveLoad(const LoadOptions& options, const WorkerFactory& factory) {
   while (ready.load() < n) SleepFor(0.01);
   go.store(true);
   SleepFor(options.warmup_s);
+  if (options.on_window_start) options.on_window_start();
   CpuSampler cpu;
   const double start = Now();
   measuring.store(true);
@@ -98,6 +99,7 @@ LoadResult DriveLoad(const LoadOptions& options, const WorkerFactory& factory) {
   LoadResult result;
   result.seconds = Now() - start;
   result.cpu = cpu.Stop();
+  if (options.on_window_end) options.on_window_end();
   for (std::thread& t : threads) t.join();
   for (ThreadTotals& t : totals) {
     result.transactions += t.transactions;

@@ -34,6 +34,10 @@ struct LoadOptions {
   // Makes transaction ids unique across runs over one database.
   std::string tag = "run";
   uint64_t seed = 1;
+  // Called on the driving thread as the measured window opens and as it
+  // closes (cluster_bench reads other processes' counters there).
+  std::function<void()> on_window_start = nullptr;
+  std::function<void()> on_window_end = nullptr;
 };
 
 struct LoadResult {

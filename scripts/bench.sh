@@ -11,8 +11,12 @@
 #   scripts/bench.sh match           # one of them
 #   INGEST_FLAGS="--duration_s=10 --modes=grpc,domain,ceiling" scripts/bench.sh ingest
 #   DELIVERY_FLAGS="--schemes=http --modes=ours,drain" scripts/bench.sh delivery
+#   scripts/bench.sh cluster         # not in `all`: webhookd processes on
+#                                    # RocksDB, 1 and 3 PostgreSQL nodes
+#                                    # (needs postgresql-15); ~10 min
 #
-# Flags in MATCH_FLAGS / INGEST_FLAGS / DELIVERY_FLAGS / MEMORY_FLAGS come
+# Flags in MATCH_FLAGS / INGEST_FLAGS / DELIVERY_FLAGS / MEMORY_FLAGS /
+# CLUSTER_FLAGS come
 # after the defaults and override them. See bench/README.md for what the
 # figures mean.
 set -euo pipefail
@@ -23,7 +27,11 @@ which=${1:-all}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release
 fi
-scripts/build.sh --target match_bench ingest_bench delivery_bench
+if [ "$which" = cluster ]; then
+  scripts/build.sh --target cluster_bench webhookd
+else
+  scripts/build.sh --target match_bench ingest_bench delivery_bench
+fi
 
 echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) $(git rev-parse --short HEAD)" \
      "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -51,4 +59,11 @@ if [ "$which" = all ] || [ "$which" = delivery ]; then
   # shellcheck disable=SC2086
   "$BUILD_DIR/bench/delivery_bench" --modes=memory --pending=1000000 \
     ${MEMORY_FLAGS:-}
+fi
+if [ "$which" = cluster ]; then
+  # shellcheck disable=SC2086
+  "$BUILD_DIR/bench/cluster_bench" --configs=rocksdb,pg1,pg3 \
+    --modes=ingest,delivery --subscriptions=100000 --clients=32 \
+    --events_per_tx=100 --subs_per_event=10 --duration_s=5 --warmup_s=2 \
+    --repetitions=3 ${CLUSTER_FLAGS:-}
 fi

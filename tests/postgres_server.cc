@@ -318,10 +318,16 @@ absl::Status PostgresServer::Stop() {
   return absl::OkStatus();
 }
 
-absl::Status PostgresServer::Kill9() {
+int PostgresServer::postmaster_pid() const {
   std::ifstream pid_file(DataDir() + "/postmaster.pid");
   pid_t pid = 0;
-  if (!(pid_file >> pid) || pid <= 0) {
+  if (!(pid_file >> pid) || pid <= 0) return 0;
+  return pid;
+}
+
+absl::Status PostgresServer::Kill9() {
+  const pid_t pid = postmaster_pid();
+  if (pid <= 0) {
     return absl::FailedPreconditionError("no postmaster.pid: not running");
   }
   // Like a crash of the machine: every server process dies at once.

@@ -34,6 +34,10 @@ class PostgresServer {
 
   int port() const { return port_; }
   bool running() const { return running_; }
+  // The postmaster's process id (from postmaster.pid); 0 when not running.
+  // Its children are the server's other processes (benchmarks add up their
+  // CPU time).
+  int postmaster_pid() const;
 
   // A key=value DSN for `database` over TCP on 127.0.0.1.
   std::string Dsn(std::string_view database) const;
