@@ -98,8 +98,9 @@ func Code(err error) codes.Code {
 }
 
 // A field path as the server writes it: subscription.site, events[0].acl[2],
-// events[0].representations["webhook-delivery"], update_mask.
-const fieldPath = `[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\]|\["(?:[^"\\]|\\.)*"\])*`
+// events[0].representations["webhook-delivery"], update_mask,
+// subscription.filter.$or[1]["amount"].$gte (a payload filter's part).
+const fieldPath = `[A-Za-z_][A-Za-z0-9_]*(?:\.\$?[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\]|\["(?:[^"\\]|\\.)*"\])*`
 
 var (
 	fieldProblem  = regexp.MustCompile(`^(` + fieldPath + `): ((?s).*)$`)

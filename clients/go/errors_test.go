@@ -22,6 +22,7 @@ func TestAsAPIErrorSplitsTheField(t *testing.T) {
 		{codes.InvalidArgument, "events[0].resource_types is required", "events[0].resource_types", "is required"},
 		{codes.InvalidArgument, `events[2].representations["webhook-delivery"]: not JSON: x: y`, `events[2].representations["webhook-delivery"]`, "not JSON: x: y"},
 		{codes.InvalidArgument, "update_mask is required", "update_mask", "is required"},
+		{codes.InvalidArgument, `subscription.filter.$or[1]["amount"].$gte: wants a number or a string, got a boolean`, `subscription.filter.$or[1]["amount"].$gte`, "wants a number or a string, got a boolean"},
 		{codes.PermissionDenied, `subscription.owner: a subscriber may only create and own its own subscriptions (owner must be "alice")`, "subscription.owner", `a subscriber may only create and own its own subscriptions (owner must be "alice")`},
 		{codes.NotFound, `subscription "sub_x" not found`, "", `subscription "sub_x" not found`},
 		{codes.Unauthenticated, "missing bearer token in the authorization metadata", "", "missing bearer token in the authorization metadata"},

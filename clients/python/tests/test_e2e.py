@@ -6,6 +6,7 @@ import time
 
 import grpc
 import pytest
+from google.protobuf import field_mask_pb2
 
 import webhookd
 from webhookd import pb
@@ -160,6 +161,35 @@ def test_bad_request_surfaces_code_and_field(subscriber):
     assert error.description
     assert isinstance(error.__cause__, grpc.RpcError)
     assert "INVALID_ARGUMENT" in str(error)
+
+
+def test_payload_filter_selects_events_and_says_why(subscriber, publisher, receiver,
+                                                    unique):
+    path = f"/hook/{unique}/big"
+    sub = subscriber.subscriptions.create_subscription(subscription=pb.Subscription(
+        site=site_of(unique), resource_type=f"user{unique}", event_type="added",
+        target_url=receiver.url(path), filter=json.dumps({"amount": {"$gte": 100}})))
+    assert json.loads(sub.filter) == {"amount": {"$gte": 100}}
+
+    small = json.dumps({"amount": 5}).encode()
+    big = json.dumps({"amount": 250}).encode()
+    published = publisher.events.publish(events=[
+        event(unique, small, f"small-{unique}"), event(unique, big, f"big-{unique}")])
+    assert published.deliveries_created == 1
+    [request] = receiver.wait_for(path)
+    assert request.body == big
+
+    dry_run = publisher.events.match_subscriptions(event=event(unique, small))
+    [match] = [m for m in dry_run.matches if m.subscription.id == sub.id]
+    assert match.verdict == pb.SubscriptionMatch.FILTERED_OUT
+    assert match.reason == ('filtered out: representation "webhook-delivery" '
+                            'fails {"amount":{"$gte":100}}')
+
+    with pytest.raises(webhookd.InvalidArgumentError) as raised:
+        subscriber.subscriptions.update_subscription(
+            subscription=pb.Subscription(id=sub.id, filter='{"$or": [{"a": {"$gt": true}}]}'),
+            update_mask=field_mask_pb2.FieldMask(paths=["filter"]))
+    assert raised.value.field == 'subscription.filter.$or[0]["a"].$gt'
 
 
 def test_not_found_and_permission_denied(subscriber, admin):

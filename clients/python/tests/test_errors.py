@@ -16,6 +16,8 @@ from webhookd.errors import parse_field_violation
      "not a type token"),
     ('dialect.headers["X-Foo"]: reserved', 'dialect.headers["X-Foo"]', "reserved"),
     ("update_mask is required", "update_mask", "is required"),
+    ('subscription.filter.$or[1]["amount"].$gte: wants a number or a string',
+     'subscription.filter.$or[1]["amount"].$gte', "wants a number or a string"),
     ("page_token: not a valid page token for this request", "page_token",
      "not a valid page token for this request"),
 ])

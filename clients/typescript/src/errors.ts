@@ -77,7 +77,7 @@ function isServiceError(err: unknown): err is ServiceError {
 
 // A field path as the server writes it: subscription.site, events[0].acl[2],
 // events[0].representations["webhook-delivery"], update_mask.
-const fieldPath = String.raw`[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\]|\["(?:[^"\\]|\\.)*"\])*`;
+const fieldPath = String.raw`[A-Za-z_][A-Za-z0-9_]*(?:\.\$?[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\]|\["(?:[^"\\]|\\.)*"\])*`;
 const fieldProblem = new RegExp(`^(${fieldPath}): ([\\s\\S]*)$`);
 const fieldRequired = new RegExp(`^(${fieldPath}) (is required)$`);
 

@@ -10,6 +10,7 @@ test("splitField finds the field paths the server writes", () => {
     ["events[0].resource_types is required", { field: "events[0].resource_types", reason: "is required" }],
     ['events[0].representations["webhook-delivery"]: too large', { field: 'events[0].representations["webhook-delivery"]', reason: "too large" }],
     ["update_mask: unknown path: foo", { field: "update_mask", reason: "unknown path: foo" }],
+    ['subscription.filter.$or[1]["amount"].$gte: wants a number', { field: 'subscription.filter.$or[1]["amount"].$gte', reason: "wants a number" }],
     ["subscription.site: line one\nline two", { field: "subscription.site", reason: "line one\nline two" }],
     ["missing or unknown bearer token", undefined],
     ["transaction tx_1 not found", undefined],

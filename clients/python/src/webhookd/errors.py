@@ -48,8 +48,9 @@ class FieldViolation:
 
 
 # A field path as the server writes it: `subscription.site`,
-# `events[0].resource_types[1]`, `dialect.headers["X-Foo"]`, `update_mask`.
-_FIELD_PATH = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\[\"[^\"]*\"\])*"
+# `events[0].resource_types[1]`, `dialect.headers["X-Foo"]`, `update_mask`,
+# `subscription.filter.$or[1]["amount"].$gte` (a payload filter's part).
+_FIELD_PATH = r"[A-Za-z_][A-Za-z0-9_]*(?:\.\$?[A-Za-z_][A-Za-z0-9_]*|\[\d+\]|\[\"[^\"]*\"\])*"
 _FIELD_PREFIX = re.compile(rf"^(?P<field>{_FIELD_PATH})(?::\s+(?P<problem>.*)|\s+(?P<required>is required.*))$",
                            re.DOTALL)
 

@@ -39,7 +39,7 @@ public final class WebhooksException extends StatusRuntimeException {
   // A field path as the server writes it: subscription.site, events[0].acl[2],
   // events[0].representations["webhook-delivery"], update_mask.
   private static final String FIELD_PATH =
-      "[A-Za-z_][A-Za-z0-9_]*(?:\\.[A-Za-z_][A-Za-z0-9_]*|\\[[0-9]+\\]|\\[\"(?:[^\"\\\\]|\\\\.)*\"\\])*";
+      "[A-Za-z_][A-Za-z0-9_]*(?:\\.\\$?[A-Za-z_][A-Za-z0-9_]*|\\[[0-9]+\\]|\\[\"(?:[^\"\\\\]|\\\\.)*\"\\])*";
   private static final Pattern FIELD_PROBLEM =
       Pattern.compile("^(" + FIELD_PATH + "): (.*)$", Pattern.DOTALL);
   private static final Pattern FIELD_REQUIRED =

@@ -29,6 +29,8 @@ class WebhooksExceptionTest {
       {"events[0].representations[\"webhook-delivery\"].body: too large", 
         "events[0].representations[\"webhook-delivery\"].body", "too large"},
       {"update_mask: unknown path \"x\"", "update_mask", "unknown path \"x\""},
+      {"subscription.filter.$or[1][\"amount\"].$gte: wants a number",
+        "subscription.filter.$or[1][\"amount\"].$gte", "wants a number"},
       {"subscription \"sub_1\" not found", null, "subscription \"sub_1\" not found"},
       {"unknown bearer token", null, "unknown bearer token"},
     };
