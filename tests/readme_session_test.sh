@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Runs the grpcurl session between <!-- session --> and <!-- /session --> in
-# README.md against a fresh webhookd on a free loopback port, and checks what
-# it prints, so the README stays true.
+# README.md (or the one between <!-- MARKER --> and <!-- /MARKER -->, e.g.
+# the curl session) against a fresh webhookd on free loopback ports, and
+# checks what it prints, so the README stays true.
 #
 # Every ```sh block of the session is joined, in order, into ONE bash script
 # (set -euo pipefail), so shell variables flow from one command to the next.
 # The commands run exactly as printed; the only changes are 127.0.0.1:7443
-# becoming the test server's address and `grpcurl` being found on PATH (a
+# becoming the test server's address (127.0.0.1:8080 its JSON API's) and
+# `grpcurl` being found on PATH (a
 # link to the installed binary comes first). A fenced block that directly
 # follows an ```sh block (only blank lines between) is that block's expected
 # standard output: the test compares the two after replacing ids
 # (`sub_01m8...`) and RFC 3339 timestamps, which differ on every run.
-#   readme_session_test.sh WEBHOOKD_BINARY README_PATH
+#   readme_session_test.sh WEBHOOKD_BINARY README_PATH [MARKER]
 set -euo pipefail
 server=$1
 readme=$2
+marker=${3:-session}
 GRPCURL=$(command -v grpcurl || echo "$(go env GOPATH 2>/dev/null)/bin/grpcurl")
 if [ ! -x "$GRPCURL" ]; then
   echo "grpcurl not installed (scripts/install-deps.sh installs it)" >&2
@@ -35,7 +38,7 @@ trap cleanup EXIT
 # The session's blocks: blocks/cmd.N (the Nth ```sh block) and
 # blocks/expect.N (the fenced block right after it, if any).
 mkdir "$work/blocks" "$work/bin"
-sed -n '/^<!-- session -->$/,/^<!-- \/session -->$/p' "$readme" | awk -v dir="$work/blocks" '
+sed -n "/^<!-- $marker -->\$/,/^<!-- \\/$marker -->\$/p" "$readme" | awk -v dir="$work/blocks" '
   /^```/ && fence == "" {
     lang = substr($0, 4)
     if (lang == "sh") { n++; fence = "cmd." n }
@@ -57,11 +60,13 @@ if [ "$blocks" -lt 2 ] || [ "$expected" -lt 1 ]; then
 fi
 
 "$server" --listen=127.0.0.1:0 --data_dir="$work/data" \
+  --http_listen=127.0.0.1:0 --http_port_file="$work/http_port" \
   --port_file="$work/port" 2>"$work/server.log" &
 pid=$!
 for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
 if [ ! -s "$work/port" ]; then cat "$work/server.log" >&2; exit 1; fi
 address="127.0.0.1:$(cat "$work/port")"
+http_address="127.0.0.1:$(cat "$work/http_port")"
 
 # One script: each block preceded by a marker line on standard output.
 {
@@ -71,7 +76,8 @@ address="127.0.0.1:$(cat "$work/port")"
     cat "$work/blocks/cmd.$i"
   done
 } >"$work/session.sh"
-sed -i "s/127\.0\.0\.1:7443/$address/g" "$work/session.sh"
+sed -i -e "s/127\.0\.0\.1:7443/$address/g" \
+  -e "s/127\.0\.0\.1:8080/$http_address/g" "$work/session.sh"
 ln -s "$GRPCURL" "$work/bin/grpcurl"
 
 start=$(date +%s%N)

@@ -18,6 +18,13 @@ constexpr int kDefaultIdleSeconds = 30;
 }  // namespace
 
 std::vector<std::string> HttpApiServices() {
+  // Links each file's descriptors in (the generated pool holds only what a
+  // program references), for a program that has no other use for them.
+  v1::CreateSubscriptionRequest::descriptor();
+  v1::SetPrincipalGroupsRequest::descriptor();
+  v1::CreateDialectRequest::descriptor();
+  v1::PublishRequest::descriptor();
+  v1::WatchOutcomesRequest::descriptor();
   return {v1::SubscriptionService::service_full_name(),
           v1::PrincipalService::service_full_name(),
           v1::DialectService::service_full_name(),
