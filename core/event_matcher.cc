@@ -124,6 +124,7 @@ class ScratchLease {
   ~ScratchLease() {
     // Keep what a typical event needs, not what the largest one took.
     if (scratch_.text.capacity() > kMaxKeptText) scratch_.text = std::string();
+    scratch_.payloads.Shrink(kMaxKeptText);
     if (scratch_.hits.capacity() > kMaxKeptHits) {
       scratch_.hits = std::vector<Hit>();
       scratch_.judgements = std::vector<Judgement>();

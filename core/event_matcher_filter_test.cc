@@ -239,6 +239,16 @@ TEST(EventPayloadsTest, EachRepresentationIsParsedOncePerEvent) {
   EXPECT_EQ(payloads.parsed(), 2u);
   payloads.Reset(&event);
   EXPECT_EQ(payloads.parsed(), 0u);
+
+  // A parser that took a big body is dropped by Shrink; small ones stay.
+  const EventPayloads::Parsed* small = &payloads.Get("compact");
+  (*event.mutable_representations())["webhook-delivery"].set_body(
+      "[" + std::string(1000, ' ') + "]");
+  payloads.Get("webhook-delivery");
+  payloads.Shrink(100);
+  payloads.Reset(&event);
+  EXPECT_EQ(&payloads.Get("webhook-delivery"), small);  // reused slot 0
+  EXPECT_EQ(payloads.Get("compact").largest, 3u);  // fresh: not 1002
 }
 
 }  // namespace

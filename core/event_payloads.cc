@@ -1,5 +1,7 @@
 #include "core/event_payloads.h"
 
+#include <algorithm>
+
 #include "core/event_validation.h"
 
 namespace webhooks::core {
@@ -29,8 +31,16 @@ const EventPayloads::Parsed& EventPayloads::Get(
     parsed.payload.Clear();
     return parsed;
   }
+  parsed.largest = std::max(parsed.largest, body->second.body().size());
   parsed.status = parsed.payload.Parse(body->second.body());
   return parsed;
+}
+
+void EventPayloads::Shrink(size_t max_bytes) {
+  for (std::unique_ptr<Parsed>& slot : slots_) {
+    if (slot->largest > max_bytes) slot = std::make_unique<Parsed>();
+  }
+  used_ = 0;
 }
 
 }  // namespace webhooks::core

@@ -28,6 +28,7 @@ class EventPayloads {
     std::string representation;  // the one parsed (after the fallback)
     JsonPayload payload;
     absl::Status status;  // why it did not parse
+    size_t largest = 0;   // bytes of the largest body this parser took
   };
 
   // Starts over with `event` (which must outlive the use); nothing parsed.
@@ -39,6 +40,10 @@ class EventPayloads {
 
   // How many bodies were parsed since Reset (for tests).
   size_t parsed() const { return used_; }
+
+  // Drops the parsers that took a body over `max_bytes` (their buffers grow
+  // with the largest body), so one huge event does not pin its memory.
+  void Shrink(size_t max_bytes);
 
  private:
   const internal::EventRecord* event_ = nullptr;
