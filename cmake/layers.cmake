@@ -21,7 +21,9 @@ endfunction()
 
 # A GoogleTest binary for one layer, registered with ctest. Each test's ctest
 # name starts with the binary's ("storage_test.KeyBuilderTest.Exact"), so
-# `ctest -R storage` selects a whole binary.
+# `ctest -R storage` selects a whole binary. These are the unit tests: they
+# carry the ctest label `unit`, and the target `webhooks_unit_tests` builds
+# them all (scripts/sanitize-test.sh builds and runs just these by default).
 #
 #   webhooks_test(key_codec_test SOURCES storage/key_codec_test.cc
 #                 DEPS webhooks_storage)
@@ -32,5 +34,9 @@ function(webhooks_test name)
                         GTest::gmock GTest::gtest_main)
   target_compile_options(${name} PRIVATE ${WEBHOOKS_WARNINGS})
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_PREFIX "${name}."
-                       PROPERTIES TIMEOUT 300)
+                       PROPERTIES TIMEOUT 300 LABELS unit)
+  if(NOT TARGET webhooks_unit_tests)
+    add_custom_target(webhooks_unit_tests)
+  endif()
+  add_dependencies(webhooks_unit_tests ${name})
 endfunction()

@@ -2,6 +2,7 @@
 # Installs dependencies, builds everything, and runs every test: the C++
 # unit and end-to-end tests (ctest, real server processes on loopback port 0,
 # real RocksDB in temporary directories) and the README's grpcurl session;
+# the unit tests under ASan+UBSan and a bounded run of every fuzz target;
 # then the same with Bazel (scripts/bazel-test.sh; WEBHOOKS_BAZEL=0 skips it).
 # First of all, the CMake and Bazel builds must list the same sources.
 set -euo pipefail
@@ -21,6 +22,15 @@ WEBHOOKD_BINARY="$PWD/build/server/webhookd" clients/typescript/test.sh
 WEBHOOKD_BINARY="$PWD/build/server/webhookd" clients/java/test.sh
 # (The C++ SDK, clients/cpp, is part of the CMake build: its unit, e2e and
 # install + find_package tests ran in the ctest above.)
+# Sanitizers and fuzzing (README): the unit tests built with ASan+UBSan in
+# build-asan/, then each libFuzzer target for 20 s in build-fuzz/.
+# WEBHOOKS_SANITIZE=0 and WEBHOOKS_FUZZ=0 skip them.
+if [ "${WEBHOOKS_SANITIZE:-1}" != 0 ]; then
+  scripts/sanitize-test.sh
+fi
+if [ "${WEBHOOKS_FUZZ:-1}" != 0 ]; then
+  scripts/fuzz.sh
+fi
 if [ "${WEBHOOKS_BAZEL:-1}" != 0 ]; then
   scripts/bazel-test.sh
 fi
