@@ -151,7 +151,7 @@ void NodeProcess::Stop(double timeout_s) {
 absl::StatusOr<Scrape> NodeProcess::ReadMetrics() const {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError("socket");
-  timeval tv{.tv_sec = 5, .tv_usec = 0};
+  timeval tv{.tv_sec = 60, .tv_usec = 0};  // a depth scan may take seconds
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;

@@ -64,6 +64,6 @@ if [ "$which" = cluster ]; then
   # shellcheck disable=SC2086
   "$BUILD_DIR/bench/cluster_bench" --configs=rocksdb,pg1,pg3 \
     --modes=ingest,delivery --subscriptions=100000 --clients=32 \
-    --events_per_tx=100 --subs_per_event=10 --duration_s=5 --warmup_s=2 \
+    --events_per_tx=100 --subs_per_event=10 --duration_s=3 --warmup_s=2 \
     --repetitions=3 ${CLUSTER_FLAGS:-}
 fi
