@@ -131,7 +131,7 @@ TEST(ResponseCollectorTest, StatusHeadersAndBody) {
 // parsed (the attempt was unreadable, and so was ListAttempts).
 TEST(ResponseCollectorTest, ReasonAndHeadersAreMadeValidUtf8) {
   ResponseCollector collector(100, 200);
-  collector.OnHeaderLine("HTTP/1.1 500 \xE9chec\r\n");
+  collector.OnHeaderLine("HTTP/1.1 500 \xE9" "chec\r\n");
   collector.OnHeaderLine("X-Latin: caf\xE9\r\n");
   collector.OnHeaderLine("X-\xFF: ok \xC3\xA9\r\n");
   collector.OnHeaderLine("  \x80more\r\n");
