@@ -1,4 +1,4 @@
-"""`system_libs`: the system's gRPC, protobuf, Abseil, RocksDB, libpq, curl, OpenSSL,
+"""`system_libs`: the system's gRPC, protobuf, Abseil, RocksDB, libpq, curl, libmicrohttpd, OpenSSL,
 simdjson and GoogleTest (Debian packages, installed by scripts/install-deps.sh) as
 header-less cc_library targets that carry the link flags.
 
@@ -36,6 +36,7 @@ _LIBS = {
     "rocksdb": (["rocksdb"], [], "RocksDB"),
     "pq": (["libpq"], [], "libpq, PostgreSQL's client library"),
     "curl": (["libcurl"], [], "libcurl"),
+    "microhttpd": (["libmicrohttpd"], [], "libmicrohttpd, the HTTP server (server/http/http_server.cc)"),
     "crypto": (["libcrypto"], [], "OpenSSL libcrypto"),
     "simdjson": (["simdjson"], [], "simdjson, the JSON parser of payload filters"),
     "ssl": (["libssl", "libcrypto"], [], "OpenSSL libssl"),
@@ -69,6 +70,7 @@ _PACKAGES = [
     "librocksdb-dev",
     "libpq-dev",
     "libcurl4-openssl-dev",
+    "libmicrohttpd-dev",
     "libssl-dev",
     "libsimdjson-dev",
     "libgtest-dev",
