@@ -346,10 +346,13 @@ TEST_F(EventE2eTest, OnlyPublishersAndAdminsSubmitEvents) {
     SCOPED_TRACE(token);
     const std::string tx = absl::StrCat("tx-", token);
     const std::string other = absl::StrCat("other-", token);
-    ASSERT_OK(PrepareEvents(pub(), other, {NewEvent("o1")}).status());
-    ExpectAll(CallEverything(pub().WithToken(token), tx, tx, other), Code::kOk);
-    EXPECT_EQ(Get(tx).state(), v1::Transaction::COMMITTED);
-    EXPECT_EQ(Get(other).state(), v1::Transaction::ABORTED);
+    // Transactions are the caller's own (an admin's too, unless it names
+    // an owner).
+    const Api api = pub().WithToken(token);
+    ASSERT_OK(PrepareEvents(api, other, {NewEvent("o1")}).status());
+    ExpectAll(CallEverything(api, tx, tx, other), Code::kOk);
+    EXPECT_EQ(GetTransaction(api, tx)->state(), v1::Transaction::COMMITTED);
+    EXPECT_EQ(GetTransaction(api, other)->state(), v1::Transaction::ABORTED);
   }
 
   // Refused callers change nothing: the victim stays prepared as it was.
