@@ -72,7 +72,27 @@ absl::StatusOr<std::unique_ptr<DialectCatalog>> DialectCatalog::Open(
       }));
   RETURN_IF_ERROR(parse_error);
   if (!catalog->dialects_.contains(kDefaultDialect)) {
-    RETURN_IF_ERROR(catalog->Store(BuiltinDefault(Micros(clock->Now()))));
+    // Written only if still absent: nodes of a cluster starting at once
+    // create it once, and the others take what the first one wrote.
+    const DialectRecord builtin = BuiltinDefault(Micros(clock->Now()));
+    storage::WriteBatch batch;
+    batch.Expect(storage::Column::kDialects, kDefaultDialect, std::nullopt);
+    batch.Put(storage::Column::kDialects, kDefaultDialect,
+              builtin.SerializeAsString());
+    absl::Status written = store->Write(batch);
+    if (storage::IsExpectationFailure(written)) {
+      ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                       store->Get(storage::Column::kDialects, kDefaultDialect));
+      DialectRecord stored;
+      if (!bytes.has_value() || !stored.ParseFromString(*bytes)) {
+        return absl::DataLossError(
+            StrCat("stored dialect \"", kDefaultDialect, "\" is corrupt"));
+      }
+      catalog->dialects_.emplace(std::string(kDefaultDialect), std::move(stored));
+    } else {
+      RETURN_IF_ERROR(written);
+      catalog->dialects_.emplace(std::string(kDefaultDialect), builtin);
+    }
   }
   return catalog;
 }

@@ -115,9 +115,8 @@ ServerProcess::ServerProcess(std::string dir,
       log_path_(dir_ + "/webhookd.log"),
       extra_flags_(std::move(extra_flags)) {}
 
-absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
-    std::string_view config_text, std::vector<std::string> extra_flags,
-    absl::Duration startup_timeout) {
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Create(
+    std::string_view config_text, std::vector<std::string> extra_flags) {
   std::string base = ::testing::TempDir();
   if (base.empty()) base = "/tmp/";
   if (base.back() != '/') base += '/';
@@ -126,8 +125,38 @@ absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
   std::unique_ptr<ServerProcess> server(
       new ServerProcess(tmpl, std::move(extra_flags)));
   if (absl::Status s = server->RewriteConfig(config_text); !s.ok()) return s;
-  if (absl::Status s = server->Launch(startup_timeout); !s.ok()) return s;
   return server;
+}
+
+absl::StatusOr<std::unique_ptr<ServerProcess>> ServerProcess::Start(
+    std::string_view config_text, std::vector<std::string> extra_flags,
+    absl::Duration startup_timeout) {
+  absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+      Create(config_text, std::move(extra_flags));
+  if (!server.ok()) return server.status();
+  if (absl::Status s = (*server)->Launch(startup_timeout); !s.ok()) return s;
+  return server;
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<ServerProcess>>>
+ServerProcess::StartAll(std::string_view config_text,
+                        std::vector<std::vector<std::string>> flags_each,
+                        absl::Duration startup_timeout) {
+  std::vector<std::unique_ptr<ServerProcess>> servers;
+  for (std::vector<std::string>& flags : flags_each) {
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server =
+        Create(config_text, std::move(flags));
+    if (!server.ok()) return server.status();
+    servers.push_back(*std::move(server));
+  }
+  for (auto& server : servers) {
+    if (absl::Status s = server->StartProcess(); !s.ok()) return s;
+  }
+  const absl::Time deadline = absl::Now() + startup_timeout;
+  for (auto& server : servers) {
+    if (absl::Status s = server->AwaitPortFile(deadline); !s.ok()) return s;
+  }
+  return servers;
 }
 
 ServerProcess::~ServerProcess() {
@@ -190,6 +219,11 @@ absl::StatusOr<pid_t> ServerProcess::Spawn(const std::string& port_file) const {
 }
 
 absl::Status ServerProcess::Launch(absl::Duration startup_timeout) {
+  if (absl::Status s = StartProcess(); !s.ok()) return s;
+  return AwaitPortFile(absl::Now() + startup_timeout);
+}
+
+absl::Status ServerProcess::StartProcess() {
   ::unlink(port_file_.c_str());
   ++starts_;
   AppendToFile(log_path_,
@@ -197,7 +231,10 @@ absl::Status ServerProcess::Launch(absl::Duration startup_timeout) {
   absl::StatusOr<pid_t> pid = Spawn(port_file_);
   if (!pid.ok()) return pid.status();
   pid_ = *pid;
-  const absl::Time deadline = absl::Now() + startup_timeout;
+  return absl::OkStatus();
+}
+
+absl::Status ServerProcess::AwaitPortFile(absl::Time deadline) {
   while (true) {
     if (int port = ReadPortFile(port_file_); port > 0) {
       port_ = port;
@@ -213,9 +250,8 @@ absl::Status ServerProcess::Launch(absl::Duration startup_timeout) {
     }
     if (absl::Now() >= deadline) {
       (void)Kill9();
-      return absl::DeadlineExceededError(absl::StrCat(
-          "webhookd wrote no port file within ",
-          absl::FormatDuration(startup_timeout), "; log:\n", Log()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("webhookd wrote no port file in time; log:\n", Log()));
     }
     absl::SleepFor(kPollInterval);
   }

@@ -42,6 +42,13 @@ class ServerProcess {
       std::string_view config_text, std::vector<std::string> extra_flags = {},
       absl::Duration startup_timeout = absl::Seconds(20));
 
+  // Starts one server per entry of `flags_each`, all with `config_text`,
+  // at the same time (every process is spawned before any is waited for).
+  static absl::StatusOr<std::vector<std::unique_ptr<ServerProcess>>> StartAll(
+      std::string_view config_text,
+      std::vector<std::vector<std::string>> flags_each,
+      absl::Duration startup_timeout = absl::Seconds(30));
+
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
   ~ServerProcess();
@@ -91,7 +98,12 @@ class ServerProcess {
  private:
   ServerProcess(std::string dir, std::vector<std::string> extra_flags);
 
-  absl::Status Launch(absl::Duration startup_timeout);
+  // A server with its directory and config file, not yet running.
+  static absl::StatusOr<std::unique_ptr<ServerProcess>> Create(
+      std::string_view config_text, std::vector<std::string> extra_flags);
+  absl::Status Launch(absl::Duration startup_timeout);  // StartProcess + AwaitPortFile
+  absl::Status StartProcess();  // logs the start, spawns
+  absl::Status AwaitPortFile(absl::Time deadline);
   absl::StatusOr<pid_t> Spawn(const std::string& port_file) const;
 
   std::string dir_;
