@@ -512,20 +512,25 @@ TEST_F(DeliveryDispatcherTest, GoneDeactivatesAtOnce) {
     return d.state() == DeliveryRecord::FAILED;
   });
   EXPECT_EQ(failed.attempt_count(), 1);
-  absl::StatusOr<SubscriptionRecord> after = registry_->Get(sub.id(), Scope::All());
-  EXPECT_FALSE(after->active());
-  EXPECT_THAT(after->status_message(), HasSubstr("410"));
-  for (int i = 0; i < 200; ++i) {
+  // The delivery's outcome is written first, then the subscription is
+  // deactivated and its notice sent: wait for that notice, then look.
+  for (int i = 0; i < 400; ++i) {
     absl::MutexLock lock(&notices_mu_);
     if (notices_.size() == 2) break;
     notices_mu_.Unlock();
     absl::SleepFor(absl::Milliseconds(5));
     notices_mu_.Lock();
   }
-  absl::MutexLock lock(&notices_mu_);
-  ASSERT_EQ(notices_.size(), 2u);
-  EXPECT_EQ(notices_[0].kind, OutcomeNotice::Kind::kAttemptFailed);
-  EXPECT_EQ(notices_[1].kind, OutcomeNotice::Kind::kSubscriptionDeactivated);
+  {
+    absl::MutexLock lock(&notices_mu_);
+    ASSERT_EQ(notices_.size(), 2u);
+    EXPECT_EQ(notices_[0].kind, OutcomeNotice::Kind::kAttemptFailed);
+    EXPECT_EQ(notices_[1].kind, OutcomeNotice::Kind::kSubscriptionDeactivated);
+  }
+  absl::StatusOr<SubscriptionRecord> after = registry_->Get(sub.id(), Scope::All());
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_FALSE(after->active());
+  EXPECT_THAT(after->status_message(), HasSubstr("410"));
 }
 
 TEST_F(DeliveryDispatcherTest, RecoverFailedSendsAgainAndRedeliverToo) {
