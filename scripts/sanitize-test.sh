@@ -39,11 +39,20 @@ export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:detect_stack_use_after_retur
 export LSAN_OPTIONS="suppressions=$supp/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
-# Open findings, left out until fixed (README, "Sanitizers and fuzzing");
-# WEBHOOKD_SANITIZE_KNOWN=1 runs them too.
-known='PayloadFilterTest'
-if [ "${WEBHOOKD_SANITIZE_KNOWN:-0}" != 1 ]; then
-  selection+=(-E "$known")
-fi
+# Debian's libsimdjson (not instrumented) frees with free() what was
+# allocated with operator new inside its parser: ASan reports an
+# alloc-dealloc mismatch in every test that parses a payload filter. Those
+# tests (core_event_test, the only unit test that links simdjson) run with
+# that one check off and every other check on; the rest run with all.
+# WEBHOOKD_SANITIZE_KNOWN=1 runs them with the check on too.
+simdjson_tests='^core_event_test\.'
 cd "$BUILD_DIR"
-ctest --output-on-failure -j "$(nproc)" --timeout 900 "${selection[@]}" "$@"
+if [ "${WEBHOOKD_SANITIZE_KNOWN:-0}" = 1 ]; then
+  ctest --output-on-failure -j "$(nproc)" --timeout 900 "${selection[@]}" "$@"
+else
+  ctest --output-on-failure -j "$(nproc)" --timeout 900 "${selection[@]}" \
+    -E "$simdjson_tests" "$@"
+  ASAN_OPTIONS="$ASAN_OPTIONS:alloc_dealloc_mismatch=0" \
+    ctest --output-on-failure -j "$(nproc)" --timeout 900 "${selection[@]}" \
+    -R "$simdjson_tests" "$@"
+fi

@@ -170,8 +170,14 @@ TEST(MetricsApplicationTest, DeliveriesShowInMetrics) {
   const absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (absl::Now() < deadline) {
     body = HttpGet(port, "/metrics").body;
+    // The batch's size, the attempt's duration and its outcome are counted
+    // one after the other: wait for all three.
     if (body.find("webhookd_delivery_write_batch_size_count 1\n") !=
-        std::string::npos) {
+            std::string::npos &&
+        body.find("webhookd_delivery_attempt_duration_seconds_count 1\n") !=
+            std::string::npos &&
+        body.find("webhookd_delivery_attempts_total{outcome=\"success\"} 1\n") !=
+            std::string::npos) {
       break;
     }
     absl::SleepFor(absl::Milliseconds(20));
