@@ -542,6 +542,13 @@ TEST_F(DeliveryDispatcherTest, RecoverFailedSendsAgainAndRedeliverToo) {
   WaitFor(id, [](const DeliveryRecord& d) {
     return d.state() == DeliveryRecord::FAILED;
   });
+  // The 410 deactivates the subscription just after the outcome is written:
+  // wait for it, or it could land after the SetActive below.
+  for (int i = 0; i < 2000; ++i) {
+    absl::StatusOr<SubscriptionRecord> now = registry_->Get(sub.id(), Scope::All());
+    if (now.ok() && !now->active()) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   EXPECT_EQ(dispatcher_->Redeliver(id, Scope::All()).status().code(),
             absl::StatusCode::kFailedPrecondition);  // deactivated by the 410
   ASSERT_TRUE(registry_->SetActive(sub.id(), true, "", Scope::All()).ok());
@@ -579,6 +586,12 @@ TEST_F(DeliveryDispatcherTest, ConsecutiveFailuresSuspendTheSubscription) {
     return d.state() == DeliveryRecord::FAILED;
   });
   EXPECT_EQ(failed.attempt_count(), 3);  // the 4th was not attempted
+  // The suspension follows the outcome's write: wait for it.
+  for (int i = 0; i < 2000; ++i) {
+    absl::StatusOr<SubscriptionRecord> now = registry_->Get(sub.id(), Scope::All());
+    if (now.ok() && !now->active()) break;
+    absl::SleepFor(absl::Milliseconds(5));
+  }
   absl::StatusOr<SubscriptionRecord> after = registry_->Get(sub.id(), Scope::All());
   EXPECT_FALSE(after->active());
   EXPECT_EQ(after->status_message(),
