@@ -18,6 +18,9 @@ namespace {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+// How long Redeliver waits for an outcome that is being written to be let go.
+constexpr absl::Duration kReserveWait = absl::Seconds(2);
+
 // A failure of the store (or of the process) rather than of the delivery:
 // what Prepare reports for the delivery itself — its subscription gone or
 // inactive (NOT_FOUND, FAILED_PRECONDITION), its event corrupt (DATA_LOSS),
@@ -221,6 +224,7 @@ bool DeliveryDispatcher::Fetch() {
   absl::MutexLock lock(&mu_);
   fetching_ = false;
   resolved_during_fetch_.clear();
+  cv_.SignalAll();  // Reserve may be waiting for one of them
   // Outcomes written during this fetch noted their entries before this
   // scan began or while it ran; it skipped them as busy, so the next scan
   // must start at them.
@@ -467,6 +471,13 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
 
 bool DeliveryDispatcher::Reserve(std::string_view id) {
   absl::MutexLock lock(&mu_);
+  // An outcome being written (or noted by a running fetch) is let go in
+  // moments: wait for it rather than call a finished delivery busy. Only a
+  // request on the wire makes Reserve fail at once.
+  const absl::Time deadline = absl::Now() + kReserveWait;
+  while (Busy(id) && !leased_.contains(AsAbsl(id)) && !stopping_) {
+    if (cv_.WaitWithDeadline(&mu_, deadline)) break;
+  }
   if (Busy(id)) return false;
   writing_.emplace(id);
   return true;

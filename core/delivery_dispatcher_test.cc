@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 
 #include "absl/strings/match.h"
+#include "absl/synchronization/notification.h"
 #include "common/strings.h"
 #include "core/registry_fixture.h"
 #include "core/transaction_log.h"
@@ -745,6 +746,34 @@ TEST_F(DeliveryDispatcherTest, RedeliverHoldsTheDeliveryWhileItWritesIt) {
   EXPECT_EQ(done.attempt_count(), 2);
   EXPECT_EQ(*queue_.Depth(), 0);
   EXPECT_EQ(sender_.InFlight(), 0);
+}
+
+// Redeliver while the delivery's outcome is being written: it waits for the
+// write to end (moments) instead of calling a finished delivery busy.
+TEST_F(DeliveryDispatcherTest, RedeliverWhileTheOutcomeIsWrittenWaitsForIt) {
+  MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  absl::Status redelivered = absl::UnknownError("not called");
+  std::thread caller;
+  absl::Notification called;
+  view_.BeforeNextWrite([&] {  // the outcome's write
+    caller = std::thread(
+        [&] { redelivered = dispatcher_->Redeliver(id, Scope::All()).status(); });
+    called.Notify();
+    absl::SleepFor(absl::Milliseconds(100));  // the caller finds it held
+  });
+  sender_.Answer(Status(200, "OK"));
+  // The redelivery follows the outcome's write at once: no polling could
+  // see the SUCCEEDED in between, so wait for the caller.
+  ASSERT_TRUE(called.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  caller.join();
+  ASSERT_TRUE(redelivered.ok()) << redelivered;
+  EXPECT_EQ(Header(sender_.Answer(Status(200, "OK")), "webhook-id"), id);
+  DeliveryRecord done = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED && d.attempt_count() == 2;
+  });
+  EXPECT_EQ(*queue_.Depth(), 0);
 }
 
 // Redeliver while the fetcher builds the delivery's request (after it chose
