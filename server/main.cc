@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -58,6 +59,14 @@ ABSL_FLAG(std::string, http_listen, "",
 ABSL_FLAG(std::string, http_port_file, "",
           "Once serving, write the HTTP API's bound port to this file "
           "(before --port_file is written).");
+ABSL_FLAG(std::vector<std::string>, http_allowed_origins, {},
+          "Comma-separated origins (scheme://host[:port]) whose pages may "
+          "call the JSON API from a browser; added to "
+          "http.allowed_origins.");
+ABSL_FLAG(std::string, console_dir, "",
+          "Directory of the built web console served at / on the HTTP port; "
+          "overrides http.console_dir. Default: console/ beside this "
+          "binary, when it is there.");
 ABSL_FLAG(int, shutdown_grace_seconds, 10,
           "How long running calls and deliveries in flight may take to "
           "finish at shutdown.");
@@ -124,6 +133,19 @@ absl::Status WritePortFile(const std::string& path, int port) {
     return absl::UnavailableError(webhooks::StrCat("cannot rename to ", path));
   }
   return absl::OkStatus();
+}
+
+// console/ beside the running binary when it holds index.html (the build
+// puts the console there), else "" (no console).
+std::string DefaultConsoleDir() {
+  std::error_code error;
+  const std::filesystem::path exe =
+      std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) return "";
+  const std::filesystem::path dir = exe.parent_path() / "console";
+  return std::filesystem::is_regular_file(dir / "index.html", error)
+             ? dir.string()
+             : "";
 }
 
 }  // namespace
@@ -193,6 +215,14 @@ int main(int argc, char** argv) {
   }
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     config.mutable_http()->set_listen_address(absl::GetFlag(FLAGS_http_listen));
+  }
+  for (const std::string& origin : absl::GetFlag(FLAGS_http_allowed_origins)) {
+    config.mutable_http()->add_allowed_origins(origin);
+  }
+  if (!absl::GetFlag(FLAGS_console_dir).empty()) {
+    config.mutable_http()->set_console_dir(absl::GetFlag(FLAGS_console_dir));
+  } else if (config.http().console_dir().empty()) {
+    config.mutable_http()->set_console_dir(DefaultConsoleDir());
   }
   if (!absl::GetFlag(FLAGS_http_port_file).empty() &&
       config.http().listen_address().empty()) {

@@ -54,10 +54,17 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(
   gateway.max_streams = std::max(1, options.max_connections / 2);
   absl::StatusOr<std::string> openapi = OpenApiJson(HttpApiServices());
   if (!openapi.ok()) return openapi.status();
+  absl::StatusOr<OriginPolicy> origins = OriginPolicy::Create(
+      {config.allowed_origins().begin(), config.allowed_origins().end()});
+  if (!origins.ok()) return origins.status();
+  absl::StatusOr<ConsoleFiles> console =
+      config.console_dir().empty() ? ConsoleFiles::Missing()
+                                   : ConsoleFiles::Load(config.console_dir());
+  if (!console.ok()) return console.status();
   std::unique_ptr<HttpApi> api(new HttpApi(
       std::make_unique<ConnectGateway>(std::move(channel), HttpApiServices(),
                                        gateway),
-      *std::move(openapi)));
+      *std::move(openapi), *std::move(origins), *std::move(console)));
   HttpApi* self = api.get();
   absl::StatusOr<HttpServerPtr> server =
       HttpServer::Start(config.listen_address(), options,
@@ -70,17 +77,28 @@ absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(
 }
 
 HttpResponse HttpApi::Handle(const HttpRequest& request) {
-  if (request.path == "/openapi.json") {
-    if (request.method != "GET" && request.method != "HEAD") {
+  const bool read = request.method == "GET" || request.method == "HEAD";
+  // Every call that could change something, and every API path, passes the
+  // origin check (CSRF); the console's files and openapi.json are public.
+  if (!read || gateway_->Serves(request.path)) {
+    if (std::optional<HttpResponse> refused = origins_.Screen(request)) {
+      return *std::move(refused);
+    }
+    if (request.path == "/openapi.json") {
       HttpResponse response =
           HttpResponse::Text(405, "405 Method Not Allowed\n");
       response.headers.emplace_back("Allow", "GET, HEAD");
       return response;
     }
+    // RPC paths; others get Connect's answer for an unknown method (404).
+    HttpResponse response = gateway_->Handle(request);
+    origins_.Decorate(request, response);
+    return response;
+  }
+  if (request.path == "/openapi.json") {
     return HttpResponse::Json(200, openapi_);
   }
-  // RPC paths; others get Connect's answer for an unknown method (404).
-  return gateway_->Handle(request);
+  return console_.Handle(request);
 }
 
 }  // namespace webhooks::server

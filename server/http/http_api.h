@@ -1,7 +1,9 @@
 // The HTTP port: the Connect JSON API of the webhookd services (see
-// ConnectGateway) and its OpenAPI description at GET /openapi.json, on one
-// HttpServer. Paths it does not serve get 404; the web console is meant to
-// be served from here at / later.
+// ConnectGateway), its OpenAPI description at GET /openapi.json and the web
+// console (ConsoleFiles, from http.console_dir) at every other GET path, on
+// one HttpServer. Calls to the API from another origin's pages are refused
+// unless allowed (OriginPolicy, http.allowed_origins); other methods on
+// other paths get Connect's 404.
 //
 //   ASSIGN_OR_RETURN(HttpApiPtr api, HttpApi::Start(config.http(),
 //       grpc_server->InProcessChannel(args)));
@@ -16,7 +18,9 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/channel.h"
 #include "server/http/connect_gateway.h"
+#include "server/http/console_files.h"
 #include "server/http/http_server.h"
+#include "server/http/origin_policy.h"
 #include "webhooks/v1/config.pb.h"
 
 namespace webhooks::server {
@@ -27,7 +31,9 @@ std::vector<std::string> HttpApiServices();
 class HttpApi {
  public:
   // Serves on config.listen_address (which must be set) with `channel`
-  // reaching the gRPC server. Errors as HttpServer::Start.
+  // reaching the gRPC server, and the console from config.console_dir when
+  // set. Errors as HttpServer::Start, OriginPolicy::Create and
+  // ConsoleFiles::Load.
   static absl::StatusOr<std::unique_ptr<HttpApi>> Start(
       const v1::HttpConfig& config, std::shared_ptr<grpc::Channel> channel);
 
@@ -41,11 +47,17 @@ class HttpApi {
   HttpResponse Handle(const HttpRequest& request);
 
  private:
-  HttpApi(std::unique_ptr<ConnectGateway> gateway, std::string openapi)
-      : gateway_(std::move(gateway)), openapi_(std::move(openapi)) {}
+  HttpApi(std::unique_ptr<ConnectGateway> gateway, std::string openapi,
+          OriginPolicy origins, ConsoleFiles console)
+      : gateway_(std::move(gateway)),
+        openapi_(std::move(openapi)),
+        origins_(std::move(origins)),
+        console_(std::move(console)) {}
 
   const std::unique_ptr<ConnectGateway> gateway_;
   const std::string openapi_;
+  const OriginPolicy origins_;
+  const ConsoleFiles console_;
   HttpServerPtr server_;  // last: its threads use the rest
 };
 

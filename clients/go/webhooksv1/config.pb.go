@@ -552,8 +552,17 @@ type HttpConfig struct {
 	// A connection with nothing to read or write for this long is closed.
 	// Default 30.
 	IdleTimeoutSeconds int32 `protobuf:"varint,5,opt,name=idle_timeout_seconds,json=idleTimeoutSeconds,proto3" json:"idle_timeout_seconds,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Origins (scheme://host[:port], as browsers send them in `Origin`) whose
+	// pages may call the JSON API from a browser. Calls from another origin
+	// than the server's own are refused (403) unless listed here; preflight
+	// OPTIONS requests are answered only for listed origins. Flag
+	// --http_allowed_origins (comma-separated) adds to it.
+	AllowedOrigins []string `protobuf:"bytes,6,rep,name=allowed_origins,json=allowedOrigins,proto3" json:"allowed_origins,omitempty"`
+	// Directory of the built web console, served at `/` (flag --console_dir).
+	// Default: `console` beside the webhookd binary, when it is there.
+	ConsoleDir    string `protobuf:"bytes,7,opt,name=console_dir,json=consoleDir,proto3" json:"console_dir,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HttpConfig) Reset() {
@@ -619,6 +628,20 @@ func (x *HttpConfig) GetIdleTimeoutSeconds() int32 {
 		return x.IdleTimeoutSeconds
 	}
 	return 0
+}
+
+func (x *HttpConfig) GetAllowedOrigins() []string {
+	if x != nil {
+		return x.AllowedOrigins
+	}
+	return nil
+}
+
+func (x *HttpConfig) GetConsoleDir() string {
+	if x != nil {
+		return x.ConsoleDir
+	}
+	return ""
 }
 
 type StorageConfig struct {
@@ -929,14 +952,17 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\n" +
 	"partitions\x18\x02 \x01(\x05R\n" +
 	"partitions\x12\x1b\n" +
-	"\tpool_size\x18\x03 \x01(\x05R\bpoolSize\"\xe9\x01\n" +
+	"\tpool_size\x18\x03 \x01(\x05R\bpoolSize\"\xb3\x02\n" +
 	"\n" +
 	"HttpConfig\x12%\n" +
 	"\x0elisten_address\x18\x01 \x01(\tR\rlistenAddress\x12$\n" +
 	"\x0emax_body_bytes\x18\x02 \x01(\x05R\fmaxBodyBytes\x12'\n" +
 	"\x0fmax_connections\x18\x03 \x01(\x05R\x0emaxConnections\x123\n" +
 	"\x16max_connections_per_ip\x18\x04 \x01(\x05R\x13maxConnectionsPerIp\x120\n" +
-	"\x14idle_timeout_seconds\x18\x05 \x01(\x05R\x12idleTimeoutSeconds\"H\n" +
+	"\x14idle_timeout_seconds\x18\x05 \x01(\x05R\x12idleTimeoutSeconds\x12'\n" +
+	"\x0fallowed_origins\x18\x06 \x03(\tR\x0eallowedOrigins\x12\x1f\n" +
+	"\vconsole_dir\x18\a \x01(\tR\n" +
+	"consoleDir\"H\n" +
 	"\rStorageConfig\x127\n" +
 	"\bpostgres\x18\x01 \x01(\v2\x1b.webhooks.v1.PostgresConfigR\bpostgres\"\x93\x01\n" +
 	"\rClusterConfig\x12\x17\n" +
