@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what building and testing webhookd needs: Debian packages (jq for
 # the README's grpcurl session among them; clang-15 and libFuzzer for
-# scripts/fuzz.sh), Node.js 20 or newer for the
-# TypeScript SDK (the official tarball from nodejs.org into /usr/local, since
-# Debian 12's nodejs is 18), and grpcurl and the Go SDK's protoc plugins from
+# scripts/fuzz.sh; chromium and chromium-driver for the web console's
+# browser test), Node.js 20 or newer for the TypeScript SDK and the console
+# (the official tarball from nodejs.org into /usr/local, since Debian 12's
+# nodejs is 18), and grpcurl and the Go SDK's protoc plugins from
 # the Go module proxy. Skips what is already there, and says nothing then.
 #
 # NODE_DIST (default https://nodejs.org/dist) and NODE_PREFIX (default
@@ -19,6 +20,7 @@ packages=(
   curl ca-certificates xz-utils
   clang-15 libfuzzer-15-dev
   postgresql-15 libpq-dev libmicrohttpd-dev
+  chromium chromium-driver
 )
 GRPCURL_VERSION=v1.9.1
 NODE_MAJOR=20
