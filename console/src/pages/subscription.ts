@@ -15,7 +15,7 @@ function health(sub: Subscription, attempts: DeliveryAttempt[]): HTMLElement {
   return h("section", { "aria-labelledby": "health", id: "health-box" },
     h("h2", { id: "health" }, "Health"),
     h("p", {}, h("strong", { class: `health ${state.replace(/ /g, "-")}` }, state),
-      rate === null ? "" : ` — ${ok} of the last ${done.length} attempts succeeded (${rate}%).`),
+      rate === null ? "" : ` — ${ok} of the last ${done.length} finished attempt${done.length === 1 ? "" : "s"} succeeded (${rate}%).`),
     sub.statusMessage ? h("p", {}, `Status: ${sub.statusMessage}`) : null,
   );
 }
