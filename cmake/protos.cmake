@@ -46,7 +46,8 @@ set(WEBHOOKS_API_PROTOS
   webhooks/v1/dialect.proto
   webhooks/v1/event.proto
   webhooks/v1/delivery.proto
-  webhooks/v1/config.proto)
+  webhooks/v1/config.proto
+  webhooks/v1/api_key.proto)
 webhooks_proto_library(webhooks_api_proto OUT_DIR api GRPC
   PROTOS ${WEBHOOKS_API_PROTOS})
 

@@ -136,6 +136,8 @@ absl::Status ClusterNode::Apply(const storage::Change& change) {
       return mirrors_.principals->Refresh(change.key);
     case storage::Column::kDialects:
       return mirrors_.dialects->Refresh(change.key);
+    case storage::Column::kApiKeys:
+      return mirrors_.api_keys->Refresh(change.key);
     default:
       return absl::OkStatus();  // not mirrored
   }
@@ -148,6 +150,7 @@ absl::Status ClusterNode::PollFeed() {
                      cluster_->ChangesAfter(seen_, kFeedBatch));
     if (batch.gap) {
       // Changes were trimmed before this node read them: load everything.
+      RETURN_IF_ERROR(mirrors_.api_keys->Reload());
       RETURN_IF_ERROR(mirrors_.dialects->Reload());
       RETURN_IF_ERROR(mirrors_.principals->Reload());
       RETURN_IF_ERROR(mirrors_.registry->Reload());

@@ -2,7 +2,9 @@
 // (storage::ClusterStore, PostgreSQL). Two jobs, each on its own thread:
 //
 // - The change feed: every `feed_poll` it reads the changes other nodes
-//   committed to subscriptions, principals and dialects and refreshes this
+//   committed to subscriptions, principals, dialects and API keys (a key
+//   revoked through one node is refused by the others once read) and
+//   refreshes this
 //   node's in-memory copies (the SubscriptionIndex that matching reads), so
 //   a change made through any node is matched by every node within about
 //   one poll (plus the database's round trip).
@@ -18,7 +20,7 @@
 //   up is first drained: no new work is taken from it for one heartbeat,
 //   then it is released.
 //
-//   ClusterNode node(cluster_store, {registry, principals, dialects}, opts);
+//   ClusterNode node(cluster_store, {registry, principals, dialects, keys}, opts);
 //   ASSIGN_OR_RETURN(uint64_t seen, ClusterNode::FeedPosition(cluster_store));
 //   ... open the registries (they load everything) ...
 //   node.Start(seen);
@@ -43,6 +45,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/api_key_registry.h"
 #include "core/delivery_queue.h"
 #include "core/dialect_catalog.h"
 #include "core/principal_directory.h"
@@ -86,6 +89,7 @@ class ClusterNode final : public PartitionOwnership {
     SubscriptionRegistry* registry;
     PrincipalDirectory* principals;
     DialectCatalog* dialects;
+    ApiKeyRegistry* api_keys;
   };
 
   // The pointers must outlive the node.

@@ -10,6 +10,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/errors.h"
+#include "core/meta_secret.h"
 
 namespace webhooks::core {
 namespace {
@@ -52,30 +53,10 @@ void AppendFnv(uint64_t& hash, std::string_view bytes) {
 }  // namespace
 
 absl::Status LoadPageTokenKey(storage::Store* store, RandomSource* random) {
-  using storage::Column;
-  ASSIGN_OR_RETURN(std::optional<std::string> stored,
-                   store->Get(Column::kMeta, kKeyName));
-  if (!stored.has_value() || stored->size() != kKeyBytes) {
-    storage::WriteBatch batch;
-    // Only if still what was read: of nodes starting together on one
-    // shared store, one writes the key and the others read it.
-    if (stored.has_value()) {
-      batch.Expect(Column::kMeta, kKeyName, *stored);
-    } else {
-      batch.Expect(Column::kMeta, kKeyName, std::nullopt);
-    }
-    batch.Put(Column::kMeta, kKeyName, random->Bytes(kKeyBytes));
-    absl::Status written = store->Write(batch);
-    if (!written.ok() && !storage::IsExpectationFailure(written)) {
-      return written;
-    }
-    ASSIGN_OR_RETURN(stored, store->Get(Column::kMeta, kKeyName));
-    if (!stored.has_value() || stored->size() != kKeyBytes) {
-      return absl::InternalError("storage: page token key not kept");
-    }
-  }
+  ASSIGN_OR_RETURN(std::string stored,
+                   LoadOrCreateMetaSecret(store, random, kKeyName, kKeyBytes));
   absl::MutexLock lock(&key_mu);
-  KeyLocked() = *std::move(stored);
+  KeyLocked() = std::move(stored);
   return absl::OkStatus();
 }
 

@@ -11,6 +11,7 @@
 #include "common/status_macros.h"
 #include "common/random.h"
 #include "common/strings.h"
+#include "core/api_key_registry.h"
 #include "core/attempt_log.h"
 #include "core/cluster_node.h"
 #include "core/delivery_dispatcher.h"
@@ -31,6 +32,7 @@
 #include "server/blocking_executor.h"
 #include "server/config_loader.h"
 #include "server/converters/static_config.h"
+#include "server/handlers/api_key_handler.h"
 #include "server/handlers/delivery_handler.h"
 #include "server/handlers/dialect_handler.h"
 #include "server/handlers/event_handler.h"
@@ -144,6 +146,12 @@ class ApplicationImpl final : public Application {
                        core::ClusterNode::FeedPosition(app->cluster_store_));
     }
     const core::Limits limits = LimitsFromConfig(config);
+    ASSIGN_OR_RETURN(app->api_keys_,
+                     core::ApiKeyRegistry::Open(app->store_.get(), clock,
+                                                random, limits));
+    ASSIGN_OR_RETURN(authenticator,
+                     Authenticator::FromConfig(config, app->api_keys_.get()));
+    *app->authenticator_ = std::move(authenticator);
     ASSIGN_OR_RETURN(app->catalog_, core::DialectCatalog::Open(
                                         app->store_.get(), clock, limits));
     ASSIGN_OR_RETURN(app->directory_, core::PrincipalDirectory::Open(
@@ -268,7 +276,7 @@ class ApplicationImpl final : public Application {
     cluster_node_ = std::make_unique<core::ClusterNode>(
         cluster_store_,
         core::ClusterNode::Mirrors{registry_.get(), directory_.get(),
-                                   catalog_.get()},
+                                   catalog_.get(), api_keys_.get()},
         options);
     core::AttemptLog* attempts = attempts_.get();
     core::DeliveryDispatcher* dispatcher = dispatcher_.get();
@@ -319,6 +327,7 @@ class ApplicationImpl final : public Application {
     events_ = std::make_unique<EventHandler>(
         deps, transactions_.get(), matcher_.get(), limits_, clock_, random_,
         [dispatcher] { dispatcher->Wake(); });
+    api_key_handler_ = std::make_unique<ApiKeyHandler>(deps, api_keys_.get());
     deliveries_ = std::make_unique<DeliveryHandler>(
         deps, DeliveryHandlerDeps{registry_.get(), queue_.get(), attempts_.get(),
                                   dispatcher_.get(), outcomes_.get()});
@@ -345,6 +354,7 @@ class ApplicationImpl final : public Application {
     builder.RegisterService(dialects_.get());
     builder.RegisterService(events_.get());
     builder.RegisterService(deliveries_.get());
+    builder.RegisterService(api_key_handler_.get());
     server_ = builder.BuildAndStart();
     if (server_ == nullptr || port_ == 0) {
       return ListenError(config.listen_address());
@@ -357,6 +367,7 @@ class ApplicationImpl final : public Application {
   // Declared in construction order; the destructor stops the server and
   // the executor before the rest goes.
   storage::StorePtr store_;
+  core::ApiKeyRegistryPtr api_keys_;
   std::unique_ptr<Authenticator> authenticator_;
   core::DialectCatalogPtr catalog_;
   core::PrincipalDirectoryPtr directory_;
@@ -382,6 +393,7 @@ class ApplicationImpl final : public Application {
   std::unique_ptr<DialectHandler> dialects_;
   std::unique_ptr<EventHandler> events_;
   std::unique_ptr<DeliveryHandler> deliveries_;
+  std::unique_ptr<ApiKeyHandler> api_key_handler_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<HealthMonitor> health_;  // polls store_ for server_
   int port_ = 0;

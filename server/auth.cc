@@ -107,6 +107,8 @@ RoleRequirement RequirementFor(Operation operation) {
     case Operation::kWriteDeliveries:
       return {"redelivering or recovering deliveries",
               "the subscriber or admin role"};
+    case Operation::kManageApiKeys:
+      return {"managing API keys", "the admin role"};
   }
   return {"this operation", "the admin role"};
 }
@@ -126,6 +128,7 @@ bool Allows(const Caller& caller, Operation operation) {
       return caller.subscriber;
     case Operation::kWritePrincipals:
     case Operation::kWriteDialects:
+    case Operation::kManageApiKeys:
       return false;
   }
   return false;
@@ -190,11 +193,23 @@ absl::StatusOr<Caller> CallerFromToken(size_t i, const v1::ApiToken& token) {
   return caller;
 }
 
+// The caller an API key stands for.
+Caller CallerFromApiKey(const core::ApiKeyRecord& key) {
+  Caller caller{.principal = key.principal()};
+  for (int role : key.roles()) {
+    caller.admin |= role == core::kRoleAdmin;
+    caller.publisher |= role == core::kRolePublisher;
+    caller.subscriber |= role == core::kRoleSubscriber;
+  }
+  return caller;
+}
+
 }  // namespace
 
 absl::StatusOr<Authenticator> Authenticator::FromConfig(
-    const v1::ServerConfig& config) {
+    const v1::ServerConfig& config, const core::ApiKeyRegistry* api_keys) {
   Authenticator auth;
+  auth.api_keys_ = api_keys;
   // token -> index of its first occurrence, for the duplicate message.
   std::map<std::string_view, size_t> first_index;
   for (int i = 0; i < config.tokens_size(); ++i) {
@@ -215,8 +230,20 @@ absl::StatusOr<Authenticator> Authenticator::FromConfig(
 
 absl::StatusOr<Caller> Authenticator::Authenticate(
     const std::multimap<std::string_view, std::string_view>& metadata) const {
-  if (open_mode()) return Caller{.principal = "", .admin = true};
   const auto [begin, end] = metadata.equal_range(kAuthorizationKey);
+  if (open_mode()) {
+    // An API key still counts (a portal key sees only its own); anything
+    // else is the anonymous admin.
+    if (api_keys_ != nullptr && begin != end && std::next(begin) == end) {
+      absl::StatusOr<std::string_view> presented = ParseBearer(begin->second);
+      if (presented.ok() && core::ApiKeyRegistry::LooksLikeApiKey(*presented)) {
+        ASSIGN_OR_RETURN(core::ApiKeyRecord key,
+                         api_keys_->Authenticate(*presented));
+        return CallerFromApiKey(key);
+      }
+    }
+    return Caller{.principal = "", .admin = true};
+  }
   if (begin == end) return MissingToken();
   if (std::next(begin) != end) {
     return absl::UnauthenticatedError(
@@ -230,10 +257,12 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   for (const auto& [token, caller] : tokens_) {
     if (ConstantTimeEquals(presented, token)) found = &caller;
   }
-  if (found == nullptr) {
+  if (found != nullptr) return *found;
+  if (api_keys_ == nullptr) {
     return absl::UnauthenticatedError("unknown bearer token");
   }
-  return *found;
+  ASSIGN_OR_RETURN(core::ApiKeyRecord key, api_keys_->Authenticate(presented));
+  return CallerFromApiKey(key);
 }
 
 absl::Status Authorize(const Caller& caller, Operation operation) {

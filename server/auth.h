@@ -6,9 +6,11 @@
 //   core::Scope scope = ScopeFor(caller);
 //
 // Callers send `authorization: Bearer <token>`; tokens come from the config
-// file, each naming a principal and roles. With no tokens configured the
-// server runs in open mode: every caller is an anonymous admin (the server
-// then listens on loopback only).
+// file, each naming a principal and roles, or are API keys (ApiKeyService,
+// core::ApiKeyRegistry), checked after the config's. With no tokens
+// configured the server runs in open mode: every caller is an anonymous
+// admin (the server then listens on loopback only), except one presenting
+// an API key, who is that key's principal with its roles.
 #ifndef WEBHOOKS_SERVER_AUTH_H_
 #define WEBHOOKS_SERVER_AUTH_H_
 
@@ -19,6 +21,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "core/api_key_registry.h"
 #include "core/subscription_registry.h"
 #include "webhooks/v1/config.pb.h"
 
@@ -42,27 +45,33 @@ enum class Operation {
   kSubmitEvents,        // Prepare/Commit/Abort/Publish/GetTransaction/Match
   kReadDeliveries,      // attempts, deliveries, watch (subscriber: own only)
   kWriteDeliveries,     // redeliver, recover (subscriber: own only)
+  kManageApiKeys,       // ApiKeyService: admin only
 };
 
 class Authenticator {
  public:
   // INVALID_ARGUMENT naming `tokens[i].<field>` for a token shorter than 16
   // bytes, a duplicate token, an invalid principal, or no roles.
+  // `api_keys` (may be null: none) must outlive the authenticator.
   static absl::StatusOr<Authenticator> FromConfig(
-      const v1::ServerConfig& config);
+      const v1::ServerConfig& config,
+      const core::ApiKeyRegistry* api_keys = nullptr);
 
   // True when no tokens are configured.
   bool open_mode() const { return tokens_.empty(); }
 
-  // UNAUTHENTICATED when the metadata lacks a well-formed bearer token or the
-  // token is unknown (the message never echoes the token). In open mode,
-  // every caller is an admin with an empty principal.
+  // UNAUTHENTICATED when the metadata lacks a well-formed bearer token, the
+  // token is unknown (the message never echoes the token), or it is an API
+  // key that was revoked or has expired (the message names the key's id).
+  // In open mode, every caller without an API key is an admin with an empty
+  // principal.
   absl::StatusOr<Caller> Authenticate(
       const std::multimap<std::string_view, std::string_view>& metadata) const;
 
  private:
   // token -> caller; compared in constant time per candidate.
   std::map<std::string, Caller, std::less<>> tokens_;
+  const core::ApiKeyRegistry* api_keys_ = nullptr;
 };
 
 // PERMISSION_DENIED naming the operation and the roles that allow it when the

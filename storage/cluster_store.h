@@ -29,7 +29,7 @@ namespace webhooks::storage {
 // the same transaction as the write.
 inline bool IsFedColumn(Column column) {
   return column == Column::kSubscriptions || column == Column::kPrincipals ||
-         column == Column::kDialects;
+         column == Column::kDialects || column == Column::kApiKeys;
 }
 
 // One recorded write: the key changed; read it to see how.

@@ -59,13 +59,18 @@ const ColumnStatements& StatementsFor(Column column) {
   return (*all)[static_cast<size_t>(column)];
 }
 
+int ColumnSchemaVersion(Column column) {
+  return column == Column::kApiKeys ? 2 : 1;
+}
+
 std::vector<std::string> MigrationStatements(int version, int partitions) {
   std::vector<std::string> out;
+  for (Column column : AllColumns()) {
+    if (ColumnSchemaVersion(column) != version) continue;
+    out.push_back(StrCat("CREATE TABLE ", TableName(column),
+                         " (k bytea PRIMARY KEY, v bytea NOT NULL)"));
+  }
   if (version == 1) {
-    for (Column column : AllColumns()) {
-      out.push_back(StrCat("CREATE TABLE ", TableName(column),
-                           " (k bytea PRIMARY KEY, v bytea NOT NULL)"));
-    }
     out.push_back(
         "CREATE TABLE webhookd_meta (name text PRIMARY KEY, "
         "value bigint NOT NULL)");

@@ -19,8 +19,11 @@
 
 namespace webhooks::storage::pg {
 
-// The newest schema version this build knows.
-inline constexpr int kSchemaVersion = 1;
+// The newest schema version this build knows. 2 added api_keys.
+inline constexpr int kSchemaVersion = 2;
+
+// The schema version that created `column`'s table.
+int ColumnSchemaVersion(Column column);
 
 // The table holding `column`: "webhookd_kv_<ColumnName(column)>".
 std::string TableName(Column column);
@@ -47,7 +50,7 @@ struct ColumnStatements {
 const ColumnStatements& StatementsFor(Column column);
 
 // The statements that take a database from version `version - 1` to
-// `version` (1 creates everything; `partitions` lease rows).
+// `version` (1 creates everything of then; `partitions` lease rows).
 std::vector<std::string> MigrationStatements(int version, int partitions);
 
 // Brings the database up to kSchemaVersion under an exclusive lock of

@@ -415,7 +415,7 @@ TEST(PostgresStoreTest, MigrationsAreIdempotentSerializedAndVersionChecked) {
   EXPECT_EQ(opened.load(), 4);
   const std::string db = DatabaseOf(dsn);
   EXPECT_EQ(*SharedServer().Sql(db, "SELECT version FROM webhookd_schema"),
-            "1");
+            "2");
   EXPECT_EQ(*SharedServer().Sql(db, "SELECT count(*) FROM webhookd_leases"),
             "8");
   // Again, asking for other partitions: the stored count stands.
@@ -430,7 +430,7 @@ TEST(PostgresStoreTest, MigrationsAreIdempotentSerializedAndVersionChecked) {
       PostgresStore::Open({.dsn = dsn});
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(newer.status().message(), HasSubstr("99"));
-  EXPECT_THAT(newer.status().message(), HasSubstr("version 1"));
+  EXPECT_THAT(newer.status().message(), HasSubstr("version 2"));
 }
 
 TEST(PostgresStoreTest, BatchesTakeAConstantNumberOfRoundTrips) {

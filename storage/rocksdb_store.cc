@@ -135,6 +135,7 @@ bool IsPointLookupColumn(Column column) {
     case Column::kTransactions:
     case Column::kDeliveries:
     case Column::kMeta:
+    case Column::kApiKeys:
       return true;
     default:
       return false;

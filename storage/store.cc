@@ -32,6 +32,8 @@ std::string_view ColumnName(Column column) {
       return "meta";
     case Column::kTransactionDeadlines:
       return "transaction_deadlines";
+    case Column::kApiKeys:
+      return "api_keys";
   }
   return "";  // Not a Column; the stores reject it as INVALID_ARGUMENT.
 }

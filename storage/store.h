@@ -42,8 +42,9 @@ enum class Column : int {
   kAttempts,              // keys::Attempt(subscription id, seq) -> attempt
   kMeta,                  // store-wide values (schema version, counters)
   kTransactionDeadlines,  // keys::TransactionDeadline(when, tx key) -> ""
+  kApiKeys,               // API key id -> ApiKeyRecord
 };
-inline constexpr int kColumnCount = 12;
+inline constexpr int kColumnCount = 13;
 
 // Whether `column` is one of the Columns (not a value cast from elsewhere),
 // and the INVALID_ARGUMENT a store answers for one that is not.

@@ -1,6 +1,7 @@
 #include "server/http/http_api.h"
 
 #include "server/http/openapi.h"
+#include "webhooks/v1/api_key.grpc.pb.h"
 #include "webhooks/v1/delivery.grpc.pb.h"
 #include "webhooks/v1/dialect.grpc.pb.h"
 #include "webhooks/v1/event.grpc.pb.h"
@@ -25,11 +26,13 @@ std::vector<std::string> HttpApiServices() {
   v1::CreateDialectRequest::descriptor();
   v1::PublishRequest::descriptor();
   v1::WatchOutcomesRequest::descriptor();
+  v1::CreateApiKeyRequest::descriptor();
   return {v1::SubscriptionService::service_full_name(),
           v1::PrincipalService::service_full_name(),
           v1::DialectService::service_full_name(),
           v1::EventService::service_full_name(),
-          v1::DeliveryService::service_full_name()};
+          v1::DeliveryService::service_full_name(),
+          v1::ApiKeyService::service_full_name()};
 }
 
 absl::StatusOr<std::unique_ptr<HttpApi>> HttpApi::Start(

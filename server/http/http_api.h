@@ -25,7 +25,7 @@
 
 namespace webhooks::server {
 
-// The services served over HTTP: the five of webhooks.v1.
+// The services served over HTTP: the six of webhooks.v1.
 std::vector<std::string> HttpApiServices();
 
 class HttpApi {

@@ -40,7 +40,7 @@ void ExpectEveryUnaryRpc(const std::string& json) {
     }
   }
   EXPECT_EQ(paths.size(), unary);
-  EXPECT_EQ(HttpApiServices().size(), 5u);
+  EXPECT_EQ(HttpApiServices().size(), 6u);
 }
 
 TEST(OpenApiTest, ListsEveryUnaryRpcOfEveryService) {
