@@ -92,7 +92,8 @@ Api::Stubs::Stubs(const std::shared_ptr<grpc::Channel>& channel)
       principals(v1::PrincipalService::NewStub(channel)),
       dialects(v1::DialectService::NewStub(channel)),
       events(v1::EventService::NewStub(channel)),
-      deliveries(v1::DeliveryService::NewStub(channel)) {}
+      deliveries(v1::DeliveryService::NewStub(channel)),
+      api_keys(v1::ApiKeyService::NewStub(channel)) {}
 
 Api::Api(std::shared_ptr<grpc::Channel> channel, std::string token)
     : channel_(std::move(channel)),

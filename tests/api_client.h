@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/client_context.h"
+#include "webhooks/v1/api_key.grpc.pb.h"
 #include "webhooks/v1/delivery.grpc.pb.h"
 #include "webhooks/v1/dialect.grpc.pb.h"
 #include "webhooks/v1/event.grpc.pb.h"
@@ -102,7 +103,7 @@ class Api {
   absl::Status WatchOutcomes(const v1::WatchOutcomesRequest& request,
                              absl::Duration wait = absl::Seconds(3)) const;
 
-  // Any unary RPC of the five services:
+  // Any unary RPC of the six services:
   //   api.Call(&v1::EventService::Stub::Prepare, v1::PrepareRequest())
   template <typename Stub, typename Request, typename Response>
   absl::StatusOr<Response> Call(
@@ -140,6 +141,7 @@ struct Api::Stubs {
   std::unique_ptr<v1::DialectService::Stub> dialects;
   std::unique_ptr<v1::EventService::Stub> events;
   std::unique_ptr<v1::DeliveryService::Stub> deliveries;
+  std::unique_ptr<v1::ApiKeyService::Stub> api_keys;
 };
 
 template <typename Stub>
@@ -152,6 +154,8 @@ Stub& Api::StubFor() const {
     return *stubs_->dialects;
   } else if constexpr (std::is_same_v<Stub, v1::EventService::Stub>) {
     return *stubs_->events;
+  } else if constexpr (std::is_same_v<Stub, v1::ApiKeyService::Stub>) {
+    return *stubs_->api_keys;
   } else {
     static_assert(std::is_same_v<Stub, v1::DeliveryService::Stub>);
     return *stubs_->deliveries;

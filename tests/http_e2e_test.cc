@@ -267,7 +267,7 @@ TEST_F(HttpE2eTest, OpenApiListsEveryUnaryRpc) {
   for (const char* name :
        {"webhooks.v1.SubscriptionService", "webhooks.v1.PrincipalService",
         "webhooks.v1.DialectService", "webhooks.v1.EventService",
-        "webhooks.v1.DeliveryService"}) {
+        "webhooks.v1.DeliveryService", "webhooks.v1.ApiKeyService"}) {
     const google::protobuf::ServiceDescriptor* service =
         google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     ASSERT_NE(service, nullptr) << name;

@@ -72,7 +72,8 @@ TEST(ServerE2eTest, ReflectionListsTheServices) {
   for (const char* name :
        {"webhooks.v1.SubscriptionService", "webhooks.v1.PrincipalService",
         "webhooks.v1.DialectService", "webhooks.v1.EventService",
-        "webhooks.v1.DeliveryService", "grpc.health.v1.Health"}) {
+        "webhooks.v1.DeliveryService", "webhooks.v1.ApiKeyService",
+        "grpc.health.v1.Health"}) {
     EXPECT_THAT(services, Contains(name));
   }
 }
