@@ -278,6 +278,17 @@ int main(int argc, char** argv) {
     Log(webhooks::StrCat("JSON API on port ", (*app)->http_port(), " (",
                          config.http().listen_address(),
                          "), POST /webhooks.v1.<Service>/<Method>"));
+    Log(config.http().console_dir().empty()
+            ? std::string("web console not installed (no console/ beside "
+                          "this binary; see --console_dir)")
+            : webhooks::StrCat("web console at / on port ",
+                               (*app)->http_port(), " from ",
+                               config.http().console_dir()));
+    if (config.http().allowed_origins_size() > 0) {
+      Log(webhooks::StrCat("browser calls allowed from ",
+                           config.http().allowed_origins_size(),
+                           " other origin(s) (http.allowed_origins)"));
+    }
   }
   if (!absl::GetFlag(FLAGS_http_port_file).empty()) {
     absl::Status written = WritePortFile(absl::GetFlag(FLAGS_http_port_file),
