@@ -25,6 +25,8 @@
 namespace webhooks::e2e {
 namespace {
 
+using ::testing::HasSubstr;
+
 TEST_F(ClusterTest, SubscriptionChangesThroughOneNodeAreMatchedByTheOthers) {
   ASSERT_NO_FATAL_FAILURE(StartNodes(3, "retry_schedule_seconds: [0]"));
   ASSERT_OK_AND_ASSIGN(v1::Subscription sub,
@@ -336,6 +338,50 @@ TEST_F(ClusterTest, RocksDbStoreCopiedIntoPostgresDeliversEverything) {
   for (const std::string& id : first_ids) EXPECT_TRUE(again.contains(id)) << id;
   EXPECT_EQ(EventIds(receiver_->Requests("/hook")),
             (std::set<std::string>{"p1", "p2", "p3", "o1"}));
+}
+
+// An API key created through one node works on another once the feed is
+// read there, and a revocation through one node is refused by the others
+// within the feed's bound (a poll: 100 ms; documented: 1 s).
+TEST_F(ClusterTest, ApiKeyCreatedOnOneNodeWorksOnAnotherAndRevocationReachesIt) {
+  ASSERT_NO_FATAL_FAILURE(StartNodes(2, "retry_schedule_seconds: [0]"));
+  using K = v1::ApiKeyService::Stub;
+  v1::CreateApiKeyRequest create;
+  create.mutable_api_key()->set_principal("carol");
+  create.mutable_api_key()->add_roles(v1::SUBSCRIBER);
+  ASSERT_OK_AND_ASSIGN(v1::CreateApiKeyResponse created,
+                       admins_[0].Call(&K::CreateApiKey, create));
+  const Api on_a = admins_[0].WithToken(created.secret());
+  const Api on_b = admins_[1].WithToken(created.secret());
+  ASSERT_OK(on_a.ListAllSubscriptions().status());  // at once where created
+  // Node B accepts it once its feed has brought the key.
+  const absl::Time deadline = absl::Now() + kFeedBound;
+  absl::Status on_b_status;
+  while (!(on_b_status = on_b.ListAllSubscriptions().status()).ok() &&
+         absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_OK(on_b_status);
+
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_id(created.api_key().id());
+  const absl::Time revoked_at = absl::Now();
+  ASSERT_OK(admins_[0].Call(&K::RevokeApiKey, revoke).status());
+  // Refused at once on A, and on B within the feed's bound.
+  EXPECT_THAT(on_a.ListAllSubscriptions().status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("revoked")));
+  absl::Status refused;
+  while ((refused = on_b.ListAllSubscriptions().status()).ok() &&
+         absl::Now() < revoked_at + kFeedBound) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  EXPECT_THAT(refused,
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("revoked")));
+  RecordProperty("revocation_reached_b_ms",
+                 static_cast<int>(absl::ToInt64Milliseconds(absl::Now() - revoked_at)));
+  // Node B reports the key revoked too, and revoking there again is a no-op.
+  ASSERT_OK_AND_ASSIGN(v1::ApiKey again, admins_[1].Call(&K::RevokeApiKey, revoke));
+  EXPECT_EQ(again.state(), v1::ApiKey::REVOKED);
 }
 
 }  // namespace

@@ -9,9 +9,10 @@ only re-exports them::
                     target_url="https://hooks.example.com/users")
 """
 from webhooks.v1 import config_pb2, delivery_pb2, dialect_pb2, event_pb2
-from webhooks.v1 import principal_pb2, subscription_pb2
-from webhooks.v1 import (delivery_pb2_grpc, dialect_pb2_grpc, event_pb2_grpc,
-                         principal_pb2_grpc, subscription_pb2_grpc)
+from webhooks.v1 import api_key_pb2, principal_pb2, subscription_pb2
+from webhooks.v1 import (api_key_pb2_grpc, delivery_pb2_grpc, dialect_pb2_grpc,
+                         event_pb2_grpc, principal_pb2_grpc,
+                         subscription_pb2_grpc)
 
 from webhooks.v1.subscription_pb2 import (
     ActivateSubscriptionRequest,
@@ -76,6 +77,15 @@ from webhooks.v1.delivery_pb2 import (
     RedeliverRequest,
     WatchOutcomesRequest,
 )
+from webhooks.v1.api_key_pb2 import (
+    ApiKey,
+    CreateApiKeyRequest,
+    CreateApiKeyResponse,
+    GetApiKeyRequest,
+    ListApiKeysRequest,
+    ListApiKeysResponse,
+    RevokeApiKeyRequest,
+)
 from webhooks.v1.config_pb2 import (
     ApiToken,
     ClusterConfig,
@@ -90,6 +100,6 @@ from webhooks.v1.config_pb2 import (
 )
 
 MODULES = (subscription_pb2, principal_pb2, dialect_pb2, event_pb2,
-           delivery_pb2, config_pb2)
+           delivery_pb2, config_pb2, api_key_pb2)
 GRPC_MODULES = (subscription_pb2_grpc, principal_pb2_grpc, dialect_pb2_grpc,
-                event_pb2_grpc, delivery_pb2_grpc)
+                event_pb2_grpc, delivery_pb2_grpc, api_key_pb2_grpc)
