@@ -433,6 +433,33 @@ TEST(PostgresStoreTest, MigrationsAreIdempotentSerializedAndVersionChecked) {
   EXPECT_THAT(newer.status().message(), HasSubstr("version 2"));
 }
 
+// A database of schema version 1 (before API keys) is brought to version 2
+// at Open: its api_keys table is created and what was stored stays.
+TEST(PostgresStoreTest, Version1DatabaseGainsTheApiKeysTable) {
+  const std::string dsn = NewDatabase();
+  const std::string db = DatabaseOf(dsn);
+  {
+    std::unique_ptr<PostgresStore> store = OpenOrDie({.dsn = dsn});
+    ASSERT_TRUE(store);
+    WriteBatch batch;
+    batch.Put(Column::kDialects, "kept", "v");
+    ASSERT_TRUE(store->Write(batch).ok());
+  }
+  ASSERT_TRUE(SharedServer().Sql(db, "DROP TABLE webhookd_kv_api_keys").ok());
+  ASSERT_TRUE(
+      SharedServer().Sql(db, "UPDATE webhookd_schema SET version = 1").ok());
+  std::unique_ptr<PostgresStore> store = OpenOrDie({.dsn = dsn});
+  ASSERT_TRUE(store);
+  EXPECT_EQ(*SharedServer().Sql(db, "SELECT version FROM webhookd_schema"),
+            "2");
+  WriteBatch batch;
+  batch.Put(Column::kApiKeys, "key_1", "record");
+  ASSERT_TRUE(store->Write(batch).ok());
+  EXPECT_EQ(conformance::GetOrAbsent(*store, Column::kApiKeys, "key_1"),
+            "record");
+  EXPECT_EQ(conformance::GetOrAbsent(*store, Column::kDialects, "kept"), "v");
+}
+
 TEST(PostgresStoreTest, BatchesTakeAConstantNumberOfRoundTrips) {
   std::unique_ptr<PostgresStore> store = OpenOrDie({.dsn = NewDatabase()});
   ASSERT_TRUE(store);
