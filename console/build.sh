@@ -19,6 +19,6 @@ fi
 rm -rf src/gen && mkdir -p src/gen
 protoc -I ../protos --plugin=protoc-gen-es=node_modules/.bin/protoc-gen-es \
   --es_out=src/gen --es_opt=target=ts \
-  ../protos/webhooks/v1/{subscription,delivery,event}.proto
+  ../protos/webhooks/v1/*.proto
 node_modules/.bin/tsc -p tsconfig.json
 node build.mjs "$out"

@@ -6,6 +6,7 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { SubscriptionService } from "./gen/webhooks/v1/subscription_pb.js";
 import { DeliveryService } from "./gen/webhooks/v1/delivery_pb.js";
 import { EventService } from "./gen/webhooks/v1/event_pb.js";
+import { ApiKeyService } from "./gen/webhooks/v1/api_key_pb.js";
 
 const KEY = "webhookd.apiKey";
 
@@ -42,6 +43,7 @@ const transport = createConnectTransport({
 export const subscriptions: Client<typeof SubscriptionService> = createClient(SubscriptionService, transport);
 export const deliveries: Client<typeof DeliveryService> = createClient(DeliveryService, transport);
 export const events: Client<typeof EventService> = createClient(EventService, transport);
+export const apiKeys: Client<typeof ApiKeyService> = createClient(ApiKeyService, transport);
 
 /** A readable message for a failed call. */
 export function describe(err: unknown): string {

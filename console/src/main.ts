@@ -6,6 +6,7 @@ import { sites } from "./pages/sites.js";
 import { subscriptionPage } from "./pages/subscription.js";
 import { livePage } from "./pages/live.js";
 import { matchPage } from "./pages/match.js";
+import { keysPage } from "./pages/keys.js";
 
 let pageAbort = new AbortController();
 
@@ -27,6 +28,7 @@ function route(): void {
   if (sub) void subscriptionPage(decodeURIComponent(sub[1]!), pageAbort.signal);
   else if (hash === "#/live") void livePage(pageAbort.signal);
   else if (hash === "#/match") matchPage();
+  else if (hash === "#/keys") void keysPage();
   else void sites();
 }
 

@@ -186,3 +186,39 @@ test("a subscriber's key sees only its own subscriptions, also at phone width", 
   assert.ok(problems.some((p) => /Content Security Policy/.test(p)), problems.join("\n"));
   await page.close();
 });
+
+test("an admin makes a subscriber's API key in the console: it signs in, and once revoked it does not", async () => {
+  const page = await newPage();
+  await signIn(page, TOKENS.admin);
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByRole("heading", { name: "API keys" }).waitFor();
+  await page.getByLabel("Name").fill("alice's portal");
+  await page.getByLabel("Principal").fill("alice");
+  await page.getByLabel("subscriber").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  const shown = await page.locator("#new-key").filter({ hasText: "shown this once" }).textContent();
+  const secret = shown.split("shown this once: ")[1].trim();
+  assert.ok(secret.length >= 16, shown);
+  await page.locator("#keys tr", { hasText: "alice's portal" }).getByText("ACTIVE").waitFor();
+  // The list never shows the secret again.
+  assert.ok(!(await page.locator("#keys").textContent()).includes(secret));
+  await page.screenshot({ path: path.join(shots, "keys.png"), fullPage: true });
+
+  // The new key signs in and sees alice's subscriptions only.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, secret);
+  await waitFor("alice's tree", async () => (await page.locator("#site-tree .sub").count()) === 1);
+  assert.match(await page.locator("#site-tree").textContent(), /owner alice/);
+
+  // Revoked, it signs in no more.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await signIn(page, TOKENS.admin);
+  await page.getByRole("link", { name: "API keys" }).click();
+  await page.getByRole("button", { name: "Revoke alice's portal" }).click();
+  await page.locator("#keys tr", { hasText: "alice's portal" }).getByText("REVOKED").waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("API key").fill(secret);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText(/Not signed in/).waitFor();
+  await page.close();
+});
