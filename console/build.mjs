@@ -5,8 +5,11 @@ import * as esbuild from "esbuild";
 import fs from "node:fs";
 import path from "node:path";
 
+// Built beside the target and swapped in, so that a webhookd starting
+// meanwhile sees the old console or the new one, never half of one.
 const out = path.resolve(process.argv[2] ?? "dist");
-fs.rmSync(out, { recursive: true, force: true });
+const next = `${out}.next`;
+fs.rmSync(next, { recursive: true, force: true });
 const result = await esbuild.build({
   entryPoints: ["src/main.ts"],
   bundle: true,
@@ -15,7 +18,7 @@ const result = await esbuild.build({
   minify: true,
   sourcemap: false,
   legalComments: "none",
-  outdir: path.join(out, "assets"),
+  outdir: path.join(next, "assets"),
   entryNames: "app-[hash]",
   metafile: true,
   logLevel: "warning",
@@ -27,4 +30,8 @@ if (!js || !css) throw new Error(`build.mjs: expected a .js and a .css, got ${ou
 const html = fs.readFileSync("src/index.html", "utf8")
   .replace("{{JS}}", `/assets/${js}`)
   .replace("{{CSS}}", `/assets/${css}`);
-fs.writeFileSync(path.join(out, "index.html"), html);
+fs.writeFileSync(path.join(next, "index.html"), html);
+fs.rmSync(`${out}.old`, { recursive: true, force: true });
+if (fs.existsSync(out)) fs.renameSync(out, `${out}.old`);
+fs.renameSync(next, out);
+fs.rmSync(`${out}.old`, { recursive: true, force: true });

@@ -6,7 +6,7 @@
 # share this source tree.
 set -euo pipefail
 cd "$(dirname "$0")"
-out="$(mkdir -p "${1:-dist}" && cd "${1:-dist}" && pwd)"
+out="$(mkdir -p "$(dirname "${1:-dist}")" && cd "$(dirname "${1:-dist}")" && pwd)/$(basename "${1:-dist}")"
 command -v node >/dev/null || { echo "console/build.sh: node not found" >&2; exit 1; }
 exec 9>.build.lock
 flock 9
