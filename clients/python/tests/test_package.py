@@ -25,6 +25,7 @@ def test_every_rpc_is_on_the_client():
         "DialectService": client.dialects,
         "EventService": client.events,
         "DeliveryService": client.deliveries,
+        "ApiKeyService": client.api_keys,
     }
     seen = set()
     for module in pb.MODULES:

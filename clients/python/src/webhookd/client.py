@@ -235,8 +235,8 @@ class Client:
         Streaming calls have no default deadline.
       options: extra gRPC channel options.
 
-    Attributes ``subscriptions``, ``principals``, ``dialects``, ``events`` and
-    ``deliveries`` are :class:`ServiceClient` s; ``channel`` is the gRPC
+    Attributes ``subscriptions``, ``principals``, ``dialects``, ``events``,
+    ``deliveries`` and ``api_keys`` are :class:`ServiceClient` s; ``channel`` is the gRPC
     channel (with the token attached) for stubs of your own.
 
     Use it as a context manager, or call :meth:`close`.
@@ -271,6 +271,9 @@ class Client:
         self.deliveries = ServiceClient(
             pb.delivery_pb2_grpc.DeliveryServiceStub(self.channel),
             pb.delivery_pb2.DESCRIPTOR.services_by_name["DeliveryService"], timeout)
+        self.api_keys = ServiceClient(
+            pb.api_key_pb2_grpc.ApiKeyServiceStub(self.channel),
+            pb.api_key_pb2.DESCRIPTOR.services_by_name["ApiKeyService"], timeout)
 
     @staticmethod
     def _open(address, tls, options) -> grpc.Channel:
