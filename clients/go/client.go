@@ -143,6 +143,7 @@ type Client struct {
 	dialects      webhooksv1.DialectServiceClient
 	events        webhooksv1.EventServiceClient
 	deliveries    webhooksv1.DeliveryServiceClient
+	apiKeys       webhooksv1.ApiKeyServiceClient
 }
 
 // Dial connects to the webhookd server at address ("host:port"). By default
@@ -223,6 +224,7 @@ func newClient(conn *grpc.ClientConn, insecure bool, token string) *Client {
 		dialects:      webhooksv1.NewDialectServiceClient(cc),
 		events:        webhooksv1.NewEventServiceClient(cc),
 		deliveries:    webhooksv1.NewDeliveryServiceClient(cc),
+		apiKeys:       webhooksv1.NewApiKeyServiceClient(cc),
 	}
 }
 
@@ -247,6 +249,9 @@ func (c *Client) Events() webhooksv1.EventServiceClient { return c.events }
 
 // Deliveries returns the DeliveryService client.
 func (c *Client) Deliveries() webhooksv1.DeliveryServiceClient { return c.deliveries }
+
+// ApiKeys returns the ApiKeyService client (admin only).
+func (c *Client) ApiKeys() webhooksv1.ApiKeyServiceClient { return c.apiKeys }
 
 // Conn returns the connection with the client's token attached, for other
 // services the server offers (grpc.health.v1, reflection).

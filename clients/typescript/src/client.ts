@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import { ApiError } from "./errors";
+import { ApiKeyServiceDefinition } from "./gen/webhooks/v1/api_key";
 import { DeliveryServiceDefinition } from "./gen/webhooks/v1/delivery";
 import { DialectServiceDefinition } from "./gen/webhooks/v1/dialect";
 import { EventServiceDefinition } from "./gen/webhooks/v1/event";
@@ -97,9 +98,10 @@ export type PrincipalServiceClient = PromiseClient<typeof PrincipalServiceDefini
 export type DialectServiceClient = PromiseClient<typeof DialectServiceDefinition>;
 export type EventServiceClient = PromiseClient<typeof EventServiceDefinition>;
 export type DeliveryServiceClient = PromiseClient<typeof DeliveryServiceDefinition>;
+export type ApiKeyServiceClient = PromiseClient<typeof ApiKeyServiceDefinition>;
 
 /**
- * A connection to webhookd, with the five services as promise clients:
+ * A connection to webhookd, with the six services as promise clients:
  *
  *     const client = new WebhookdClient({ address: "webhooks.example.com:7443", token });
  *     const sub = await client.subscriptions.createSubscription({ subscription: { ... } });
@@ -112,6 +114,8 @@ export class WebhookdClient {
   readonly dialects: DialectServiceClient;
   readonly events: EventServiceClient;
   readonly deliveries: DeliveryServiceClient;
+  /** Admin only. */
+  readonly apiKeys: ApiKeyServiceClient;
 
   /** The address the client connects to. */
   readonly address: string;
@@ -166,6 +170,7 @@ export class WebhookdClient {
     this.dialects = this.promiseClient(DialectServiceDefinition);
     this.events = this.promiseClient(EventServiceDefinition);
     this.deliveries = this.promiseClient(DeliveryServiceDefinition);
+    this.apiKeys = this.promiseClient(ApiKeyServiceDefinition);
   }
 
   /**

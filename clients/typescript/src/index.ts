@@ -21,6 +21,7 @@ export {
   type DialectServiceClient,
   type EventServiceClient,
   type DeliveryServiceClient,
+  type ApiKeyServiceClient,
 } from "./client";
 export { Tx, newTransactionId, type TransactionOptions } from "./transaction";
 export { ApiError, errorCode, statusName, splitField } from "./errors";

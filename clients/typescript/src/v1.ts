@@ -6,3 +6,4 @@ export * from "./gen/webhooks/v1/dialect";
 export * from "./gen/webhooks/v1/event";
 export * from "./gen/webhooks/v1/delivery";
 export * from "./gen/webhooks/v1/config";
+export * from "./gen/webhooks/v1/api_key";
