@@ -9,8 +9,11 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/clock.h"
+#include "common/random.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/memory_store.h"
 
 namespace webhooks::server {
 namespace {
@@ -390,6 +393,74 @@ TEST(ScopeForTest, AdminSeesAllOthersTheirOwn) {
     ASSERT_TRUE(scope.owner.has_value());
     EXPECT_EQ(*scope.owner, "alice");
   }
+}
+
+// ---- API keys -------------------------------------------------------------
+
+class ApiKeyAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto keys = core::ApiKeyRegistry::Open(&store_, &clock_, &random_,
+                                           core::Limits{});
+    ASSERT_TRUE(keys.ok()) << keys.status();
+    keys_ = *std::move(keys);
+  }
+
+  std::string NewKey(std::string principal, std::vector<int> roles) {
+    core::ApiKeyDraft draft;
+    draft.principal = std::move(principal);
+    draft.roles = std::move(roles);
+    absl::StatusOr<core::CreatedApiKey> created = keys_->Create(draft);
+    EXPECT_TRUE(created.ok()) << created.status();
+    return created.ok() ? created->token : "";
+  }
+
+  static absl::StatusOr<Caller> With(const Authenticator& auth,
+                                     const std::string& header) {
+    Metadata metadata;
+    metadata.emplace("authorization", header);
+    return auth.Authenticate(metadata);
+  }
+
+  storage::MemoryStore store_;
+  FakeClock clock_;
+  SeededRandom random_{7};
+  core::ApiKeyRegistryPtr keys_;
+};
+
+TEST_F(ApiKeyAuthTest, KeysAreCheckedAfterConfigTokens) {
+  absl::StatusOr<Authenticator> auth =
+      Authenticator::FromConfig(FourTokens(), keys_.get());
+  ASSERT_TRUE(auth.ok()) << auth.status();
+  const std::string token =
+      NewKey("carol", {core::kRolePublisher, core::kRoleSubscriber});
+  absl::StatusOr<Caller> caller = With(*auth, "Bearer " + token);
+  ASSERT_TRUE(caller.ok()) << caller.status();
+  EXPECT_EQ(caller->principal, "carol");
+  EXPECT_FALSE(caller->admin);
+  EXPECT_TRUE(caller->publisher);
+  EXPECT_TRUE(caller->subscriber);
+  EXPECT_EQ(ScopeFor(*caller).owner, "carol");
+  EXPECT_TRUE(With(*auth, "Bearer " + std::string(kAdminToken))->admin);
+  EXPECT_EQ(Authorize(*caller, Operation::kManageApiKeys).code(),
+            absl::StatusCode::kPermissionDenied);
+}
+
+TEST_F(ApiKeyAuthTest, OpenModeHonoursKeysOnly) {
+  absl::StatusOr<Authenticator> auth =
+      Authenticator::FromConfig(v1::ServerConfig(), keys_.get());
+  ASSERT_TRUE(auth.ok());
+  ASSERT_TRUE(auth->open_mode());
+  const std::string token = NewKey("carol", {core::kRoleSubscriber});
+  absl::StatusOr<Caller> caller = With(*auth, "Bearer " + token);
+  ASSERT_TRUE(caller.ok());
+  EXPECT_EQ(caller->principal, "carol");
+  EXPECT_FALSE(caller->admin);
+  EXPECT_TRUE(With(*auth, "Bearer anything-else-0123456789")->admin);
+  EXPECT_TRUE(auth->Authenticate(Metadata())->admin);
+  ASSERT_TRUE(keys_->Revoke("key_" + token.substr(4, 26)).ok());
+  EXPECT_EQ(With(*auth, "Bearer " + token).status().code(),
+            absl::StatusCode::kUnauthenticated);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 package dev.webhookd.client;
 
+import dev.webhookd.webhooks.v1.ApiKeyServiceGrpc;
 import dev.webhookd.webhooks.v1.DeliveryServiceGrpc;
 import dev.webhookd.webhooks.v1.DialectServiceGrpc;
 import dev.webhookd.webhooks.v1.EventServiceGrpc;
@@ -47,8 +48,8 @@ import java.util.function.Function;
  * }
  * }</pre>
  *
- * <p>{@link #subscriptions()}, {@link #principals()}, {@link #dialects()}, {@link #events()} and
- * {@link #deliveries()} are the generated blocking stubs; they throw {@link
+ * <p>{@link #subscriptions()}, {@link #principals()}, {@link #dialects()}, {@link #events()},
+ * {@link #deliveries()} and {@link #apiKeys()} are the generated blocking stubs; they throw {@link
  * StatusRuntimeException}. Run calls through {@link #call} to get a {@link WebhooksException} (the
  * code, the field path and the server's message) instead.
  */
@@ -69,6 +70,7 @@ public final class WebhooksClient implements AutoCloseable {
   private final DialectServiceGrpc.DialectServiceBlockingStub dialects;
   private final EventServiceGrpc.EventServiceBlockingStub events;
   private final DeliveryServiceGrpc.DeliveryServiceBlockingStub deliveries;
+  private final ApiKeyServiceGrpc.ApiKeyServiceBlockingStub apiKeys;
 
   private WebhooksClient(
       ManagedChannel managed, boolean owner, boolean plaintext, String token, Duration timeout) {
@@ -84,6 +86,7 @@ public final class WebhooksClient implements AutoCloseable {
     this.dialects = DialectServiceGrpc.newBlockingStub(channel);
     this.events = EventServiceGrpc.newBlockingStub(channel);
     this.deliveries = DeliveryServiceGrpc.newBlockingStub(channel);
+    this.apiKeys = ApiKeyServiceGrpc.newBlockingStub(channel);
   }
 
   /** A builder for a client of the server at address ({@code "host:port"} or a gRPC target). */
@@ -122,6 +125,11 @@ public final class WebhooksClient implements AutoCloseable {
   /** The DeliveryService stub. */
   public DeliveryServiceGrpc.DeliveryServiceBlockingStub deliveries() {
     return deliveries;
+  }
+
+  /** The ApiKeyService stub (admin only). */
+  public ApiKeyServiceGrpc.ApiKeyServiceBlockingStub apiKeys() {
+    return apiKeys;
   }
 
   /**
