@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds, and runs webhookd in the foreground with its
-# RocksDB data in ./data, gRPC on 127.0.0.1:7443 and the JSON API on
-# 127.0.0.1:8080. Extra arguments go to webhookd, e.g.
+# RocksDB data in ./data, gRPC on 127.0.0.1:7443 and the JSON API and the
+# web console (built with webhookd) on http://127.0.0.1:8080/. Extra
+# arguments go to webhookd, e.g.
 #   scripts/run.sh --config=webhookd.textproto --allow_http_targets
 set -euo pipefail
 cd "$(dirname "$0")/.."
