@@ -120,7 +120,8 @@ Client::Client(ClientOptions options, std::shared_ptr<grpc::Channel> channel)
       principals_(v1::PrincipalService::NewStub(channel_)),
       dialects_(v1::DialectService::NewStub(channel_)),
       events_(v1::EventService::NewStub(channel_)),
-      deliveries_(v1::DeliveryService::NewStub(channel_)) {}
+      deliveries_(v1::DeliveryService::NewStub(channel_)),
+      api_keys_(v1::ApiKeyService::NewStub(channel_)) {}
 
 Client::~Client() = default;
 

@@ -32,6 +32,7 @@
 #include "grpcpp/client_context.h"
 #include "webhooks/client/status.h"
 #include "webhooks/client/transaction.h"
+#include "webhooks/v1/api_key.grpc.pb.h"
 #include "webhooks/v1/delivery.grpc.pb.h"
 #include "webhooks/v1/dialect.grpc.pb.h"
 #include "webhooks/v1/event.grpc.pb.h"
@@ -92,13 +93,14 @@ class Client {
   v1::DialectService::Stub& dialects() const { return *dialects_; }
   v1::EventService::Stub& events() const { return *events_; }
   v1::DeliveryService::Stub& deliveries() const { return *deliveries_; }
+  v1::ApiKeyService::Stub& api_keys() const { return *api_keys_; }  // admin
   // The channel (with the token), for other services (grpc.health.v1).
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
   // A context whose deadline is options.call_timeout from now.
   std::unique_ptr<grpc::ClientContext> NewContext() const;
 
-  // Calls any unary method of the five services, e.g.
+  // Calls any unary method of the six services, e.g.
   // Call(&v1::EventService::Stub::GetTransaction, request), with a context
   // from NewContext(); a failure is FromGrpcStatus() of the gRPC status.
   template <typename Stub, typename Request, typename Response>
@@ -143,6 +145,8 @@ class Client {
       return *dialects_;
     } else if constexpr (std::is_same_v<Stub, v1::EventService::Stub>) {
       return *events_;
+    } else if constexpr (std::is_same_v<Stub, v1::ApiKeyService::Stub>) {
+      return *api_keys_;
     } else {
       static_assert(std::is_same_v<Stub, v1::DeliveryService::Stub>,
                     "Call() takes a method of a webhooks.v1 service stub");
@@ -158,6 +162,7 @@ class Client {
   const std::unique_ptr<v1::DialectService::Stub> dialects_;
   const std::unique_ptr<v1::EventService::Stub> events_;
   const std::unique_ptr<v1::DeliveryService::Stub> deliveries_;
+  const std::unique_ptr<v1::ApiKeyService::Stub> api_keys_;
 };
 
 }  // namespace webhooks::client
