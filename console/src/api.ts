@@ -18,10 +18,18 @@ export function setApiKey(key: string | null): void {
   else sessionStorage.setItem(KEY, key);
 }
 
+/** Fired on document when the server refuses the key (revoked, expired). */
+export const REFUSED_EVENT = "webhookd:key-refused";
+
 const bearer: Interceptor = (next) => async (req) => {
   const key = apiKey();
   if (key) req.header.set("Authorization", `Bearer ${key}`);
-  return next(req);
+  try {
+    return await next(req);
+  } catch (err) {
+    if (isUnauthenticated(err)) document.dispatchEvent(new CustomEvent(REFUSED_EVENT, { detail: err }));
+    throw err;
+  }
 };
 
 /** Fired on document when a stream's response has begun: it is live. */

@@ -1,6 +1,7 @@
 // The webhookd console: a hash-routed single-page app on the JSON API.
 import "./style.css";
-import { apiKey, setApiKey } from "./api.js";
+import { apiKey, describe, setApiKey, REFUSED_EVENT } from "./api.js";
+import { announce } from "./dom.js";
 import { signIn } from "./pages/signin.js";
 import { sites } from "./pages/sites.js";
 import { subscriptionPage } from "./pages/subscription.js";
@@ -36,6 +37,14 @@ document.getElementById("signout")!.addEventListener("click", () => {
   setApiKey(null);
   location.hash = "#/signin";
   route();
+});
+// A key revoked or expired while in use: back to sign-in, saying why (the
+// sign-in page handles its own refusals).
+document.addEventListener(REFUSED_EVENT, (e) => {
+  if (apiKey() === null || document.querySelector("#main h1")?.textContent === "Sign in") return;
+  setApiKey(null);
+  route();
+  announce(`Signed out: ${describe((e as CustomEvent).detail)}`, true);
 });
 window.addEventListener("hashchange", route);
 route();

@@ -210,15 +210,20 @@ test("an admin makes a subscriber's API key in the console: it signs in, and onc
   await waitFor("alice's tree", async () => (await page.locator("#site-tree .sub").count()) === 1);
   assert.match(await page.locator("#site-tree").textContent(), /owner alice/);
 
-  // Revoked, it signs in no more.
-  await page.getByRole("button", { name: "Sign out" }).click();
-  await signIn(page, TOKENS.admin);
-  await page.getByRole("link", { name: "API keys" }).click();
-  await page.getByRole("button", { name: "Revoke alice's portal" }).click();
-  await page.locator("#keys tr", { hasText: "alice's portal" }).getByText("REVOKED").waitFor();
-  await page.getByRole("button", { name: "Sign out" }).click();
+  // Revoked by an admin in another tab, it is refused at once: the next
+  // call sends its tab back to sign-in, saying why.
+  const admin = await newPage();
+  await signIn(admin, TOKENS.admin);
+  await admin.getByRole("link", { name: "API keys" }).click();
+  await admin.getByRole("button", { name: "Revoke alice's portal" }).click();
+  await admin.locator("#keys tr", { hasText: "alice's portal" }).getByText("REVOKED").waitFor();
+  await admin.close();
+  await page.getByRole("link", { name: "API keys" }).click();  // one unary call
+  await page.getByRole("heading", { name: "Sign in" }).waitFor();
+  await page.getByRole("alert").filter({ hasText: "Signed out" }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
   await page.getByLabel("API key").fill(secret);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByText(/Not signed in/).waitFor();
+  await page.locator("form p.error", { hasText: "Not signed in" }).waitFor();
   await page.close();
 });
