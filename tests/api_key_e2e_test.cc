@@ -118,6 +118,15 @@ TEST_F(ApiKeyE2eTest, CreateUseListRevokeOverGrpc) {
   EXPECT_THAT(carol.ListAllSubscriptions().status(),
               StatusIs(absl::StatusCode::kUnauthenticated,
                        HasSubstr("revoked")));
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse before,
+                       SnapshotSubscriptions(*admin_));
+  EXPECT_THAT(carol.CreateSubscription(NewSubscription("/c2")).status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, _));
+  EXPECT_THAT(carol.DeleteSubscription(sub.id()),
+              StatusIs(absl::StatusCode::kUnauthenticated, _));
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse after,
+                       SnapshotSubscriptions(*admin_));
+  EXPECT_THAT(after, EqualsProto(before));
   // Idempotent: the first revoke_time stays.
   ASSERT_OK_AND_ASSIGN(v1::ApiKey again,
                        admin_->Call(&K::RevokeApiKey, Revoke(key.id())));
@@ -136,6 +145,15 @@ TEST_F(ApiKeyE2eTest, ExpiredKeyIsRefused) {
       WaitRefused(admin_->WithToken(created.secret()), absl::Seconds(30));
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kUnauthenticated,
                                 HasSubstr("expired")));
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse before,
+                       SnapshotSubscriptions(*admin_));
+  EXPECT_THAT(admin_->WithToken(created.secret())
+                  .CreateSubscription(NewSubscription("/late"))
+                  .status(),
+              StatusIs(absl::StatusCode::kUnauthenticated, HasSubstr("expired")));
+  ASSERT_OK_AND_ASSIGN(v1::ListSubscriptionsResponse after,
+                       SnapshotSubscriptions(*admin_));
+  EXPECT_THAT(after, EqualsProto(before));
   v1::GetApiKeyRequest get;
   get.set_id(created.api_key().id());
   ASSERT_OK_AND_ASSIGN(v1::ApiKey got, admin_->Call(&K::GetApiKey, get));
