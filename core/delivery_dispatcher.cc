@@ -305,6 +305,9 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   }
   if (!rendered.ok()) return rendered.status();
   HttpRequest& request = *rendered;
+  request.bypass_proxy = subscription.bypass_proxy();
+  request.client_certificate_pem = subscription.client_certificate_pem();
+  request.client_key_pem = subscription.client_key_pem();
   attempt.set_id(NewId("att_", absl::ToUnixMillis(now), *deps_.random));
   attempt.set_delivery_id(delivery.id());
   attempt.set_subscription_id(delivery.subscription_id());

@@ -26,6 +26,12 @@ struct HttpRequest {
   std::string method;  // POST, PUT or PATCH
   HttpHeaders headers;
   std::string body;
+  // Egress: send directly even when the sender has a proxy.
+  bool bypass_proxy = false;
+  // PEM chain and private key presented to the receiver (mTLS); empty:
+  // none.
+  std::string client_certificate_pem = {};
+  std::string client_key_pem = {};
 };
 
 struct HttpResult {

@@ -102,6 +102,9 @@ absl::Status SubscriptionRegistry::SyncStatic(
     record.set_permission(declared[i].permission());
     record.set_dialect(declared[i].dialect());
     record.set_filter(declared[i].filter());
+    record.set_bypass_proxy(declared[i].bypass_proxy());
+    record.set_client_certificate_pem(declared[i].client_certificate_pem());
+    record.set_client_key_pem(declared[i].client_key_pem());
     absl::Status valid = Normalize(record);
     if (valid.ok() && !record.id().empty()) {
       valid = ValidateResourceId("subscription.id", record.id());
@@ -138,6 +141,9 @@ absl::Status SubscriptionRegistry::SyncStatic(
       next.set_permission(want.permission());
       next.set_dialect(want.dialect());
       next.set_filter(want.filter());
+      next.set_bypass_proxy(want.bypass_proxy());
+      next.set_client_certificate_pem(want.client_certificate_pem());
+      next.set_client_key_pem(want.client_key_pem());
       next.set_is_static(true);
       if (!current.has_value()) {
         next.set_secret(NewSigningSecret(*random_));

@@ -8,6 +8,7 @@
 #include "core/conflict_retry.h"
 #include "core/errors.h"
 #include "core/page_token.h"
+#include "core/client_certificate.h"
 #include "core/payload_filter.h"
 #include "core/signing_secret.h"
 #include "core/site_path.h"
@@ -27,7 +28,8 @@ constexpr int kListChunk = 256;
 const std::set<std::string, std::less<>>& UpdatablePaths() {
   static const auto* paths = new std::set<std::string, std::less<>>{
       "site", "resource_type", "event_type", "target_url",
-      "owner", "permission", "dialect", "filter"};
+      "owner", "permission", "dialect", "filter", "bypass_proxy",
+      "client_certificate"};
   return *paths;
 }
 
@@ -54,6 +56,23 @@ PayloadFilterPtr CompiledFilter(const SubscriptionIndex& index,
   if (compiled.ok()) return *std::move(compiled);
   return PayloadFilter::Rejecting(r.filter(),
                                   std::string(compiled.status().message()));
+}
+
+constexpr std::string_view kClientCertificateField =
+    "subscription.client_certificate";
+
+// A certificate being set (create, or an update naming it) must also not
+// have expired; one stored earlier that expires since is kept, and its
+// deliveries fail the TLS handshake with the receiver's reason.
+absl::Status CheckNewCertificate(const SubscriptionRecord& r, absl::Time now) {
+  if (r.client_certificate_pem().empty() && r.client_key_pem().empty()) {
+    return absl::OkStatus();
+  }
+  ASSIGN_OR_RETURN(ClientCertificateInfo info,
+                   CheckClientCertificate(kClientCertificateField,
+                                          r.client_certificate_pem(),
+                                          r.client_key_pem()));
+  return CheckNotExpired(kClientCertificateField, info, now);
 }
 
 bool Parse(std::string_view bytes, SubscriptionRecord& record) {
@@ -129,6 +148,12 @@ absl::Status SubscriptionRegistry::Normalize(SubscriptionRecord& r) const {
     RETURN_IF_ERROR(
         PayloadFilter::Compile("subscription.filter", r.filter(), limits)
             .status());
+  }
+  if (!r.client_certificate_pem().empty() || !r.client_key_pem().empty()) {
+    RETURN_IF_ERROR(CheckClientCertificate(kClientCertificateField,
+                                           r.client_certificate_pem(),
+                                           r.client_key_pem())
+                        .status());
   }
   return absl::OkStatus();
 }
@@ -310,6 +335,10 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Create(
   record.set_permission(draft.permission());
   record.set_dialect(draft.dialect());
   record.set_filter(draft.filter());
+  record.set_bypass_proxy(draft.bypass_proxy());
+  record.set_client_certificate_pem(draft.client_certificate_pem());
+  record.set_client_key_pem(draft.client_key_pem());
+  RETURN_IF_ERROR(CheckNewCertificate(record, clock_->Now()));
   if (scope.owner.has_value()) {
     if (record.owner().empty()) record.set_owner(*scope.owner);
     if (record.owner() != *scope.owner) {
@@ -452,6 +481,12 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
       if (path == "permission") next.set_permission(changes.permission());
       if (path == "dialect") next.set_dialect(changes.dialect());
       if (path == "filter") next.set_filter(changes.filter());
+      if (path == "bypass_proxy") next.set_bypass_proxy(changes.bypass_proxy());
+      if (path == "client_certificate") {
+        next.set_client_certificate_pem(changes.client_certificate_pem());
+        next.set_client_key_pem(changes.client_key_pem());
+        RETURN_IF_ERROR(CheckNewCertificate(next, clock_->Now()));
+      }
     }
     if (scope.owner.has_value() && next.owner() != *scope.owner) {
       return error::OwnerNotCaller("subscription.owner", *scope.owner);

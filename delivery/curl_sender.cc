@@ -24,6 +24,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "delivery/address_policy.h"
+#include "delivery/destination_resolver.h"
 #include "delivery/inbox.h"
 #include "delivery/scheduler.h"
 #include "delivery/transfer.h"
@@ -49,8 +50,12 @@ struct Transfer {
         response(options.max_response_body, options.max_response_headers) {}
 
   Pending pending;
+  // Through the egress proxy: curl connects only to it (trusted), and the
+  // receiver's address was checked by the DestinationResolver.
+  bool proxied = false;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* connect_to = nullptr;
   ConnectGuard guard;
   ResponseCollector response;
   absl::Time start = absl::Now();
@@ -74,7 +79,8 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
 curl_socket_t OpenSocket(void* user, curlsocktype purpose,
                          curl_sockaddr* address) {
   auto* transfer = static_cast<Transfer*>(user);
-  if (purpose != CURLSOCKTYPE_IPCXN || !transfer->guard.Allow(&address->addr)) {
+  if (purpose != CURLSOCKTYPE_IPCXN ||
+      (!transfer->proxied && !transfer->guard.Allow(&address->addr))) {
     return CURL_SOCKET_BAD;
   }
   return socket(address->family, address->socktype | SOCK_CLOEXEC,
@@ -127,7 +133,10 @@ class CurlSenderImpl final : public CurlSender {
       : options_(options),
         policy_(std::move(policy)),
         multi_(multi),
-        scheduler_(options.max_in_flight, options.max_per_destination) {}
+        scheduler_(options.max_in_flight, options.max_per_destination),
+        resolver_(&policy_, [this](Pending pending, HttpResult result) {
+          Resolved(std::move(pending), std::move(result));
+        }) {}
 
   ~CurlSenderImpl() override {
     Shutdown(absl::ZeroDuration());
@@ -156,6 +165,7 @@ class CurlSenderImpl final : public CurlSender {
 
   void Shutdown(absl::Duration grace) override {
     inbox_.Stop(grace);
+    resolver_.Stop();
     curl_multi_wakeup(multi_);
     // From a callback (the loop thread itself) the loop ends on its own.
     if (std::this_thread::get_id() == loop_id_.load()) return;
@@ -166,6 +176,12 @@ class CurlSenderImpl final : public CurlSender {
  private:
   void Loop();
   void Admit(Pending pending);
+  // From the resolver: a proxied request with its checked address goes
+  // back through the inbox; a failed one completes.
+  void Resolved(Pending pending, HttpResult result);
+  bool Proxied(const Pending& pending) const {
+    return !options_.proxy_url.empty() && !pending.request.bypass_proxy;
+  }
   void StartTransfer(Pending pending);
   // Sets the options every transfer shares, once per easy handle.
   CURLcode ConfigureHandle(CURL* easy);
@@ -197,6 +213,9 @@ class CurlSenderImpl final : public CurlSender {
   // Idle easy handles, configured by ConfigureHandle (curl keeps options
   // between transfers; Configure sets every per-transfer one again).
   std::vector<CURL*> pool_;
+
+  // Last: stopped and joined before the rest goes.
+  DestinationResolver resolver_;
 };
 
 void CurlSenderImpl::Loop() {
@@ -238,7 +257,26 @@ void CurlSenderImpl::Admit(Pending pending) {
     return;
   }
   pending.checked = *std::move(checked);
+  if (Proxied(pending) && pending.connect_ip.empty() &&
+      !resolver_.Resolve(pending)) {
+    pending.done(RejectedResult(kShuttingDown));
+    return;
+  }
+  if (Proxied(pending) && pending.connect_ip.empty()) return;  // resolving
   scheduler_.Push(std::move(pending));
+}
+
+void CurlSenderImpl::Resolved(Pending pending, HttpResult result) {
+  if (result.outcome != Outcome::kResponse) {
+    pending.done(std::move(result));
+    return;
+  }
+  bool first = false;
+  if (!inbox_.Push(pending, &first)) {
+    pending.done(RejectedResult(kShuttingDown));
+  } else if (first) {
+    curl_multi_wakeup(multi_);
+  }
 }
 
 void CurlSenderImpl::StartTransfer(Pending pending) {
@@ -278,7 +316,6 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
 CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
   EasySetter set(easy);
   set.Set(CURLOPT_NOSIGNAL, 1L)
-      .Set(CURLOPT_PROXY, "")  // ignore *_proxy environment variables
       .Set(CURLOPT_FOLLOWLOCATION, 0L)
       .Set(CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https")
       .Set(CURLOPT_SSL_VERIFYPEER, 1L)
@@ -304,6 +341,18 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
     t->headers = list;
   }
   const core::HttpRequest& request = t->pending.request;
+  t->proxied = Proxied(t->pending);
+  if (t->proxied) {
+    t->connect_to = curl_slist_append(nullptr,
+                                      ConnectToEntry(t->pending).c_str());
+    if (t->connect_to == nullptr) return CURLE_OUT_OF_MEMORY;
+  }
+  // curl copies blobs (CURL_BLOB_COPY) while setting them.
+  curl_blob cert{const_cast<char*>(request.client_certificate_pem.data()),
+                 request.client_certificate_pem.size(), CURL_BLOB_COPY};
+  curl_blob key{const_cast<char*>(request.client_key_pem.data()),
+                request.client_key_pem.size(), CURL_BLOB_COPY};
+  const bool has_cert = !request.client_certificate_pem.empty();
   // Every option a transfer sets differently, all of them each time: the
   // handle keeps the previous transfer's values.
   EasySetter set(t->easy);
@@ -323,7 +372,15 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
            static_cast<curl_off_t>(request.body.size()))
       .Set(CURLOPT_POSTFIELDS, request.body.data())
       .Set(CURLOPT_CUSTOMREQUEST,
-           request.method == "POST" ? nullptr : request.method.c_str());
+           request.method == "POST" ? nullptr : request.method.c_str())
+      // "" ignores the *_proxy environment variables.
+      .Set(CURLOPT_PROXY, t->proxied ? options_.proxy_url.c_str() : "")
+      .Set(CURLOPT_HTTPPROXYTUNNEL, t->proxied ? 1L : 0L)
+      .Set(CURLOPT_CONNECT_TO, t->connect_to)
+      .Set(CURLOPT_SSLCERT_BLOB, has_cert ? &cert : nullptr)
+      .Set(CURLOPT_SSLKEY_BLOB, has_cert ? &key : nullptr)
+      .Set(CURLOPT_SSLCERTTYPE, "PEM")
+      .Set(CURLOPT_SSLKEYTYPE, "PEM");
   return set.code();
 }
 
@@ -336,6 +393,8 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   scheduler_.Finished(transfer->pending.checked.destination);
   curl_slist_free_all(transfer->headers);
   transfer->headers = nullptr;
+  curl_slist_free_all(transfer->connect_to);
+  transfer->connect_to = nullptr;
   transfer->easy = nullptr;
   if (pool_.size() < static_cast<size_t>(options_.max_in_flight)) {
     pool_.push_back(easy);
@@ -377,6 +436,40 @@ std::string TimeoutMessage(CURL* easy, absl::Duration elapsed) {
   return StrCat("the response did not arrive in full", after);
 }
 
+// Names the proxy in failures that are its own: it cannot be resolved or
+// reached, or it answered CONNECT with something other than 2xx.
+void ExplainProxyFailure(CURL* easy, CURLcode code, const std::string& proxy,
+                         HttpResult* result) {
+  long connect_code = 0;
+  curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+  if (connect_code != 0 && (connect_code < 200 || connect_code > 299)) {
+    result->error = StrCat("egress proxy ", proxy, " answered CONNECT with ",
+                           connect_code, " (", result->error, ")");
+  } else if (code == CURLE_COULDNT_RESOLVE_PROXY ||
+             code == CURLE_COULDNT_CONNECT ||
+             (code == CURLE_OPERATION_TIMEDOUT && connect_code == 0)) {
+    result->error = StrCat("egress proxy ", proxy, ": ", result->error);
+  }
+}
+
+// TLS alerts about client certificates arrive after curl's handshake (TLS
+// 1.3), as read errors; they are TLS failures with a plain reason.
+void ExplainClientCertificateFailure(bool presented, HttpResult* result) {
+  if (!absl::StrContains(result->error, "alert certificate required") &&
+      !absl::StrContains(result->error, "alert bad certificate") &&
+      !absl::StrContains(result->error, "alert unknown ca")) {
+    return;
+  }
+  result->outcome = Outcome::kTlsError;
+  result->error =
+      presented
+          ? StrCat("the receiver refused the TLS client certificate (",
+                   result->error, ")")
+          : StrCat("the receiver requires a TLS client certificate and none "
+                   "is configured (",
+                   result->error, ")");
+}
+
 HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
   HttpResult result;
   curl_off_t total_us = 0;
@@ -408,6 +501,9 @@ HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
                      ? TimeoutMessage(t->easy, result.elapsed)
                  : t->error[0] != '\0' ? std::string(t->error)
                                        : std::string(curl_easy_strerror(code));
+  if (t->proxied) ExplainProxyFailure(t->easy, code, options_.proxy_url, &result);
+  ExplainClientCertificateFailure(
+      !t->pending.request.client_certificate_pem.empty(), &result);
   if (!t->guard.refusal().empty()) {
     result.error += StrCat("; ", t->guard.refusal());
   }

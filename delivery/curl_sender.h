@@ -32,6 +32,9 @@ struct CurlSenderOptions {
   size_t max_response_body = 16 << 10;
   size_t max_response_headers = 16 << 10;  // bytes of header lines kept
   std::vector<std::string> allowed_cidrs;  // SSRF allow-list
+  // Egress proxy, "http://host:port" or "https://host:port"; empty: none.
+  // Requests without bypass_proxy go through it (see below).
+  std::string proxy_url;
 };
 
 // INVALID_ARGUMENT naming the option for what Create would refuse: caps
@@ -60,6 +63,21 @@ absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options);
 //    Shutdown (queued, in flight past the grace, or sent afterwards); the
 //    other kRejected results are requests that will never be sendable.
 //  - elapsed is curl's total time for the transfer.
+//  - With proxy_url set, a request without bypass_proxy is sent through a
+//    CONNECT tunnel (https and http targets alike). The receiver's host is
+//    resolved by the sender itself and its addresses checked with the
+//    AddressPolicy before the proxy is involved: kRefusedAddress as above
+//    when all are refused (no CONNECT is sent), kConnectError "could not
+//    resolve host ..." when the name does not resolve. The proxy is then
+//    asked to CONNECT to the allowed IP literal, with the original Host
+//    header and TLS server name. The proxy's own address is trusted
+//    (allowed_cidrs does not apply to it). Failures to reach the proxy say
+//    "egress proxy <url>: ...", and a refused tunnel "egress proxy <url>
+//    answered CONNECT with <status>".
+//  - A request with a client certificate presents it in the TLS handshake
+//    with the receiver (never to the proxy). A receiver that requires one
+//    and gets none fails as kTlsError "the receiver requires a TLS client
+//    certificate and none is configured (...)".
 class CurlSender : public core::HttpSender {
  public:
   // INVALID_ARGUMENT for bad options (e.g. a malformed CIDR, a missing CA

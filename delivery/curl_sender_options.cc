@@ -6,6 +6,8 @@
 #include "common/strings.h"
 #include "delivery/address_policy.h"
 #include "delivery/curl_sender.h"
+#include "delivery/transfer.h"
+#include "common/status_macros.h"
 
 namespace webhooks::delivery {
 
@@ -27,6 +29,9 @@ absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options) {
       access(options.ca_bundle.c_str(), R_OK) != 0) {
     return absl::InvalidArgumentError(
         StrCat("ca_bundle: cannot read \"", options.ca_bundle, "\""));
+  }
+  if (!options.proxy_url.empty()) {
+    RETURN_IF_ERROR(CheckProxyUrl("proxy_url", options.proxy_url));
   }
   return AddressPolicy::Create(options.allowed_cidrs).status();
 }

@@ -94,6 +94,9 @@ absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
   }
   CheckedRequest checked;
   checked.url = url.normalized;
+  checked.host = url.host;
+  checked.host_is_ipv6 = url.host_is_ipv6;
+  checked.port = url.port;
   checked.destination =
       url.host_is_ipv6
           ? StrCat(url.scheme, "://[", url.host, "]:", url.port)
@@ -121,9 +124,42 @@ bool ConnectGuard::Allow(const sockaddr* address) {
     allowed_any_ = true;
     return true;
   }
-  refusal_ = StrCat("refused to connect to ", AddressPolicy::AddressText(address),
-                    ": ", why, " (not in allowed_cidrs)");
+  refusal_ = RefusedConnectMessage(address, why);
   return false;
+}
+
+std::string RefusedConnectMessage(const sockaddr* address, std::string_view why) {
+  return StrCat("refused to connect to ", AddressPolicy::AddressText(address),
+                ": ", why, " (not in allowed_cidrs)");
+}
+
+std::string ConnectToEntry(const Pending& pending) {
+  const CheckedRequest& c = pending.checked;
+  const bool ip6 = pending.connect_ip.find(':') != std::string::npos;
+  return StrCat(c.host_is_ipv6 ? StrCat("[", c.host, "]") : c.host, ":", c.port,
+                ":", ip6 ? StrCat("[", pending.connect_ip, "]") : pending.connect_ip,
+                ":", c.port);
+}
+
+absl::Status CheckProxyUrl(std::string_view field, std::string_view url) {
+  core::TargetUrlOptions options;
+  options.allow_http = true;
+  options.max_length = 2048;
+  ASSIGN_OR_RETURN(core::TargetUrl parsed,
+                   core::ParseTargetUrl(field, url, options));
+  if (parsed.path_and_query != "/") {
+    return core::error::InvalidField(
+        field, "must be scheme://host:port with no path or query");
+  }
+  // The authority must end in ":<port>": no implied default port.
+  std::string_view authority = url.substr(url.find("://") + 3);
+  authority = authority.substr(0, authority.find('/'));
+  const size_t colon = authority.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == authority.size() ||
+      authority.back() == ']') {
+    return core::error::InvalidField(field, "must name the port: host:port");
+  }
+  return absl::OkStatus();
 }
 
 ResponseCollector::ResponseCollector(size_t max_body, size_t max_headers)

@@ -13,10 +13,12 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/http_sender.h"
 #include "delivery/address_policy.h"
@@ -27,6 +29,9 @@ namespace webhooks::delivery {
 struct CheckedRequest {
   std::string url;          // normalized: lowercased scheme and host
   std::string destination;  // "scheme://host:port", the per-destination key
+  std::string host;         // lowercased; IPv6 without brackets
+  bool host_is_ipv6 = false;
+  uint16_t port = 0;
 };
 
 // A request waiting for, or holding, a transfer slot.
@@ -34,6 +39,9 @@ struct Pending {
   core::HttpRequest request;
   core::HttpCallback done;
   CheckedRequest checked;
+  // Proxied requests only: the receiver's address, resolved and allowed by
+  // the AddressPolicy, that the proxy is asked to CONNECT to.
+  std::string connect_ip = {};
 };
 
 // A result for a request that was not attempted (kRejected).
@@ -47,6 +55,18 @@ core::HttpResult RejectedResult(std::string error);
 // (Host, Content-Length, Transfer-Encoding, Connection, Expect, TE, Upgrade).
 absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
                                             bool allow_http);
+
+// "refused to connect to 127.0.0.1: loopback address (not in
+// allowed_cidrs)" for an address the policy refuses as `why`.
+std::string RefusedConnectMessage(const sockaddr* address, std::string_view why);
+
+// The curl CONNECT_TO entry that sends a proxied request's tunnel to
+// pending.connect_ip: "host:port:ip:port" (IPv6 in brackets).
+std::string ConnectToEntry(const Pending& pending);
+
+// INVALID_ARGUMENT "<field>: ..." unless `url` is http:// or https:// with a
+// host and an explicit port, and nothing else but an optional "/".
+absl::Status CheckProxyUrl(std::string_view field, std::string_view url);
 
 // The header lines for curl, so that exactly `headers` are sent (besides
 // Host and Content-Length): "Name: value", "Name;" for an empty value, and

@@ -192,3 +192,38 @@ TEST(ResponseCollectorTest, BodyCap) {
 
 }  // namespace
 }  // namespace webhooks::delivery
+
+namespace webhooks::delivery {
+namespace {
+
+TEST(CheckProxyUrlTest, AcceptsSchemeHostAndPortOnly) {
+  for (const char* good : {"http://proxy.internal:3128", "https://10.0.0.5:8443/",
+                           "http://[2001:db8::5]:3128"}) {
+    EXPECT_TRUE(CheckProxyUrl("proxy_url", good).ok()) << good;
+  }
+  for (const char* bad : {"socks5://proxy:1080", "http://proxy.internal",
+                          "https://[2001:db8::5]", "http://proxy:3128/path",
+                          "http://user:pw@proxy:3128", "proxy:3128", ""}) {
+    absl::Status status = CheckProxyUrl("delivery.proxy_url", bad);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::StartsWith("delivery.proxy_url"))
+        << bad;
+  }
+}
+
+TEST(ConnectToEntryTest, PinsTheTunnelToTheCheckedAddress) {
+  absl::StatusOr<CheckedRequest> checked = CheckRequest(
+      core::HttpRequest{"https://hooks.example.com/h", "POST", {}, "{}"},
+      false);
+  ASSERT_TRUE(checked.ok()) << checked.status();
+  Pending pending;
+  pending.checked = *checked;
+  pending.connect_ip = "203.0.113.7";
+  EXPECT_EQ(ConnectToEntry(pending), "hooks.example.com:443:203.0.113.7:443");
+  pending.connect_ip = "2001:db8::7";
+  EXPECT_EQ(ConnectToEntry(pending), "hooks.example.com:443:[2001:db8::7]:443");
+}
+
+}  // namespace
+}  // namespace webhooks::delivery

@@ -80,6 +80,9 @@ ABSL_FLAG(int, max_connections, 4096,
 ABSL_FLAG(std::string, ca_bundle, "",
           "PEM CA bundle to verify receivers with; overrides "
           "delivery.ca_bundle.");
+ABSL_FLAG(std::string, proxy_url, "",
+          "Egress proxy for deliveries, http://host:port or "
+          "https://host:port (HTTP CONNECT); overrides delivery.proxy_url.");
 
 namespace {
 
@@ -102,6 +105,7 @@ webhooks::delivery::CurlSenderOptions SenderOptions(
   }
   options.allow_http = config.allow_http_targets();
   options.ca_bundle = d.ca_bundle();
+  options.proxy_url = d.proxy_url();
   options.allowed_cidrs.assign(d.allowed_cidrs().begin(),
                                d.allowed_cidrs().end());
   return options;
@@ -202,6 +206,9 @@ int main(int argc, char** argv) {
   }
   if (!absl::GetFlag(FLAGS_ca_bundle).empty()) {
     config.mutable_delivery()->set_ca_bundle(absl::GetFlag(FLAGS_ca_bundle));
+  }
+  if (!absl::GetFlag(FLAGS_proxy_url).empty()) {
+    config.mutable_delivery()->set_proxy_url(absl::GetFlag(FLAGS_proxy_url));
   }
   if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
     config.mutable_delivery()->set_metrics_listen_address(

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -39,7 +41,18 @@ void Reset(int fd) {
 absl::StatusOr<std::unique_ptr<HttpsReceiver>> HttpsReceiver::Start(
     const TestCertificates* certificates, const std::string& address) {
   std::unique_ptr<HttpsReceiver> receiver(new HttpsReceiver());
-  if (absl::Status s = receiver->Listen(certificates, address); !s.ok()) {
+  if (absl::Status s = receiver->Listen(certificates, address, false);
+      !s.ok()) {
+    return s;
+  }
+  return receiver;
+}
+
+absl::StatusOr<std::unique_ptr<HttpsReceiver>>
+HttpsReceiver::StartRequiringClientCert(const TestCertificates* certificates) {
+  std::unique_ptr<HttpsReceiver> receiver(new HttpsReceiver());
+  if (absl::Status s = receiver->Listen(certificates, "127.0.0.1", true);
+      !s.ok()) {
     return s;
   }
   return receiver;
@@ -51,7 +64,8 @@ absl::StatusOr<std::unique_ptr<HttpsReceiver>> HttpsReceiver::StartHttp(
 }
 
 absl::Status HttpsReceiver::Listen(const TestCertificates* certificates,
-                                   const std::string& address_text) {
+                                   const std::string& address_text,
+                                   bool require_client_cert) {
   signal(SIGPIPE, SIG_IGN);  // writes to a peer that went away
   if (certificates != nullptr) {
     SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
@@ -62,6 +76,15 @@ absl::Status HttpsReceiver::Listen(const TestCertificates* certificates,
         SSL_CTX_use_PrivateKey_file(ctx, certificates->key_file().c_str(),
                                     SSL_FILETYPE_PEM) != 1) {
       return absl::InternalError("cannot load the test server certificate");
+    }
+    if (require_client_cert) {
+      if (SSL_CTX_load_verify_locations(ctx, certificates->ca_file().c_str(),
+                                        nullptr) != 1) {
+        return absl::InternalError("cannot load the test CA");
+      }
+      SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                         nullptr);
+      require_client_cert_ = true;
     }
   }
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -248,12 +271,35 @@ void HttpsReceiver::Serve(int fd, int number) {
     if (SSL_accept(ssl) != 1) {
       ERR_clear_error();
       SSL_free(ssl);
+      if (require_client_cert_) {
+        // Close without a reset, as web servers do: the client reads the
+        // TLS alert (TLS 1.3 sends it after the client's handshake ended)
+        // rather than a reset that discards it.
+        shutdown(fd, SHUT_WR);
+        char sink[4096];
+        pollfd readable{fd, POLLIN, 0};
+        while (poll(&readable, 1, 5000) > 0 &&
+               recv(fd, sink, sizeof(sink), 0) > 0) {
+        }
+      }
       ssl = nullptr;
       absl::MutexLock lock(&mu_);
       ++handshake_failures_;
       std::erase(open_fds_, fd);
       close(fd);
       return;
+    }
+  }
+  std::string client_subject;
+  if (ssl != nullptr) {
+    if (X509* peer = SSL_get1_peer_certificate(ssl); peer != nullptr) {
+      BIO* out = BIO_new(BIO_s_mem());
+      X509_NAME_print_ex(out, X509_get_subject_name(peer), 0, XN_FLAG_RFC2253);
+      char* data = nullptr;
+      const long size = BIO_get_mem_data(out, &data);
+      if (size > 0) client_subject.assign(data, static_cast<size_t>(size));
+      BIO_free(out);
+      X509_free(peer);
     }
   }
   {
@@ -271,6 +317,7 @@ void HttpsReceiver::Serve(int fd, int number) {
       request.body = std::move(wire->body);
       request.arrival = absl::Now();
       request.connection = number;
+      request.client_subject = client_subject;
       const std::string path = request.path;
       {
         absl::MutexLock lock(&mu_);

@@ -42,6 +42,9 @@ struct ReceivedRequest {
   std::string body;
   absl::Time arrival;  // when the whole request had been read
   int connection = 0;  // 1 for the first connection accepted, ...
+  // Subject of the client certificate presented (mTLS), RFC 2253 form:
+  // "CN=webhookd-client"; empty when none was.
+  std::string client_subject;
 
   // The first value of header `name` (any case); empty when absent.
   std::string Header(std::string_view name) const;
@@ -84,6 +87,10 @@ class HttpsReceiver {
   static absl::StatusOr<std::unique_ptr<HttpsReceiver>> Start(
       const TestCertificates* certificates,
       const std::string& address = "127.0.0.1");
+  // Serves HTTPS like Start and requires a client certificate that the test
+  // CA signs (mTLS): a handshake without one fails.
+  static absl::StatusOr<std::unique_ptr<HttpsReceiver>> StartRequiringClientCert(
+      const TestCertificates* certificates);
   // Serves plain HTTP.
   static absl::StatusOr<std::unique_ptr<HttpsReceiver>> StartHttp(
       const std::string& address = "127.0.0.1");
@@ -130,7 +137,7 @@ class HttpsReceiver {
 
   HttpsReceiver() = default;
   absl::Status Listen(const TestCertificates* certificates,
-                      const std::string& address);
+                      const std::string& address, bool require_client_cert);
   void AcceptLoop();
   void Serve(int fd, int number);
   // The reply for the next request to `path`.
@@ -139,6 +146,7 @@ class HttpsReceiver {
   bool Sleep(absl::Duration wait) const ABSL_LOCKS_EXCLUDED(mu_);
 
   void* ssl_ctx_ = nullptr;  // SSL_CTX*; null for plain HTTP
+  bool require_client_cert_ = false;
   int listen_fd_ = -1;
   int wake_pipe_[2] = {-1, -1};
   std::string address_;

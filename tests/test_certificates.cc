@@ -65,6 +65,11 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1,DNS:localhost
 authorityKeyIdentifier = keyid
+[v3_client]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
 )";
 
 }  // namespace
@@ -103,6 +108,13 @@ absl::StatusOr<std::unique_ptr<TestCertificates>> TestCertificates::GenerateIn(
            "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key "
            "-set_serial 2 -days 3650 -sha256 -extfile leaf.cnf "
            "-extensions v3_leaf -out server.pem",
+           "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+           "-out client.key",
+           "openssl req -new -key client.key -subj /CN=webhookd-client "
+           "-out client.csr",
+           "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key "
+           "-set_serial 3 -days 3650 -sha256 -extfile leaf.cnf "
+           "-extensions v3_client -out client.pem",
        }) {
     if (absl::Status s = Run(dir, command); !s.ok()) return s;
   }

@@ -1,7 +1,8 @@
-// A test CA and a server certificate it signs (subjectAltName IP:127.0.0.1
-// and DNS:localhost, EC P-256, ten years), generated with the `openssl` CLI
-// into a directory that the destructor removes: no key is committed. Used
-// by the e2e tests and by bench/delivery_bench.
+// A test CA, a server certificate it signs (subjectAltName IP:127.0.0.1
+// and DNS:localhost, EC P-256, ten years) and a client certificate it
+// signs (CN=webhookd-client), generated with the `openssl` CLI into a
+// directory that the destructor removes: no key is committed. Used by the
+// e2e tests and by bench/delivery_bench.
 //
 //   ASSERT_OK_AND_ASSIGN(const TestCertificates* certs,
 //                        TestCertificates::Shared());
@@ -35,6 +36,10 @@ class TestCertificates {
   std::string ca_file() const { return dir_ + "/ca.pem"; }
   std::string cert_file() const { return dir_ + "/server.pem"; }
   std::string key_file() const { return dir_ + "/server.key"; }
+  // A client certificate the CA signs (CN=webhookd-client, clientAuth), for
+  // mTLS to receivers.
+  std::string client_cert_file() const { return dir_ + "/client.pem"; }
+  std::string client_key_file() const { return dir_ + "/client.key"; }
 
  private:
   explicit TestCertificates(std::string dir) : dir_(std::move(dir)) {}

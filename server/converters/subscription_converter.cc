@@ -2,6 +2,7 @@
 
 #include "absl/status/status.h"
 #include "common/strings.h"
+#include "core/client_certificate.h"
 #include "server/converters/time_converter.h"
 
 namespace webhooks::server {
@@ -17,6 +18,12 @@ core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api) {
   record.set_permission(api.permission());
   record.set_dialect(api.dialect());
   record.set_filter(api.filter());
+  record.set_bypass_proxy(api.bypass_proxy());
+  if (api.has_client_certificate()) {
+    record.set_client_certificate_pem(
+        api.client_certificate().certificate_pem());
+    record.set_client_key_pem(api.client_certificate().private_key_pem());
+  }
   return record;
 }
 
@@ -32,6 +39,21 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
   api.set_permission(record.permission());
   api.set_dialect(record.dialect());
   api.set_filter(record.filter());
+  api.set_bypass_proxy(record.bypass_proxy());
+  if (!record.client_certificate_pem().empty()) {
+    // The private key is never returned.
+    v1::ClientCertificate& cert = *api.mutable_client_certificate();
+    cert.set_certificate_pem(record.client_certificate_pem());
+    absl::StatusOr<core::ClientCertificateInfo> info =
+        core::CheckClientCertificate("client_certificate",
+                                     record.client_certificate_pem(),
+                                     record.client_key_pem());
+    if (info.ok()) {
+      cert.set_subject(info->subject);
+      SetTimestamp(absl::ToUnixMicros(info->not_after), cert,
+                   &v1::ClientCertificate::mutable_expire_time);
+    }
+  }
   api.set_active(record.active());
   api.set_status_message(record.status_message());
   api.set_static_(record.is_static());

@@ -348,8 +348,15 @@ type DeliveryConfig struct {
 	MetricsListenAddress string `protobuf:"bytes,11,opt,name=metrics_listen_address,json=metricsListenAddress,proto3" json:"metrics_listen_address,omitempty"`
 	// Graceful shutdown: how long deliveries in flight may take to finish.
 	ShutdownGraceMs int32 `protobuf:"varint,12,opt,name=shutdown_grace_ms,json=shutdownGraceMs,proto3" json:"shutdown_grace_ms,omitempty"` // default 10000
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Egress proxy: every delivery is sent through this HTTP CONNECT proxy
+	// (a tunnel for https and http targets alike), except for subscriptions
+	// with bypass_proxy. `http://host:port` or `https://host:port` (TLS to
+	// the proxy); empty: deliveries connect directly. The proxy is trusted:
+	// allowed_cidrs does not apply to it. The receiver's address is resolved
+	// and checked by webhookd before the proxy is asked to connect to it.
+	ProxyUrl      string `protobuf:"bytes,20,opt,name=proxy_url,json=proxyUrl,proto3" json:"proxy_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeliveryConfig) Reset() {
@@ -464,6 +471,13 @@ func (x *DeliveryConfig) GetShutdownGraceMs() int32 {
 		return x.ShutdownGraceMs
 	}
 	return 0
+}
+
+func (x *DeliveryConfig) GetProxyUrl() string {
+	if x != nil {
+		return x.ProxyUrl
+	}
+	return ""
 }
 
 // Cluster mode: every node given the same PostgreSQL database is one
@@ -932,7 +946,7 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x11max_subscriptions\x18\b \x01(\x05R\x10maxSubscriptions\x12!\n" +
 	"\fmax_dialects\x18\t \x01(\x05R\vmaxDialects\x12=\n" +
 	"\x1bmax_subscriptions_per_owner\x18\n" +
-	" \x01(\x05R\x18maxSubscriptionsPerOwner\"\x97\x04\n" +
+	" \x01(\x05R\x18maxSubscriptionsPerOwner\"\xb4\x04\n" +
 	"\x0eDeliveryConfig\x12\"\n" +
 	"\rmax_in_flight\x18\x01 \x01(\x05R\vmaxInFlight\x12.\n" +
 	"\x13max_per_destination\x18\x02 \x01(\x05R\x11maxPerDestination\x12,\n" +
@@ -946,7 +960,8 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x17max_response_body_bytes\x18\n" +
 	" \x01(\x05R\x14maxResponseBodyBytes\x124\n" +
 	"\x16metrics_listen_address\x18\v \x01(\tR\x14metricsListenAddress\x12*\n" +
-	"\x11shutdown_grace_ms\x18\f \x01(\x05R\x0fshutdownGraceMs\"_\n" +
+	"\x11shutdown_grace_ms\x18\f \x01(\x05R\x0fshutdownGraceMs\x12\x1b\n" +
+	"\tproxy_url\x18\x14 \x01(\tR\bproxyUrl\"_\n" +
 	"\x0ePostgresConfig\x12\x10\n" +
 	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12\x1e\n" +
 	"\n" +

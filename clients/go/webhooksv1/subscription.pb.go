@@ -72,7 +72,7 @@ func (x ListSubscriptionsRequest_ActiveFilter) Number() protoreflect.EnumNumber 
 
 // Deprecated: Use ListSubscriptionsRequest_ActiveFilter.Descriptor instead.
 func (ListSubscriptionsRequest_ActiveFilter) EnumDescriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{3, 0}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{4, 0}
 }
 
 // A subscription asks for an HTTPS request to `target_url` whenever an event of
@@ -125,9 +125,17 @@ type Subscription struct {
 	// Operators: $eq $ne $in $nin $lt $lte $gt $gte $exists, and $and $or
 	// $not; see the README's "Payload filters". At most 4096 bytes (server
 	// limits).
-	Filter        string `protobuf:"bytes,15,opt,name=filter,proto3" json:"filter,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Filter string `protobuf:"bytes,15,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Deliveries of this subscription connect to the receiver directly, not
+	// through the server's egress proxy (`delivery.proxy_url` in the config
+	// file). No effect on servers without a proxy.
+	BypassProxy bool `protobuf:"varint,17,opt,name=bypass_proxy,json=bypassProxy,proto3" json:"bypass_proxy,omitempty"`
+	// Optional client certificate presented to the receiver's TLS server
+	// (mTLS). Unset: none is presented. See the README's "Egress and client
+	// certificates".
+	ClientCertificate *ClientCertificate `protobuf:"bytes,18,opt,name=client_certificate,json=clientCertificate,proto3" json:"client_certificate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Subscription) Reset() {
@@ -265,6 +273,96 @@ func (x *Subscription) GetFilter() string {
 	return ""
 }
 
+func (x *Subscription) GetBypassProxy() bool {
+	if x != nil {
+		return x.BypassProxy
+	}
+	return false
+}
+
+func (x *Subscription) GetClientCertificate() *ClientCertificate {
+	if x != nil {
+		return x.ClientCertificate
+	}
+	return nil
+}
+
+// A client certificate for mutual TLS with the receiver.
+type ClientCertificate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// PEM certificate chain: the subscription's certificate first, then any
+	// intermediates. Returned as given.
+	CertificatePem string `protobuf:"bytes,1,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
+	// Input only. The PEM private key of the first certificate (PKCS#8,
+	// PKCS#1 or SEC1, unencrypted). Stored like the signing secret and never
+	// returned.
+	PrivateKeyPem string `protobuf:"bytes,2,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
+	// Output only. Subject of the first certificate, e.g. "CN=webhookd".
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// Output only. When the first certificate expires.
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientCertificate) Reset() {
+	*x = ClientCertificate{}
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientCertificate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientCertificate) ProtoMessage() {}
+
+func (x *ClientCertificate) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientCertificate.ProtoReflect.Descriptor instead.
+func (*ClientCertificate) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ClientCertificate) GetCertificatePem() string {
+	if x != nil {
+		return x.CertificatePem
+	}
+	return ""
+}
+
+func (x *ClientCertificate) GetPrivateKeyPem() string {
+	if x != nil {
+		return x.PrivateKeyPem
+	}
+	return ""
+}
+
+func (x *ClientCertificate) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *ClientCertificate) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 type CreateSubscriptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The subscription to create. Output-only fields are ignored.
@@ -275,7 +373,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[1]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -287,7 +385,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[1]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -300,7 +398,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{1}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateSubscriptionRequest) GetSubscription() *Subscription {
@@ -319,7 +417,7 @@ type GetSubscriptionRequest struct {
 
 func (x *GetSubscriptionRequest) Reset() {
 	*x = GetSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +429,7 @@ func (x *GetSubscriptionRequest) String() string {
 func (*GetSubscriptionRequest) ProtoMessage() {}
 
 func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +442,7 @@ func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{2}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetSubscriptionRequest) GetId() string {
@@ -373,7 +471,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +483,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +496,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{3}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListSubscriptionsRequest) GetSite() string {
@@ -454,7 +552,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -466,7 +564,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -479,7 +577,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{4}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
@@ -502,7 +600,8 @@ type UpdateSubscriptionRequest struct {
 	Subscription *Subscription `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
 	// Fields to change: any of `site`, `resource_type`, `event_type`,
 	// `target_url`, `owner`, `permission`, `dialect`, `filter` (empty
-	// removes it). Required.
+	// removes it), `bypass_proxy`, `client_certificate` (unset removes it).
+	// Required.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -510,7 +609,7 @@ type UpdateSubscriptionRequest struct {
 
 func (x *UpdateSubscriptionRequest) Reset() {
 	*x = UpdateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +621,7 @@ func (x *UpdateSubscriptionRequest) String() string {
 func (*UpdateSubscriptionRequest) ProtoMessage() {}
 
 func (x *UpdateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +634,7 @@ func (x *UpdateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{5}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateSubscriptionRequest) GetSubscription() *Subscription {
@@ -561,7 +660,7 @@ type ActivateSubscriptionRequest struct {
 
 func (x *ActivateSubscriptionRequest) Reset() {
 	*x = ActivateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +672,7 @@ func (x *ActivateSubscriptionRequest) String() string {
 func (*ActivateSubscriptionRequest) ProtoMessage() {}
 
 func (x *ActivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +685,7 @@ func (x *ActivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ActivateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{6}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ActivateSubscriptionRequest) GetId() string {
@@ -608,7 +707,7 @@ type DeactivateSubscriptionRequest struct {
 
 func (x *DeactivateSubscriptionRequest) Reset() {
 	*x = DeactivateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -620,7 +719,7 @@ func (x *DeactivateSubscriptionRequest) String() string {
 func (*DeactivateSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeactivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -633,7 +732,7 @@ func (x *DeactivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{7}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *DeactivateSubscriptionRequest) GetId() string {
@@ -659,7 +758,7 @@ type DeleteSubscriptionRequest struct {
 
 func (x *DeleteSubscriptionRequest) Reset() {
 	*x = DeleteSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +770,7 @@ func (x *DeleteSubscriptionRequest) String() string {
 func (*DeleteSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +783,7 @@ func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{8}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeleteSubscriptionRequest) GetId() string {
@@ -703,7 +802,7 @@ type RotateSubscriptionSecretRequest struct {
 
 func (x *RotateSubscriptionSecretRequest) Reset() {
 	*x = RotateSubscriptionSecretRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -715,7 +814,7 @@ func (x *RotateSubscriptionSecretRequest) String() string {
 func (*RotateSubscriptionSecretRequest) ProtoMessage() {}
 
 func (x *RotateSubscriptionSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -728,7 +827,7 @@ func (x *RotateSubscriptionSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSubscriptionSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateSubscriptionSecretRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{9}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RotateSubscriptionSecretRequest) GetId() string {
@@ -742,7 +841,7 @@ var File_webhooks_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"\x1ewebhooks/v1/subscription.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x03\n" +
+	"\x1ewebhooks/v1/subscription.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x04\n" +
 	"\fSubscription\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12#\n" +
@@ -765,7 +864,15 @@ const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x16\n" +
 	"\x06secret\x18\x0e \x01(\tR\x06secret\x12\x16\n" +
-	"\x06filter\x18\x0f \x01(\tR\x06filter\"Z\n" +
+	"\x06filter\x18\x0f \x01(\tR\x06filter\x12!\n" +
+	"\fbypass_proxy\x18\x11 \x01(\bR\vbypassProxy\x12M\n" +
+	"\x12client_certificate\x18\x12 \x01(\v2\x1e.webhooks.v1.ClientCertificateR\x11clientCertificate\"\xbb\x01\n" +
+	"\x11ClientCertificate\x12'\n" +
+	"\x0fcertificate_pem\x18\x01 \x01(\tR\x0ecertificatePem\x12&\n" +
+	"\x0fprivate_key_pem\x18\x02 \x01(\tR\rprivateKeyPem\x12\x18\n" +
+	"\asubject\x18\x03 \x01(\tR\asubject\x12;\n" +
+	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"Z\n" +
 	"\x19CreateSubscriptionRequest\x12=\n" +
 	"\fsubscription\x18\x01 \x01(\v2\x19.webhooks.v1.SubscriptionR\fsubscription\"(\n" +
 	"\x16GetSubscriptionRequest\x12\x0e\n" +
@@ -822,52 +929,55 @@ func file_webhooks_v1_subscription_proto_rawDescGZIP() []byte {
 }
 
 var file_webhooks_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_webhooks_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_webhooks_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_webhooks_v1_subscription_proto_goTypes = []any{
 	(ListSubscriptionsRequest_ActiveFilter)(0), // 0: webhooks.v1.ListSubscriptionsRequest.ActiveFilter
 	(*Subscription)(nil),                       // 1: webhooks.v1.Subscription
-	(*CreateSubscriptionRequest)(nil),          // 2: webhooks.v1.CreateSubscriptionRequest
-	(*GetSubscriptionRequest)(nil),             // 3: webhooks.v1.GetSubscriptionRequest
-	(*ListSubscriptionsRequest)(nil),           // 4: webhooks.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),          // 5: webhooks.v1.ListSubscriptionsResponse
-	(*UpdateSubscriptionRequest)(nil),          // 6: webhooks.v1.UpdateSubscriptionRequest
-	(*ActivateSubscriptionRequest)(nil),        // 7: webhooks.v1.ActivateSubscriptionRequest
-	(*DeactivateSubscriptionRequest)(nil),      // 8: webhooks.v1.DeactivateSubscriptionRequest
-	(*DeleteSubscriptionRequest)(nil),          // 9: webhooks.v1.DeleteSubscriptionRequest
-	(*RotateSubscriptionSecretRequest)(nil),    // 10: webhooks.v1.RotateSubscriptionSecretRequest
-	(*timestamppb.Timestamp)(nil),              // 11: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),              // 12: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                      // 13: google.protobuf.Empty
+	(*ClientCertificate)(nil),                  // 2: webhooks.v1.ClientCertificate
+	(*CreateSubscriptionRequest)(nil),          // 3: webhooks.v1.CreateSubscriptionRequest
+	(*GetSubscriptionRequest)(nil),             // 4: webhooks.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),           // 5: webhooks.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),          // 6: webhooks.v1.ListSubscriptionsResponse
+	(*UpdateSubscriptionRequest)(nil),          // 7: webhooks.v1.UpdateSubscriptionRequest
+	(*ActivateSubscriptionRequest)(nil),        // 8: webhooks.v1.ActivateSubscriptionRequest
+	(*DeactivateSubscriptionRequest)(nil),      // 9: webhooks.v1.DeactivateSubscriptionRequest
+	(*DeleteSubscriptionRequest)(nil),          // 10: webhooks.v1.DeleteSubscriptionRequest
+	(*RotateSubscriptionSecretRequest)(nil),    // 11: webhooks.v1.RotateSubscriptionSecretRequest
+	(*timestamppb.Timestamp)(nil),              // 12: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),              // 13: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                      // 14: google.protobuf.Empty
 }
 var file_webhooks_v1_subscription_proto_depIdxs = []int32{
-	11, // 0: webhooks.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	11, // 1: webhooks.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
-	1,  // 2: webhooks.v1.CreateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
-	0,  // 3: webhooks.v1.ListSubscriptionsRequest.active_filter:type_name -> webhooks.v1.ListSubscriptionsRequest.ActiveFilter
-	1,  // 4: webhooks.v1.ListSubscriptionsResponse.subscriptions:type_name -> webhooks.v1.Subscription
-	1,  // 5: webhooks.v1.UpdateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
-	12, // 6: webhooks.v1.UpdateSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 7: webhooks.v1.SubscriptionService.CreateSubscription:input_type -> webhooks.v1.CreateSubscriptionRequest
-	3,  // 8: webhooks.v1.SubscriptionService.GetSubscription:input_type -> webhooks.v1.GetSubscriptionRequest
-	4,  // 9: webhooks.v1.SubscriptionService.ListSubscriptions:input_type -> webhooks.v1.ListSubscriptionsRequest
-	6,  // 10: webhooks.v1.SubscriptionService.UpdateSubscription:input_type -> webhooks.v1.UpdateSubscriptionRequest
-	7,  // 11: webhooks.v1.SubscriptionService.ActivateSubscription:input_type -> webhooks.v1.ActivateSubscriptionRequest
-	8,  // 12: webhooks.v1.SubscriptionService.DeactivateSubscription:input_type -> webhooks.v1.DeactivateSubscriptionRequest
-	9,  // 13: webhooks.v1.SubscriptionService.DeleteSubscription:input_type -> webhooks.v1.DeleteSubscriptionRequest
-	10, // 14: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:input_type -> webhooks.v1.RotateSubscriptionSecretRequest
-	1,  // 15: webhooks.v1.SubscriptionService.CreateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 16: webhooks.v1.SubscriptionService.GetSubscription:output_type -> webhooks.v1.Subscription
-	5,  // 17: webhooks.v1.SubscriptionService.ListSubscriptions:output_type -> webhooks.v1.ListSubscriptionsResponse
-	1,  // 18: webhooks.v1.SubscriptionService.UpdateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 19: webhooks.v1.SubscriptionService.ActivateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 20: webhooks.v1.SubscriptionService.DeactivateSubscription:output_type -> webhooks.v1.Subscription
-	13, // 21: webhooks.v1.SubscriptionService.DeleteSubscription:output_type -> google.protobuf.Empty
-	1,  // 22: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:output_type -> webhooks.v1.Subscription
-	15, // [15:23] is the sub-list for method output_type
-	7,  // [7:15] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 0: webhooks.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	12, // 1: webhooks.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 2: webhooks.v1.Subscription.client_certificate:type_name -> webhooks.v1.ClientCertificate
+	12, // 3: webhooks.v1.ClientCertificate.expire_time:type_name -> google.protobuf.Timestamp
+	1,  // 4: webhooks.v1.CreateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
+	0,  // 5: webhooks.v1.ListSubscriptionsRequest.active_filter:type_name -> webhooks.v1.ListSubscriptionsRequest.ActiveFilter
+	1,  // 6: webhooks.v1.ListSubscriptionsResponse.subscriptions:type_name -> webhooks.v1.Subscription
+	1,  // 7: webhooks.v1.UpdateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
+	13, // 8: webhooks.v1.UpdateSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 9: webhooks.v1.SubscriptionService.CreateSubscription:input_type -> webhooks.v1.CreateSubscriptionRequest
+	4,  // 10: webhooks.v1.SubscriptionService.GetSubscription:input_type -> webhooks.v1.GetSubscriptionRequest
+	5,  // 11: webhooks.v1.SubscriptionService.ListSubscriptions:input_type -> webhooks.v1.ListSubscriptionsRequest
+	7,  // 12: webhooks.v1.SubscriptionService.UpdateSubscription:input_type -> webhooks.v1.UpdateSubscriptionRequest
+	8,  // 13: webhooks.v1.SubscriptionService.ActivateSubscription:input_type -> webhooks.v1.ActivateSubscriptionRequest
+	9,  // 14: webhooks.v1.SubscriptionService.DeactivateSubscription:input_type -> webhooks.v1.DeactivateSubscriptionRequest
+	10, // 15: webhooks.v1.SubscriptionService.DeleteSubscription:input_type -> webhooks.v1.DeleteSubscriptionRequest
+	11, // 16: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:input_type -> webhooks.v1.RotateSubscriptionSecretRequest
+	1,  // 17: webhooks.v1.SubscriptionService.CreateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 18: webhooks.v1.SubscriptionService.GetSubscription:output_type -> webhooks.v1.Subscription
+	6,  // 19: webhooks.v1.SubscriptionService.ListSubscriptions:output_type -> webhooks.v1.ListSubscriptionsResponse
+	1,  // 20: webhooks.v1.SubscriptionService.UpdateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 21: webhooks.v1.SubscriptionService.ActivateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 22: webhooks.v1.SubscriptionService.DeactivateSubscription:output_type -> webhooks.v1.Subscription
+	14, // 23: webhooks.v1.SubscriptionService.DeleteSubscription:output_type -> google.protobuf.Empty
+	1,  // 24: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:output_type -> webhooks.v1.Subscription
+	17, // [17:25] is the sub-list for method output_type
+	9,  // [9:17] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_webhooks_v1_subscription_proto_init() }
@@ -881,7 +991,7 @@ func file_webhooks_v1_subscription_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_webhooks_v1_subscription_proto_rawDesc), len(file_webhooks_v1_subscription_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

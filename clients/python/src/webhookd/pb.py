@@ -16,6 +16,7 @@ from webhooks.v1 import (api_key_pb2_grpc, delivery_pb2_grpc, dialect_pb2_grpc,
 
 from webhooks.v1.subscription_pb2 import (
     ActivateSubscriptionRequest,
+    ClientCertificate,
     CreateSubscriptionRequest,
     DeactivateSubscriptionRequest,
     DeleteSubscriptionRequest,

@@ -1,0 +1,201 @@
+#include "tests/connect_proxy.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace webhooks::e2e {
+namespace {
+
+bool WriteAll(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// The request head up to the blank line, and whatever followed it.
+bool ReadHead(int fd, std::string& head, std::string& rest) {
+  std::string data;
+  char buffer[4096];
+  while (data.find("\r\n\r\n") == std::string::npos) {
+    if (data.size() > 16384) return false;
+    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    if (n <= 0) return false;
+    data.append(buffer, static_cast<size_t>(n));
+  }
+  const size_t end = data.find("\r\n\r\n") + 4;
+  head = data.substr(0, end);
+  rest = data.substr(end);
+  return true;
+}
+
+// A connected socket to "host:port" ("[v6]:port" too); -1 on failure.
+int Dial(const std::string& target) {
+  const size_t colon = target.rfind(':');
+  if (colon == std::string::npos) return -1;
+  std::string host = target.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  const std::string port = target.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return -1;
+  int fd = -1;
+  for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  freeaddrinfo(found);
+  return fd;
+}
+
+// Copies bytes both ways until either side closes.
+void Relay(int a, int b) {
+  char buffer[16384];
+  pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
+  while (poll(fds, 2, -1) > 0) {
+    for (int i = 0; i < 2; ++i) {
+      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      const ssize_t n = recv(fds[i].fd, buffer, sizeof(buffer), 0);
+      if (n <= 0 || !WriteAll(fds[1 - i].fd, {buffer, static_cast<size_t>(n)})) {
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ConnectProxy>> ConnectProxy::Start() {
+  std::unique_ptr<ConnectProxy> proxy(new ConnectProxy());
+  proxy->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (proxy->listen_fd_ < 0) return absl::InternalError("socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  if (bind(proxy->listen_fd_, reinterpret_cast<sockaddr*>(&address),
+           sizeof(address)) != 0 ||
+      listen(proxy->listen_fd_, 64) != 0 ||
+      getsockname(proxy->listen_fd_, reinterpret_cast<sockaddr*>(&address),
+                  &length) != 0) {
+    return absl::InternalError("cannot listen on 127.0.0.1");
+  }
+  proxy->port_ = ntohs(address.sin_port);
+  proxy->accept_thread_ = std::thread([p = proxy.get()] { p->AcceptLoop(); });
+  return proxy;
+}
+
+ConnectProxy::~ConnectProxy() { Stop(); }
+
+void ConnectProxy::Stop() {
+  std::vector<std::thread> threads;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    shutdown(listen_fd_, SHUT_RDWR);
+    for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
+  }
+  accept_thread_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    threads.swap(threads_);
+  }
+  for (std::thread& t : threads) t.join();
+  close(listen_fd_);
+}
+
+std::string ConnectProxy::Url() const {
+  return absl::StrCat("http://127.0.0.1:", port_);
+}
+
+std::vector<std::string> ConnectProxy::Targets() const {
+  absl::MutexLock lock(&mu_);
+  return targets_;
+}
+
+int ConnectProxy::connections() const {
+  absl::MutexLock lock(&mu_);
+  return connections_;
+}
+
+bool ConnectProxy::WaitForTargets(size_t n, absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return targets_.size() >= n;
+  };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+}
+
+void ConnectProxy::AcceptLoop() {
+  while (true) {
+    const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      if (fd >= 0) close(fd);
+      return;
+    }
+    if (fd < 0) continue;
+    ++connections_;
+    open_fds_.push_back(fd);
+    threads_.emplace_back([this, fd] { Serve(fd); });
+  }
+}
+
+void ConnectProxy::Serve(int client) {
+  std::string head, rest;
+  int upstream = -1;
+  if (ReadHead(client, head, rest)) {
+    std::vector<std::string> words =
+        absl::StrSplit(head.substr(0, head.find("\r\n")), ' ');
+    if (words.size() != 3 || words[0] != "CONNECT") {
+      WriteAll(client, "HTTP/1.1 405 Method Not Allowed\r\n"
+                       "Content-Length: 0\r\n\r\n");
+    } else {
+      {
+        absl::MutexLock lock(&mu_);
+        targets_.push_back(words[1]);
+      }
+      upstream = Dial(words[1]);
+      if (upstream < 0) {
+        WriteAll(client, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+      } else {
+        {
+          absl::MutexLock lock(&mu_);
+          open_fds_.push_back(upstream);
+          if (stopping_) shutdown(upstream, SHUT_RDWR);
+        }
+        if (WriteAll(client, "HTTP/1.1 200 Connection established\r\n\r\n") &&
+            WriteAll(upstream, rest)) {
+          Relay(client, upstream);
+        }
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  for (int fd : {client, upstream}) {
+    if (fd < 0) continue;
+    std::erase(open_fds_, fd);
+    close(fd);
+  }
+}
+
+}  // namespace webhooks::e2e
