@@ -267,20 +267,38 @@ absl::StatusOr<ApiKeyRecord> ApiKeyRegistry::Authenticate(
       CRYPTO_memcmp(found->digest().data(), digest.data(), digest.size()) != 0) {
     return unknown;
   }
-  switch (StateOf(*found)) {
+  RETURN_IF_ERROR(Refusal(*found));
+  return *std::move(found);
+}
+
+absl::Status ApiKeyRegistry::Refusal(const ApiKeyRecord& key) const {
+  switch (StateOf(key)) {
     case ApiKeyState::kRevoked:
       return absl::UnauthenticatedError(
-          StrCat("API key ", id, " was revoked"));
+          StrCat("API key ", key.id(), " was revoked"));
     case ApiKeyState::kExpired:
       return absl::UnauthenticatedError(StrCat(
-          "API key ", id, " expired at ",
+          "API key ", key.id(), " expired at ",
           absl::FormatTime(absl::RFC3339_full,
-                           absl::FromUnixMicros(found->expire_time_micros()),
+                           absl::FromUnixMicros(key.expire_time_micros()),
                            absl::UTCTimeZone())));
     case ApiKeyState::kActive:
       break;
   }
-  return *std::move(found);
+  return absl::OkStatus();
+}
+
+absl::Status ApiKeyRegistry::StillValid(std::string_view id) const {
+  std::optional<ApiKeyRecord> found;
+  {
+    absl::ReaderMutexLock lock(&mu_);
+    auto it = keys_.find(id);
+    if (it != keys_.end()) found = it->second;
+  }
+  if (!found.has_value()) {
+    return absl::UnauthenticatedError(StrCat("API key ", id, " no longer exists"));
+  }
+  return Refusal(*found);
 }
 
 absl::StatusOr<std::map<std::string, ApiKeyRecord, std::less<>>>

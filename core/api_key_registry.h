@@ -97,6 +97,11 @@ class ApiKeyRegistry {
   absl::StatusOr<ApiKeyRecord> Authenticate(std::string_view token) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
+  // OK while key `id` (authenticated earlier) is neither revoked nor expired
+  // nor gone; otherwise the UNAUTHENTICATED Authenticate would answer now.
+  // For long calls (streams) opened with the key. No I/O.
+  absl::Status StillValid(std::string_view id) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // True when `token` has the shape of a key's token.
   static bool LooksLikeApiKey(std::string_view token);
 
@@ -119,6 +124,8 @@ class ApiKeyRegistry {
         pepper_(std::move(pepper)) {}
 
   std::string Digest(std::string_view token) const;
+  // UNAUTHENTICATED naming the key when it is revoked or expired.
+  absl::Status Refusal(const ApiKeyRecord& key) const;
   absl::StatusOr<std::map<std::string, ApiKeyRecord, std::less<>>> LoadAll()
       const;
 

@@ -195,7 +195,7 @@ absl::StatusOr<Caller> CallerFromToken(size_t i, const v1::ApiToken& token) {
 
 // The caller an API key stands for.
 Caller CallerFromApiKey(const core::ApiKeyRecord& key) {
-  Caller caller{.principal = key.principal()};
+  Caller caller{.principal = key.principal(), .api_key_id = key.id()};
   for (int role : key.roles()) {
     caller.admin |= role == core::kRoleAdmin;
     caller.publisher |= role == core::kRolePublisher;
@@ -263,6 +263,13 @@ absl::StatusOr<Caller> Authenticator::Authenticate(
   }
   ASSIGN_OR_RETURN(core::ApiKeyRecord key, api_keys_->Authenticate(presented));
   return CallerFromApiKey(key);
+}
+
+absl::Status Authenticator::StillAuthenticated(const Caller& caller) const {
+  if (caller.api_key_id.empty() || api_keys_ == nullptr) {
+    return absl::OkStatus();
+  }
+  return api_keys_->StillValid(caller.api_key_id);
 }
 
 absl::Status Authorize(const Caller& caller, Operation operation) {

@@ -32,6 +32,7 @@ struct Caller {
   bool admin = false;
   bool publisher = false;
   bool subscriber = false;
+  std::string api_key_id;  // set when authenticated by an API key
 };
 
 // The groups of operations that roles grant.
@@ -67,6 +68,11 @@ class Authenticator {
   // principal.
   absl::StatusOr<Caller> Authenticate(
       const std::multimap<std::string_view, std::string_view>& metadata) const;
+
+  // For calls that last (streams): OK while `caller`'s credential is still
+  // good; the UNAUTHENTICATED of a revoked or expired API key otherwise.
+  // Config tokens stay good for the life of the process. No I/O.
+  absl::Status StillAuthenticated(const Caller& caller) const;
 
  private:
   // token -> caller; compared in constant time per candidate.

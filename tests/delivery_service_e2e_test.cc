@@ -206,5 +206,43 @@ TEST_F(DeliveryE2eTest, WatchOutcomesStreamsWhatTheCallerMaySee) {
   }
 }
 
+// A stream opened with an API key ends once the key is revoked: the next
+// outcome it may see is not sent; the stream ends UNAUTHENTICATED instead.
+TEST_F(DeliveryE2eTest, WatchWithARevokedApiKeyEndsBeforeTheNextOutcome) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer("retry_schedule_seconds: [0]"));
+  const Api alice = admin().WithToken(kAliceToken);
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub,
+                       Subscribe(receiver_->Url("/alice"), &alice));
+  v1::CreateApiKeyRequest create;
+  create.mutable_api_key()->set_principal("alice");
+  create.mutable_api_key()->add_roles(v1::SUBSCRIBER);
+  ASSERT_OK_AND_ASSIGN(
+      v1::CreateApiKeyResponse key,
+      admin().Call(&v1::ApiKeyService::Stub::CreateApiKey, create));
+  OutcomeStream everything(server_->NewChannel(), kAdminToken);
+  OutcomeStream portal(server_->NewChannel(), key.secret());
+  ASSERT_OK(Publish({"e1"}, "system.Everyone"));
+  ASSERT_TRUE(portal.WaitFor([&](const std::vector<v1::Outcome>& got) {
+    return HasOutcome(got, v1::Outcome::ATTEMPT_SUCCEEDED, sub.id());
+  }));
+  v1::RevokeApiKeyRequest revoke;
+  revoke.set_id(key.api_key().id());
+  ASSERT_OK(admin().Call(&v1::ApiKeyService::Stub::RevokeApiKey, revoke).status());
+  ASSERT_OK(Publish({"e2"}, "system.Everyone"));
+  ASSERT_TRUE(everything.WaitFor([&](const std::vector<v1::Outcome>& got) {
+    for (const v1::Outcome& o : got) {
+      if (o.attempt().event_id() == "e2") return true;
+    }
+    return false;
+  }));
+  std::optional<absl::Status> end = portal.WaitForEnd();
+  ASSERT_TRUE(end.has_value());
+  EXPECT_THAT(*end, StatusIs(Code::kUnauthenticated, HasSubstr("revoked")));
+  for (const v1::Outcome& o : portal.Outcomes()) {
+    EXPECT_NE(o.attempt().event_id(), "e2") << o.ShortDebugString();
+  }
+}
+
 }  // namespace
 }  // namespace webhooks::e2e

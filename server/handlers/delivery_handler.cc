@@ -157,8 +157,11 @@ grpc::ServerWriteReactor<v1::Outcome>* DeliveryHandler::WatchOutcomes(
   }
   absl::StatusOr<WatchQuota::Ticket> ticket = quota_.Acquire(caller->principal);
   if (!ticket.ok()) return new FinishedStream(ToGrpcStatus(ticket.status()));
-  return new OutcomeWatcher(domain_.outcomes, subscription_id, scope.owner,
-                            *std::move(ticket));
+  return new OutcomeWatcher(
+      domain_.outcomes, subscription_id, scope.owner, *std::move(ticket),
+      [auth = deps_.authenticator, caller = *caller] {
+        return auth->StillAuthenticated(caller);
+      });
 }
 
 }  // namespace webhooks::server

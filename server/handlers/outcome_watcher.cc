@@ -1,16 +1,19 @@
 #include "server/handlers/outcome_watcher.h"
 
 #include "server/converters/delivery_converter.h"
+#include "server/grpc_status.h"
 
 namespace webhooks::server {
 
 OutcomeWatcher::OutcomeWatcher(core::OutcomeBus* bus,
                                std::string subscription_id,
                                std::optional<std::string> owner,
-                               WatchQuota::Ticket ticket)
+                               WatchQuota::Ticket ticket,
+                               std::function<absl::Status()> still_authenticated)
     : bus_(bus),
       subscription_id_(std::move(subscription_id)),
       owner_(std::move(owner)),
+      still_authenticated_(std::move(still_authenticated)),
       ticket_(std::move(ticket)) {
   listener_id_ =
       bus_->Subscribe([this](const core::OutcomeNotice& n) { Offer(n); });
@@ -23,6 +26,10 @@ void OutcomeWatcher::Offer(const core::OutcomeNotice& notice) {
     return;
   }
   if (owner_.has_value() && notice.owner != *owner_) return;
+  if (absl::Status still = still_authenticated_(); !still.ok()) {
+    FinishOnce(ToGrpcStatus(still));
+    return;
+  }
   absl::MutexLock lock(&mu_);
   if (finished_) return;
   buffer_.Push(OutcomeToApi(notice));
