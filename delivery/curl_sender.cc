@@ -445,9 +445,12 @@ void ExplainProxyFailure(CURL* easy, CURLcode code, const std::string& proxy,
   if (connect_code != 0 && (connect_code < 200 || connect_code > 299)) {
     result->error = StrCat("egress proxy ", proxy, " answered CONNECT with ",
                            connect_code, " (", result->error, ")");
+  } else if (code == CURLE_OPERATION_TIMEDOUT && connect_code == 0) {
+    result->error =
+        StrCat("egress proxy ", proxy, ": no tunnel to the receiver (",
+               result->error, ")");
   } else if (code == CURLE_COULDNT_RESOLVE_PROXY ||
-             code == CURLE_COULDNT_CONNECT ||
-             (code == CURLE_OPERATION_TIMEDOUT && connect_code == 0)) {
+             code == CURLE_COULDNT_CONNECT) {
     result->error = StrCat("egress proxy ", proxy, ": ", result->error);
   }
 }

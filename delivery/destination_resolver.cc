@@ -10,11 +10,17 @@
 #include "common/strings.h"
 
 namespace webhooks::delivery {
+namespace {
+
+// Set on the resolver's threads: Stop from the sink must not join them.
+thread_local bool on_resolver_thread = false;
+
+}  // namespace
 
 DestinationResolver::DestinationResolver(const AddressPolicy* policy, Sink sink)
     : policy_(policy), sink_(std::move(sink)) {
   absl::MutexLock lock(&join_mu_);
-  thread_ = std::thread([this] { Loop(); });
+  for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { Loop(); });
 }
 
 DestinationResolver::~DestinationResolver() { Stop(); }
@@ -31,13 +37,15 @@ void DestinationResolver::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (std::this_thread::get_id() == thread_id_.load()) return;
+  if (on_resolver_thread) return;
   absl::MutexLock lock(&join_mu_);
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
 }
 
 void DestinationResolver::Loop() {
-  thread_id_.store(std::this_thread::get_id());
+  on_resolver_thread = true;
   while (true) {
     Pending pending;
     {

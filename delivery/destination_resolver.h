@@ -1,5 +1,6 @@
-// Resolves the receivers of proxied deliveries on a thread of its own, off
-// the curl loop, and applies the SSRF guard to them: with an egress proxy
+// Resolves the receivers of proxied deliveries on threads of its own
+// (kThreads, so one slow name does not hold up the others), off the curl
+// loop, and applies the SSRF guard to them: with an egress proxy
 // curl connects only to the proxy, so webhookd resolves the receiver's host
 // itself, checks its addresses with the AddressPolicy, and asks the proxy to
 // CONNECT to the first allowed address (an IP literal) rather than to the
@@ -12,10 +13,10 @@
 #ifndef WEBHOOKS_DELIVERY_DESTINATION_RESOLVER_H_
 #define WEBHOOKS_DELIVERY_DESTINATION_RESOLVER_H_
 
-#include <atomic>
 #include <deque>
 #include <functional>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -35,15 +36,17 @@ class DestinationResolver {
   // queued at Stop.
   using Sink = std::function<void(Pending, core::HttpResult)>;
 
+  static constexpr int kThreads = 4;
+
   DestinationResolver(const AddressPolicy* policy, Sink sink);
   ~DestinationResolver();  // Stop()
 
   // Queues `pending` (checked by CheckRequest); false, leaving it
   // untouched, once stopped.
   bool Resolve(Pending& pending);
-  // Ends the thread after the lookup in progress; queued requests go to the
-  // sink as "shutting down". From the sink itself it only asks the thread
-  // to end. Idempotent.
+  // Ends the threads after the lookups in progress; queued requests go to
+  // the sink as "shutting down". From the sink itself it only asks the
+  // threads to end. Idempotent.
   void Stop();
 
  private:
@@ -56,9 +59,8 @@ class DestinationResolver {
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::atomic<std::thread::id> thread_id_{};
   absl::Mutex join_mu_;
-  std::thread thread_ ABSL_GUARDED_BY(join_mu_);
+  std::vector<std::thread> threads_ ABSL_GUARDED_BY(join_mu_);
 };
 
 }  // namespace webhooks::delivery

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "common/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -245,6 +246,54 @@ TEST_F(EgressE2eTest, ClientCertificatesWorkThroughTheProxy) {
   EXPECT_EQ(receiver_->Requests("/with")[0].client_subject,
             "CN=webhookd-client");
   EXPECT_EQ(proxy_->Targets().size(), 1u);
+}
+
+TEST_F(EgressE2eTest, TheConfigFileDeclaresCertificatesAndBypass) {
+  ASSERT_OK_AND_ASSIGN(const TestCertificates* certs,
+                       TestCertificates::Shared());
+  certs_ = certs;
+  ASSERT_OK_AND_ASSIGN(receiver_, HttpsReceiver::StartRequiringClientCert(certs));
+  ASSERT_NO_FATAL_FAILURE(StartProxy());
+  auto config = [&](const std::string& key_file) {
+    return StrCat(
+        DeliveryConfig(StrCat("retry_schedule_seconds: [0] proxy_url: \"",
+                              proxy_->Url(), "\"")),
+        "subscriptions { site: \"/\" resource_type: \"user\" "
+        "event_type: \"added\" target_url: \"", receiver_->Url("/static"),
+        "\" bypass_proxy: true client_certificate { certificate_pem: \"",
+        absl::CEscape(ReadFile(certs->client_cert_file())),
+        "\" private_key_pem: \"", absl::CEscape(ReadFile(key_file)),
+        "\" } }\n");
+  };
+  // The server's key with the client's certificate: refused at start-up.
+  absl::StatusOr<std::unique_ptr<ServerProcess>> refused =
+      ServerProcess::Start(config(certs->key_file()), TlsFlags(*certs));
+  EXPECT_THAT(refused.status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("config subscriptions[0]: subscription."
+                                 "client_certificate.private_key_pem: does "
+                                 "not belong")));
+  ASSERT_OK_AND_ASSIGN(server_, ServerProcess::Start(
+                                    config(certs->client_key_file()),
+                                    TlsFlags(*certs)));
+  admin_.emplace(server_->NewChannel(), kAdminToken);
+  publisher_.emplace(admin_->WithToken(kPublisherToken));
+  ASSERT_OK(Publish({"e1"}));
+  ASSERT_TRUE(receiver_->WaitForRequests(1, kWait, "/static"));
+  EXPECT_EQ(receiver_->Requests("/static")[0].client_subject,
+            "CN=webhookd-client");
+  EXPECT_THAT(proxy_->Targets(), IsEmpty());  // bypass_proxy
+}
+
+TEST_F(EgressE2eTest, ABadProxyUrlStopsStartUp) {
+  for (const char* bad : {"socks5://127.0.0.1:1080", "http://127.0.0.1",
+                          "http://127.0.0.1:3128/path"}) {
+    absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
+        DeliveryConfig(""), {StrCat("--proxy_url=", bad)});
+    EXPECT_THAT(server.status(),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("proxy_url: ")))
+        << bad;
+  }
 }
 
 }  // namespace
