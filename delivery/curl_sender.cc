@@ -329,7 +329,8 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
       .Set(CURLOPT_HEADERFUNCTION, &OnHeader)
       .Set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
   if (!options_.ca_bundle.empty()) {
-    set.Set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
+    set.Set(CURLOPT_CAINFO, options_.ca_bundle.c_str())
+        .Set(CURLOPT_PROXY_CAINFO, options_.ca_bundle.c_str());  // https://
   }
   return set.code();
 }

@@ -132,6 +132,11 @@ std::vector<std::string> ConnectProxy::Targets() const {
   return targets_;
 }
 
+void ConnectProxy::RefuseConnects() {
+  absl::MutexLock lock(&mu_);
+  refuse_ = true;
+}
+
 int ConnectProxy::connections() const {
   absl::MutexLock lock(&mu_);
   return connections_;
@@ -170,12 +175,16 @@ void ConnectProxy::Serve(int client) {
       WriteAll(client, "HTTP/1.1 405 Method Not Allowed\r\n"
                        "Content-Length: 0\r\n\r\n");
     } else {
+      bool refuse = false;
       {
         absl::MutexLock lock(&mu_);
         targets_.push_back(words[1]);
+        refuse = refuse_;
       }
-      upstream = Dial(words[1]);
-      if (upstream < 0) {
+      if (!refuse) upstream = Dial(words[1]);
+      if (refuse) {
+        WriteAll(client, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+      } else if (upstream < 0) {
         WriteAll(client, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
       } else {
         {

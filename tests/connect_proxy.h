@@ -2,7 +2,8 @@
 // an ephemeral port, records the target of every CONNECT it is asked for,
 // connects to it (numeric addresses and names alike) and relays bytes both
 // ways until either side closes. Anything but CONNECT gets 405; a target it
-// cannot reach gets 502. A thread per connection.
+// cannot reach gets 502, and every CONNECT gets 403 after
+// RefuseConnects(). A thread per connection.
 //
 //   ASSERT_OK_AND_ASSIGN(auto proxy, ConnectProxy::Start());
 //   ... --proxy_url=proxy->Url() ...
@@ -39,6 +40,8 @@ class ConnectProxy {
   // The request targets of the CONNECTs received, in order:
   // "127.0.0.1:8443".
   std::vector<std::string> Targets() const;
+  // From now on answers every CONNECT with 403 Forbidden (still recorded).
+  void RefuseConnects();
   // Connections accepted.
   int connections() const;
   // Waits until at least `n` CONNECTs were received.
@@ -59,6 +62,7 @@ class ConnectProxy {
   std::vector<int> open_fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> targets_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
+  bool refuse_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace webhooks::e2e

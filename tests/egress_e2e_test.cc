@@ -144,6 +144,23 @@ TEST_F(EgressE2eTest, AProxyThatIsDownIsNamedInTheAttempt) {
   EXPECT_EQ(receiver_->connections(), 0);
 }
 
+TEST_F(EgressE2eTest, AProxyRefusingTheTunnelIsNamedInTheAttempt) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_NO_FATAL_FAILURE(StartProxy());
+  proxy_->RefuseConnects();
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer(
+      "retry_schedule_seconds: [0]", {"--proxy_url=" + proxy_->Url()}));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub, Subscribe(receiver_->Url("/h")));
+  ASSERT_OK(Publish({"e1"}));
+  ASSERT_OK_AND_ASSIGN(v1::DeliveryAttempt attempt, ResolvedAttempt(sub.id()));
+  EXPECT_EQ(attempt.status(), v1::DeliveryAttempt::FAILED);
+  EXPECT_THAT(attempt.message(),
+              HasSubstr(StrCat("egress proxy ", proxy_->Url(),
+                               " answered CONNECT with 403")));
+  EXPECT_EQ(proxy_->Targets().size(), 1u);
+  EXPECT_EQ(receiver_->connections(), 0);
+}
+
 TEST_F(EgressE2eTest, ClientCertificatesAreCheckedAndTheKeyNeverReturned) {
   ASSERT_NO_FATAL_FAILURE(StartTlsServer("retry_schedule_seconds: [0]"));
   const std::string field = "subscription.client_certificate";
