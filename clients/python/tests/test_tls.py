@@ -124,3 +124,35 @@ def test_plaintext_client_cannot_talk_to_a_tls_server(tls_server):
 def test_half_a_client_certificate_is_rejected():
     with pytest.raises(ValueError):
         webhookd.Client("127.0.0.1:1", tls=webhookd.TlsOptions(certificate_chain=b"x"))
+
+
+def test_subscription_client_certificate_and_bypass_proxy(tls_server, certs):
+    """The SDK carries a subscription's client certificate (for mTLS to the
+    receiver) and bypass_proxy; the private key is never returned."""
+    from google.protobuf import field_mask_pb2
+    from webhookd import pb
+    tls = webhookd.TlsOptions.from_files(ca=certs / "ca.pem", cert=certs / "client.pem",
+                                         key=certs / "client.key")
+    cert = pb.ClientCertificate(certificate_pem=(certs / "client.pem").read_text(),
+                                private_key_pem=(certs / "client.key").read_text())
+    with webhookd.Client(tls_server.address, ADMIN_TOKEN, tls=tls, timeout=10) as client:
+        subs = client.subscriptions
+        with pytest.raises(webhookd.InvalidArgumentError) as raised:
+            subs.create_subscription(subscription=pb.Subscription(
+                resource_type="user", event_type="added",
+                target_url="https://hooks.example.com/mtls",
+                client_certificate=pb.ClientCertificate(
+                    certificate_pem=cert.certificate_pem,
+                    private_key_pem=(certs / "server.key").read_text())))
+        assert raised.value.field == "subscription.client_certificate.private_key_pem"
+        sub = subs.create_subscription(subscription=pb.Subscription(
+            resource_type="user", event_type="added",
+            target_url="https://hooks.example.com/mtls", client_certificate=cert,
+            bypass_proxy=True))
+        assert sub.bypass_proxy
+        assert sub.client_certificate.subject == "CN=client"
+        assert sub.client_certificate.private_key_pem == ""
+        updated = subs.update_subscription(
+            subscription=pb.Subscription(id=sub.id),
+            update_mask=field_mask_pb2.FieldMask(paths=["client_certificate"]))
+        assert not updated.HasField("client_certificate")
