@@ -437,8 +437,17 @@ std::string TimeoutMessage(CURL* easy, absl::Duration elapsed) {
   return StrCat("the response did not arrive in full", after);
 }
 
+// An https:// proxy whose certificate did not verify.
+bool ProxyCertificateFailed(CURL* easy) {
+  long verify = 0;
+  return curl_easy_getinfo(easy, CURLINFO_PROXY_SSL_VERIFYRESULT, &verify) ==
+             CURLE_OK &&
+         verify != 0;
+}
+
 // Names the proxy in failures that are its own: it cannot be resolved or
-// reached, or it answered CONNECT with something other than 2xx.
+// reached, its certificate does not verify, or it answered CONNECT with
+// something other than 2xx.
 void ExplainProxyFailure(CURL* easy, CURLcode code, const std::string& proxy,
                          HttpResult* result) {
   long connect_code = 0;
@@ -451,7 +460,7 @@ void ExplainProxyFailure(CURL* easy, CURLcode code, const std::string& proxy,
         StrCat("egress proxy ", proxy, ": no tunnel to the receiver (",
                result->error, ")");
   } else if (code == CURLE_COULDNT_RESOLVE_PROXY ||
-             code == CURLE_COULDNT_CONNECT) {
+             code == CURLE_COULDNT_CONNECT || ProxyCertificateFailed(easy)) {
     result->error = StrCat("egress proxy ", proxy, ": ", result->error);
   }
 }

@@ -1,6 +1,8 @@
 #include "tests/connect_proxy.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -18,22 +20,38 @@
 namespace webhooks::e2e {
 namespace {
 
-bool WriteAll(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
+// One side of the relay: a socket, with TLS on it for the client side of
+// an https:// proxy.
+struct Peer {
+  int fd = -1;
+  SSL* ssl = nullptr;
+
+  ssize_t Read(char* buffer, size_t size) const {
+    if (ssl != nullptr) return SSL_read(ssl, buffer, static_cast<int>(size));
+    return recv(fd, buffer, size, 0);
   }
-  return true;
-}
+  bool Write(std::string_view data) const {
+    while (!data.empty()) {
+      const ssize_t n =
+          ssl != nullptr
+              ? SSL_write(ssl, data.data(), static_cast<int>(data.size()))
+              : send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // TLS bytes already read from the socket and not yet returned.
+  bool Buffered() const { return ssl != nullptr && SSL_pending(ssl) > 0; }
+};
 
 // The request head up to the blank line, and whatever followed it.
-bool ReadHead(int fd, std::string& head, std::string& rest) {
+bool ReadHead(const Peer& peer, std::string& head, std::string& rest) {
   std::string data;
   char buffer[4096];
   while (data.find("\r\n\r\n") == std::string::npos) {
     if (data.size() > 16384) return false;
-    const ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    const ssize_t n = peer.Read(buffer, sizeof(buffer));
     if (n <= 0) return false;
     data.append(buffer, static_cast<size_t>(n));
   }
@@ -67,14 +85,21 @@ int Dial(const std::string& target) {
 }
 
 // Copies bytes both ways until either side closes.
-void Relay(int a, int b) {
+void Relay(const Peer& a, const Peer& b) {
   char buffer[16384];
-  pollfd fds[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
-  while (poll(fds, 2, -1) > 0) {
+  const Peer* peers[2] = {&a, &b};
+  pollfd fds[2] = {{a.fd, POLLIN, 0}, {b.fd, POLLIN, 0}};
+  while (true) {
+    fds[0].revents = fds[1].revents = 0;
+    if (!a.Buffered() && !b.Buffered() && poll(fds, 2, -1) <= 0) return;
     for (int i = 0; i < 2; ++i) {
-      if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
-      const ssize_t n = recv(fds[i].fd, buffer, sizeof(buffer), 0);
-      if (n <= 0 || !WriteAll(fds[1 - i].fd, {buffer, static_cast<size_t>(n)})) {
+      if (!peers[i]->Buffered() &&
+          (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+        continue;
+      }
+      const ssize_t n = peers[i]->Read(buffer, sizeof(buffer));
+      if (n <= 0 ||
+          !peers[1 - i]->Write({buffer, static_cast<size_t>(n)})) {
         return;
       }
     }
@@ -83,8 +108,19 @@ void Relay(int a, int b) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ConnectProxy>> ConnectProxy::Start() {
+absl::StatusOr<std::unique_ptr<ConnectProxy>> ConnectProxy::Start(
+    const TestCertificates* tls) {
   std::unique_ptr<ConnectProxy> proxy(new ConnectProxy());
+  if (tls != nullptr) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == nullptr) return absl::InternalError("SSL_CTX_new failed");
+    proxy->ssl_ctx_ = ctx;
+    if (SSL_CTX_use_certificate_chain_file(ctx, tls->cert_file().c_str()) != 1 ||
+        SSL_CTX_use_PrivateKey_file(ctx, tls->key_file().c_str(),
+                                    SSL_FILETYPE_PEM) != 1) {
+      return absl::InternalError("cannot load the test server certificate");
+    }
+  }
   proxy->listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (proxy->listen_fd_ < 0) return absl::InternalError("socket failed");
   sockaddr_in address{};
@@ -114,17 +150,20 @@ void ConnectProxy::Stop() {
     shutdown(listen_fd_, SHUT_RDWR);
     for (int fd : open_fds_) shutdown(fd, SHUT_RDWR);
   }
-  accept_thread_.join();
+  if (accept_thread_.joinable()) accept_thread_.join();
   {
     absl::MutexLock lock(&mu_);
     threads.swap(threads_);
   }
   for (std::thread& t : threads) t.join();
   close(listen_fd_);
+  if (ssl_ctx_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
+  ssl_ctx_ = nullptr;
 }
 
 std::string ConnectProxy::Url() const {
-  return absl::StrCat("http://127.0.0.1:", port_);
+  return absl::StrCat(ssl_ctx_ != nullptr ? "https" : "http", "://127.0.0.1:",
+                      port_);
 }
 
 std::vector<std::string> ConnectProxy::Targets() const {
@@ -165,15 +204,21 @@ void ConnectProxy::AcceptLoop() {
   }
 }
 
-void ConnectProxy::Serve(int client) {
+void ConnectProxy::Serve(int client_fd) {
+  Peer client{client_fd, nullptr};
+  Peer upstream;
+  bool ready = true;
+  if (ssl_ctx_ != nullptr) {
+    client.ssl = SSL_new(static_cast<SSL_CTX*>(ssl_ctx_));
+    SSL_set_fd(client.ssl, client_fd);
+    ready = SSL_accept(client.ssl) == 1;
+  }
   std::string head, rest;
-  int upstream = -1;
-  if (ReadHead(client, head, rest)) {
+  if (ready && ReadHead(client, head, rest)) {
     std::vector<std::string> words =
         absl::StrSplit(head.substr(0, head.find("\r\n")), ' ');
     if (words.size() != 3 || words[0] != "CONNECT") {
-      WriteAll(client, "HTTP/1.1 405 Method Not Allowed\r\n"
-                       "Content-Length: 0\r\n\r\n");
+      client.Write("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
     } else {
       bool refuse = false;
       {
@@ -181,26 +226,28 @@ void ConnectProxy::Serve(int client) {
         targets_.push_back(words[1]);
         refuse = refuse_;
       }
-      if (!refuse) upstream = Dial(words[1]);
+      if (!refuse) upstream.fd = Dial(words[1]);
       if (refuse) {
-        WriteAll(client, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
-      } else if (upstream < 0) {
-        WriteAll(client, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        client.Write("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+      } else if (upstream.fd < 0) {
+        client.Write("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
       } else {
         {
           absl::MutexLock lock(&mu_);
-          open_fds_.push_back(upstream);
-          if (stopping_) shutdown(upstream, SHUT_RDWR);
+          open_fds_.push_back(upstream.fd);
+          if (stopping_) shutdown(upstream.fd, SHUT_RDWR);
         }
-        if (WriteAll(client, "HTTP/1.1 200 Connection established\r\n\r\n") &&
-            WriteAll(upstream, rest)) {
+        if (client.Write("HTTP/1.1 200 Connection established\r\n\r\n") &&
+            upstream.Write(rest)) {
           Relay(client, upstream);
         }
       }
     }
   }
+  if (client.ssl != nullptr) SSL_free(client.ssl);
+  ERR_clear_error();
   absl::MutexLock lock(&mu_);
-  for (int fd : {client, upstream}) {
+  for (int fd : {client_fd, upstream.fd}) {
     if (fd < 0) continue;
     std::erase(open_fds_, fd);
     close(fd);

@@ -20,12 +20,16 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "tests/test_certificates.h"
 
 namespace webhooks::e2e {
 
 class ConnectProxy {
  public:
-  static absl::StatusOr<std::unique_ptr<ConnectProxy>> Start();
+  // Plain HTTP; with `tls` (which must outlive the proxy), an https://
+  // proxy with the test server certificate.
+  static absl::StatusOr<std::unique_ptr<ConnectProxy>> Start(
+      const TestCertificates* tls = nullptr);
 
   ConnectProxy(const ConnectProxy&) = delete;
   ConnectProxy& operator=(const ConnectProxy&) = delete;
@@ -35,7 +39,7 @@ class ConnectProxy {
   void Stop();
 
   int port() const { return port_; }
-  // "http://127.0.0.1:<port>".
+  // "http://127.0.0.1:<port>" ("https://" with TLS).
   std::string Url() const;
   // The request targets of the CONNECTs received, in order:
   // "127.0.0.1:8443".
@@ -50,8 +54,9 @@ class ConnectProxy {
  private:
   ConnectProxy() = default;
   void AcceptLoop();
-  void Serve(int client);
+  void Serve(int client_fd);
 
+  void* ssl_ctx_ = nullptr;  // SSL_CTX*; null for plain HTTP
   int listen_fd_ = -1;
   int port_ = 0;
   std::thread accept_thread_;

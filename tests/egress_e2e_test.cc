@@ -2,9 +2,11 @@
 // real CONNECT proxy started by the test. Deliveries go through the proxy
 // when one is set (bypass_proxy opts out); destinations the SSRF guard
 // refuses stay refused and no CONNECT is sent for them; a proxy that is down
-// is named in the attempt. Client certificates (mTLS): validated when set,
-// never returned, presented to a receiver that requires one; a receiver
-// that requires one and gets none fails with a plain attempt message.
+// is named in the attempt, as is one that refuses the tunnel; an https://
+// proxy is verified with the CA bundle. Client certificates (mTLS):
+// validated when set, never returned, presented to a receiver that
+// requires one; a receiver that requires one and gets none fails with a
+// plain attempt message.
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -82,6 +84,37 @@ TEST_F(EgressE2eTest, DeliveriesGoThroughTheProxyUnlessBypassed) {
   EXPECT_THAT(proxy_->Targets(),
               ElementsAre(StrCat("127.0.0.1:", receiver_->port())));
   EXPECT_EQ(receiver_->Requests("/direct")[0].body, EventBody("e1"));
+}
+
+TEST_F(EgressE2eTest, AnHttpsProxyIsVerifiedWithTheCaBundle) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_OK_AND_ASSIGN(proxy_, ConnectProxy::Start(&certs()));
+  ASSERT_THAT(proxy_->Url(), ::testing::StartsWith("https://"));
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer(
+      "retry_schedule_seconds: [0]", {"--proxy_url=" + proxy_->Url()}));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub, Subscribe(receiver_->Url("/h")));
+  ASSERT_OK(Publish({"e1"}));
+  ASSERT_TRUE(receiver_->WaitForRequests(1, kWait, "/h"));
+  EXPECT_THAT(proxy_->Targets(),
+              ElementsAre(StrCat("127.0.0.1:", receiver_->port())));
+}
+
+TEST_F(EgressE2eTest, AnHttpsProxyWithAnUnknownCertificateFails) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_OK_AND_ASSIGN(proxy_, ConnectProxy::Start(&certs()));
+  // Without --ca_bundle the test CA is unknown (system CAs only).
+  ASSERT_NO_FATAL_FAILURE(StartServer(
+      "retry_schedule_seconds: [0]",
+      {"--allowed_cidrs=127.0.0.1/32", "--proxy_url=" + proxy_->Url()}));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub, Subscribe(receiver_->Url("/h")));
+  ASSERT_OK(Publish({"e1"}));
+  ASSERT_OK_AND_ASSIGN(v1::DeliveryAttempt attempt, ResolvedAttempt(sub.id()));
+  EXPECT_EQ(attempt.status(), v1::DeliveryAttempt::FAILED);
+  EXPECT_THAT(attempt.message(),
+              AllOf(HasSubstr(StrCat("egress proxy ", proxy_->Url(), ": ")),
+                    HasSubstr("certificate")));
+  EXPECT_THAT(proxy_->Targets(), IsEmpty());
+  EXPECT_EQ(receiver_->connections(), 0);
 }
 
 TEST_F(EgressE2eTest, PlainHttpTargetsAreTunnelledToo) {
