@@ -32,7 +32,7 @@ struct Caller {
   bool admin = false;
   bool publisher = false;
   bool subscriber = false;
-  std::string api_key_id;  // set when authenticated by an API key
+  std::string api_key_id = "";  // set when authenticated by an API key
 };
 
 // The groups of operations that roles grant.
