@@ -71,6 +71,10 @@ ABSL_FLAG(std::string, modes, "ceilings,ours,latency",
           "accumulate), memory (peak RSS with --pending deliveries "
           "pending; run it alone, the peak is the process's).");
 ABSL_FLAG(std::string, schemes, "http,https", "http and/or https.");
+ABSL_FLAG(std::string, controls, "plain",
+          "ours/drain: `plain` and/or `limited` subscriptions (each with a "
+          "rate limit, burst and in-flight cap far above what is reached: "
+          "what the per-subscription machinery costs when nothing waits).");
 ABSL_FLAG(std::string, subs_per_event, "1,10,1000",
           "Subscriptions (distinct URLs) each event matches.");
 ABSL_FLAG(double, duration_s, 5, "Measured seconds per throughput run.");
@@ -323,8 +327,12 @@ struct Bench {
     return channels[static_cast<size_t>(i) % channels.size()];
   }
 
+  // The runs' subscriptions: "plain" or "limited" (--controls).
+  static inline std::string control = "plain";
+
   static std::string Site(const std::string& scheme, int64_t k) {
-    return StrCat("/bench/", scheme, "/k", k);
+    return control == "plain" ? StrCat("/bench/", scheme, "/k", k)
+                              : StrCat("/bench/", control, "/", scheme, "/k", k);
   }
 
   // K subscriptions with distinct URLs at Site(scheme, k), made once.
@@ -342,6 +350,12 @@ struct Bench {
       s->set_event_type("*");
       s->set_target_url(StrCat(receiver(scheme)->base_url(), "/", scheme, "/k",
                                k, "/", i));
+      if (control == "limited") {
+        v1::DeliveryControl* c = s->mutable_delivery();
+        c->mutable_rate_limit()->set_per_second(100000);
+        c->mutable_rate_limit()->set_burst(100000);
+        c->set_max_in_flight(10000);
+      }
       v1::Subscription created_sub;
       grpc::ClientContext context;
       grpc::Status status = stub->CreateSubscription(&context, request,
@@ -1228,6 +1242,14 @@ void PrintRun(const char* what, const std::string& scheme, int64_t k, int rep,
 int Run() {
   const std::string modes = absl::GetFlag(FLAGS_modes);
   const std::vector<std::string> schemes = Split(absl::GetFlag(FLAGS_schemes));
+  const std::vector<std::string> controls = Split(absl::GetFlag(FLAGS_controls));
+  for (const std::string& control : controls) {
+    if (control != "plain" && control != "limited") {
+      std::fprintf(stderr, "--controls: plain and/or limited, not %s\n",
+                   control.c_str());
+      return 2;
+    }
+  }
   const std::vector<int64_t> ks = ParseInts(absl::GetFlag(FLAGS_subs_per_event));
   const std::vector<int64_t> rates = ParseInts(absl::GetFlag(FLAGS_rates));
   const std::vector<std::string> latency_schemes =
@@ -1374,18 +1396,24 @@ int Run() {
                         "receiver / window (durable outcomes/s alongside)");
     for (const std::string& scheme : schemes) {
       for (int64_t k : ks) {
-        for (int rep = 0; rep < reps; ++rep) {
-          if (absl::Status st = Prepare(bench, scheme, k); !st.ok()) {
-            return Fail("prepare", st);
+        for (const std::string& control : controls) {
+          Bench::control = control;
+          const std::string label =
+              control == "plain" ? std::string(mode) : StrCat(mode, "+lim");
+          for (int rep = 0; rep < reps; ++rep) {
+            if (absl::Status st = Prepare(bench, scheme, k); !st.ok()) {
+              return Fail("prepare", st);
+            }
+            std::string profile;
+            RunFigures f = drain ? RunDrain(bench, scheme, k, &profile)
+                                 : RunOurs(bench, scheme, k, &profile);
+            PrintRun(label.c_str(), scheme, k, rep, f,
+                     drain ? "received" : "durable outcomes");
+            if (!profile.empty()) std::printf("%s", profile.c_str());
+            rows.runs[StrCat(label, " ", scheme, " ", k)].push_back(f);
           }
-          std::string profile;
-          RunFigures f = drain ? RunDrain(bench, scheme, k, &profile)
-                               : RunOurs(bench, scheme, k, &profile);
-          PrintRun(mode, scheme, k, rep, f,
-                   drain ? "received" : "durable outcomes");
-          if (!profile.empty()) std::printf("%s", profile.c_str());
-          rows.runs[StrCat(mode, " ", scheme, " ", k)].push_back(f);
         }
+        Bench::control = "plain";
       }
     }
   }
@@ -1439,12 +1467,12 @@ int Run() {
       std::printf("RESULT ceiling scheme=%s a=%.0f b=%.0f c=%.0f\n",
                   scheme.c_str(), a, b, c);
     }
-    for (const char* mode : {"ours", "drain"}) {
+    for (const char* mode : {"ours", "ours+lim", "drain", "drain+lim"}) {
       for (int64_t k : ks) {
         const std::string key = StrCat(mode, " ", scheme, " ", k);
         if (!rows.runs.contains(key)) continue;
         const double r = rows.Median(key);
-        std::printf("%-5s %-5s K=%-4lld %8.0f/s   ours/A %.2f   ours/B %.2f   "
+        std::printf("%-9s %-5s K=%-4lld %8.0f/s   ours/A %.2f   ours/B %.2f   "
                     "(cpu ours %.2f, others %.2f)\n",
                     mode, scheme.c_str(), static_cast<long long>(k), r,
                     a > 0 ? r / a : 0, b > 0 ? r / b : 0,

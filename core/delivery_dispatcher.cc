@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/attempt_outcome.h"
+#include "core/delivery_control.h"
 #include "core/event_validation.h"
 #include "core/request_renderer.h"
 #include "core/validation.h"
@@ -17,9 +18,6 @@ namespace webhooks::core {
 namespace {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
-
-// How long Redeliver waits for an outcome that is being written to be let go.
-constexpr absl::Duration kReserveWait = absl::Seconds(2);
 
 // A failure of the store (or of the process) rather than of the delivery:
 // what Prepare reports for the delivery itself — its subscription gone or
@@ -54,7 +52,10 @@ struct DeliveryDispatcher::FetchCache {
 
 DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
                                        const DispatcherOptions& options)
-    : deps_(deps), options_(options), cache_(std::make_unique<FetchCache>()) {}
+    : deps_(deps),
+      options_(options),
+      waiting_(options.max_waiting),
+      cache_(std::make_unique<FetchCache>()) {}
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
 
@@ -98,7 +99,7 @@ void DeliveryDispatcher::Shutdown(absl::Duration grace) {
 bool DeliveryDispatcher::Busy(std::string_view id) const {
   const auto key = AsAbsl(id);
   return leased_.contains(key) || writing_.contains(key) ||
-         resolved_during_fetch_.contains(key);
+         resolved_during_fetch_.contains(key) || waiting_.Contains(id);
 }
 
 void DeliveryDispatcher::FetchLoop() {
@@ -110,9 +111,17 @@ void DeliveryDispatcher::FetchLoop() {
       const auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !draining_ && Held() < static_cast<size_t>(options_.max_leased);
       };
+      // A waiting delivery's subscription gets its next token.
+      const auto throttle_due = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return throttle_wake_ <= absl::Now();
+      };
       bool timed_out = false;
-      while (!stopping_ && !(room() && (woken_ || more)) && !timed_out) {
-        timed_out = cv_.WaitWithDeadline(&mu_, deadline);
+      while (!stopping_ &&
+             !(room() && (woken_ || more || throttle_due())) && !timed_out) {
+        absl::Time until = deadline;
+        if (room()) until = std::min(deadline, throttle_wake_);
+        // Woken early for a token: the loop's test sees it.
+        timed_out = cv_.WaitWithDeadline(&mu_, until) && absl::Now() >= deadline;
       }
       if (stopping_) return;
       if (!room()) continue;  // full or draining: wait again
@@ -155,70 +164,39 @@ bool DeliveryDispatcher::Fetch() {
   }
   cache.events.clear();
   cache.dialects.clear();
+  bool storage_trouble = false;
+  SendWaiting(cache, storage_trouble);
   absl::StatusOr<std::vector<DeliveryRecord>> due = deps_.queue->NextDue(
       deps_.clock->Now(), limit, [this](std::string_view id) {
         absl::MutexLock lock(&mu_);
         return Busy(id);
       });
-  bool storage_trouble = !due.ok();
+  if (!due.ok()) storage_trouble = true;
   if (due.ok()) {
     for (DeliveryRecord& delivery : *due) {
-      {
+      bool throttled = false;
+      absl::StatusOr<const SubscriptionRecord*> subscription =
+          SubscriptionOf(delivery.subscription_id(), cache);
+      if (subscription.ok() && Throttled((*subscription)->delivery())) {
+        const absl::Time now = deps_.clock->Now();
         absl::MutexLock lock(&mu_);
-        // The scan skipped what was busy; since then an outcome may have
-        // been written or a redelivery may have taken it. Either notes it
-        // again when it is done.
         if (Busy(delivery.id())) continue;
-        if (draining_ || Held() >= static_cast<size_t>(options_.max_leased)) {
-          // Left pending: the next scan must see it again.
-          deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
+        // Behind those waiting already, or over the limit: it waits.
+        if (waiting_.Front(delivery.subscription_id()) != nullptr ||
+            !throttle_.TryTake(delivery.subscription_id(),
+                               (*subscription)->delivery(), now)) {
+          const int64_t due_micros = delivery.next_attempt_micros();
+          if (!waiting_.Add(std::move(delivery))) {
+            // No room to wait in memory: left pending for a later scan.
+            deps_.queue->NoteEnqueued(due_micros);
+          } else {
+            throttle_wake_ = absl::Now();  // the next SendWaiting computes it
+          }
           continue;
         }
-        // Leased from here, while its request is built: a redelivery that
-        // starts now finds it busy instead of queueing it a second time.
-        leased_.emplace(delivery.id(), Lease{});
+        throttled = true;
       }
-      const std::string id = delivery.id();
-      AttemptRecord attempt;
-      std::string owner;
-      absl::StatusOr<HttpRequest> request =
-          Prepare(delivery, attempt, owner, cache);
-      if (!request.ok()) {
-        const int64_t due_micros = delivery.next_attempt_micros();
-        const bool transient = Transient(request.status());
-        // Resolved while still held; left pending, noted once let go.
-        if (!transient) Abandon(delivery, AsStd(request.status().message()));
-        {
-          absl::MutexLock lock(&mu_);
-          leased_.erase(id);
-        }
-        if (transient) {
-          // Storage trouble, not the delivery's: it stays pending and is
-          // tried again at the next poll.
-          deps_.queue->NoteEnqueued(due_micros);
-          storage_trouble = true;
-        }
-        continue;
-      }
-      const bool first_attempt = delivery.attempt_count() == 0;
-      const int64_t since_commit_micros =
-          attempt.create_time_micros() - delivery.create_time_micros();
-      {
-        absl::MutexLock lock(&mu_);
-        leased_[id] = Lease{std::move(delivery), std::move(attempt),
-                            std::move(owner)};
-      }
-      ++stats_.in_flight;
-      if (deps_.metrics != nullptr && first_attempt) {
-        deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
-      }
-      deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
-        absl::MutexLock lock(&mu_);
-        // Only the writer waits for arrivals; it takes all there are.
-        const bool first = arrivals_.empty();
-        arrivals_.push_back(Arrival{id, std::move(result)});
-        if (first) cv_.SignalAll();
-      });
+      Launch(std::move(delivery), cache, false, throttled, storage_trouble);
     }
   }
   absl::MutexLock lock(&mu_);
@@ -234,24 +212,165 @@ bool DeliveryDispatcher::Fetch() {
   return !storage_trouble && static_cast<int>(due->size()) >= limit;
 }
 
-absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
-    const DeliveryRecord& delivery, AttemptRecord& attempt, std::string& owner,
-    FetchCache& cache) {
-  auto sub_it = cache.subscriptions.find(delivery.subscription_id());
+absl::StatusOr<const SubscriptionRecord*> DeliveryDispatcher::SubscriptionOf(
+    const std::string& subscription_id, FetchCache& cache) {
+  auto sub_it = cache.subscriptions.find(subscription_id);
   if (sub_it == cache.subscriptions.end()) {
     absl::StatusOr<SubscriptionRecord> loaded =
-        deps_.registry->Get(delivery.subscription_id(), Scope::All());
+        deps_.registry->Get(subscription_id, Scope::All());
     // Kept: the record, or that there is none; not a failure to read.
     if (!loaded.ok() && !absl::IsNotFound(loaded.status())) {
       return loaded.status();
     }
-    sub_it = cache.subscriptions
-                 .emplace(delivery.subscription_id(), std::move(loaded))
+    sub_it = cache.subscriptions.emplace(subscription_id, std::move(loaded))
                  .first;
   }
   if (!sub_it->second.ok()) return sub_it->second.status();
-  const SubscriptionRecord& subscription = *sub_it->second;
-  owner = subscription.owner();
+  return &*sub_it->second;
+}
+
+void DeliveryDispatcher::SendWaiting(FetchCache& cache, bool& storage_trouble) {
+  std::vector<std::string> subscriptions;
+  {
+    absl::MutexLock lock(&mu_);
+    throttle_wake_ = absl::InfiniteFuture();
+    if (waiting_.empty()) return;
+    subscriptions = waiting_.Subscriptions();
+  }
+  absl::Time wake = absl::InfiniteFuture();
+  for (const std::string& id : subscriptions) {
+    // Copied: later look-ups may move the cache's entries.
+    DeliveryControlRecord control;
+    bool known = false;
+    if (absl::StatusOr<const SubscriptionRecord*> subscription =
+            SubscriptionOf(id, cache);
+        subscription.ok()) {
+      control = (*subscription)->delivery();
+      known = true;
+    }
+    // The clock is read outside mu_ (a test's clock may block).
+    const absl::Time now = deps_.clock->Now();
+    while (true) {
+      DeliveryRecord next;
+      bool throttled = false;
+      {
+        absl::MutexLock lock(&mu_);
+        if (draining_ || Held() >= static_cast<size_t>(options_.max_leased)) {
+          break;  // Release wakes the fetcher once there is room
+        }
+        const DeliveryRecord* front = waiting_.Front(id);
+        if (front == nullptr) break;
+        // Limits lifted, or the subscription gone (Launch resolves it):
+        // no more waiting.
+        if (known && Throttled(control)) {
+          if (!throttle_.TryTake(id, control, now)) {
+            // In real time: what the fetcher's waits are measured in.
+            const absl::Time chance = throttle_.NextChance(id, control, now);
+            if (chance != absl::InfiniteFuture()) {
+              wake = std::min(wake, absl::Now() + (chance - now));
+            }
+            break;
+          }
+          throttled = true;
+        }
+        next = waiting_.PopFront(id);
+        // Still busy (as leased) until Launch is done with it.
+        leased_.emplace(next.id(), Lease{});
+      }
+      Launch(std::move(next), cache, true, throttled, storage_trouble);
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  throttle_wake_ = std::min(throttle_wake_, wake);
+}
+
+void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
+                                bool from_waitroom, bool throttled,
+                                bool& storage_trouble) {
+  const std::string id = delivery.id();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!from_waitroom) {
+      // The scan skipped what was busy; since then an outcome may have
+      // been written or a redelivery may have taken it. Either notes it
+      // again when it is done.
+      if (Busy(id)) {
+        if (throttled) throttle_.Return(delivery.subscription_id());
+        return;
+      }
+      if (draining_ || Held() >= static_cast<size_t>(options_.max_leased)) {
+        // Left pending: the next scan must see it again.
+        deps_.queue->NoteEnqueued(delivery.next_attempt_micros());
+        if (throttled) throttle_.Return(delivery.subscription_id());
+        return;
+      }
+      // Leased from here, while its request is built: a redelivery that
+      // starts now finds it busy instead of queueing it a second time.
+      leased_.emplace(id, Lease{});
+    }
+  }
+  if (from_waitroom && !deps_.queue->Holds(delivery)) {
+    // Its partition passed to another node while it waited: that node
+    // sends it.
+    absl::MutexLock lock(&mu_);
+    leased_.erase(id);
+    if (throttled) throttle_.Return(delivery.subscription_id());
+    return;
+  }
+  AttemptRecord attempt;
+  Lease lease;
+  absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt, lease, cache);
+  if (!request.ok()) {
+    const int64_t due_micros = delivery.next_attempt_micros();
+    const bool transient = Transient(request.status());
+    // Resolved while still held; left pending, noted once let go.
+    if (!transient) Abandon(delivery, AsStd(request.status().message()));
+    {
+      absl::MutexLock lock(&mu_);
+      leased_.erase(id);
+    }
+    if (throttled) throttle_.Return(delivery.subscription_id());
+    if (transient) {
+      // Storage trouble, not the delivery's: it stays pending and is
+      // tried again at the next poll.
+      deps_.queue->NoteEnqueued(due_micros);
+      storage_trouble = true;
+    }
+    return;
+  }
+  const bool first_attempt = delivery.attempt_count() == 0;
+  const int64_t since_commit_micros =
+      attempt.create_time_micros() - delivery.create_time_micros();
+  lease.delivery = std::move(delivery);
+  lease.attempt = std::move(attempt);
+  lease.throttled = throttled;
+  {
+    absl::MutexLock lock(&mu_);
+    leased_[id] = std::move(lease);
+  }
+  ++stats_.in_flight;
+  if (deps_.metrics != nullptr && first_attempt) {
+    deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
+  }
+  deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
+    absl::MutexLock lock(&mu_);
+    // Only the writer waits for arrivals; it takes all there are.
+    const bool first = arrivals_.empty();
+    arrivals_.push_back(Arrival{id, std::move(result)});
+    if (first) cv_.SignalAll();
+  });
+}
+
+absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
+    const DeliveryRecord& delivery, AttemptRecord& attempt, Lease& lease,
+    FetchCache& cache) {
+  ASSIGN_OR_RETURN(const SubscriptionRecord* found,
+                   SubscriptionOf(delivery.subscription_id(), cache));
+  const SubscriptionRecord& subscription = *found;
+  lease.owner = subscription.owner();
+  if (!subscription.delivery().retry_schedule_micros().empty()) {
+    lease.retries = RetrySchedule(subscription.delivery());
+  }
   if (!subscription.active()) {
     return absl::FailedPreconditionError("The subscription is inactive.");
   }
@@ -308,6 +427,10 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   request.bypass_proxy = subscription.bypass_proxy();
   request.client_certificate_pem = subscription.client_certificate_pem();
   request.client_key_pem = subscription.client_key_pem();
+  request.connect_timeout =
+      absl::Microseconds(subscription.delivery().connect_timeout_micros());
+  request.total_timeout =
+      absl::Microseconds(subscription.delivery().timeout_micros());
   attempt.set_id(NewId("att_", absl::ToUnixMillis(now), *deps_.random));
   attempt.set_delivery_id(delivery.id());
   attempt.set_subscription_id(delivery.subscription_id());
@@ -363,6 +486,9 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       }
       writing_.insert(arrival.delivery_id);
       done.push_back(arrival.delivery_id);
+      if (node.mapped().throttled) {
+        throttle_.Done(node.mapped().delivery.subscription_id());
+      }
       leases.push_back(std::move(node.mapped()));
     }
   }
@@ -405,8 +531,8 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     } else if (c.gone) {
       after.set_state(DeliveryRecord::FAILED);
     } else {
-      std::optional<absl::Duration> delay =
-          deps_.retry->DelayAfterFailure(after.attempt_count(), c.retry_after);
+      std::optional<absl::Duration> delay = deps_.retry->DelayAfterFailure(
+          after.attempt_count(), c.retry_after, lease.retries);
       if (delay.has_value()) {
         after.set_next_attempt_micros(Micros(now + *delay));
         ++stats_.retries_scheduled;
@@ -470,164 +596,6 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
         OutcomeNotice::Kind::kSubscriptionDeactivated, d.subscription_id,
         d.owner, AttemptRecord(), d.message, now});
   }
-}
-
-bool DeliveryDispatcher::Reserve(std::string_view id) {
-  absl::MutexLock lock(&mu_);
-  // An outcome being written (or noted by a running fetch) is let go in
-  // moments: wait for it rather than call a finished delivery busy. Only a
-  // request on the wire makes Reserve fail at once.
-  const absl::Time deadline = absl::Now() + kReserveWait;
-  while (Busy(id) && !leased_.contains(AsAbsl(id)) && !stopping_) {
-    if (cv_.WaitWithDeadline(&mu_, deadline)) break;
-  }
-  if (Busy(id)) return false;
-  writing_.emplace(id);
-  return true;
-}
-
-void DeliveryDispatcher::Release(std::vector<std::string> ids,
-                                 int64_t due_micros) {
-  {
-    absl::MutexLock lock(&mu_);
-    for (std::string& id : ids) {
-      writing_.erase(id);
-      if (fetching_) resolved_during_fetch_.insert(std::move(id));
-    }
-    if (fetching_) {
-      resolved_during_fetch_due_ =
-          std::min(resolved_during_fetch_due_, due_micros);
-    }
-    cv_.SignalAll();  // room for the fetcher; Shutdown may be waiting
-  }
-  deps_.queue->NoteEnqueued(due_micros);
-}
-
-absl::StatusOr<DeliveryRecord> DeliveryDispatcher::Redeliver(
-    std::string_view delivery_id, const Scope& scope) {
-  RETURN_IF_ERROR(ValidateResourceId("delivery_id", delivery_id));
-  const bool held = Reserve(delivery_id);
-  int64_t to_note = DeliveryQueue::kNothingQueued;
-  absl::StatusOr<DeliveryRecord> after =
-      RedeliverHeld(delivery_id, scope, held, to_note);
-  if (!held) return after;
-  Release({std::string(delivery_id)}, to_note);
-  if (after.ok()) Wake();
-  return after;
-}
-
-absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverHeld(
-    std::string_view delivery_id, const Scope& scope, bool held,
-    int64_t& to_note) {
-  absl::StatusOr<DeliveryRecord> before = deps_.queue->Get(delivery_id);
-  if (!before.ok()) {
-    // A fetch may have read it from the queue and left it to us: without
-    // its due time the queue must look from the start.
-    if (!absl::IsNotFound(before.status())) to_note = 0;
-    return before.status();
-  }
-  if (before->state() == DeliveryRecord::PENDING) {
-    to_note = before->next_attempt_micros();
-  }
-  absl::StatusOr<SubscriptionRecord> subscription =
-      deps_.registry->Get(before->subscription_id(), scope);
-  if (!subscription.ok()) {
-    return absl::NotFoundError(StrCat("delivery \"", delivery_id, "\" not found"));
-  }
-  // Only now: busy says nothing to a caller who may not see the delivery.
-  if (!held) {
-    return absl::FailedPreconditionError(
-        StrCat("delivery \"", delivery_id, "\" is being sent right now"));
-  }
-  if (!subscription->active()) {
-    return absl::FailedPreconditionError(
-        StrCat("subscription \"", subscription->id(),
-               "\" is inactive; activate it before redelivering"));
-  }
-  DeliveryRecord after = *before;
-  after.set_state(DeliveryRecord::PENDING);
-  after.set_next_attempt_micros(Micros(deps_.clock->Now()));
-  storage::WriteBatch batch;
-  int64_t queued_min = DeliveryQueue::kNothingQueued;
-  DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min,
-                             deps_.queue->partitions());
-  RETURN_IF_ERROR(deps_.store->Write(batch));
-  to_note = std::min(to_note, queued_min);
-  return after;
-}
-
-absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
-    std::string_view subscription_id, absl::Time since, const Scope& scope) {
-  RETURN_IF_ERROR(deps_.registry->Get(subscription_id, scope).status());
-  // Delivery ids begin with their creation time, so the scan starts there.
-  std::vector<std::string> failed;
-  absl::Status parse_error;
-  RETURN_IF_ERROR(deps_.store->Scan(
-      storage::Column::kDeliveries,
-      IdTimeFloor(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(since)), "",
-      [&](std::string_view key, std::string_view value) {
-        DeliveryRecord d;
-        if (!d.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          parse_error = absl::DataLossError("stored delivery is corrupt");
-          return false;
-        }
-        if (d.subscription_id() == subscription_id &&
-            d.state() == DeliveryRecord::FAILED &&
-            d.create_time_micros() >= Micros(since)) {
-          failed.emplace_back(key);
-        }
-        return true;
-      }));
-  RETURN_IF_ERROR(parse_error);
-  if (failed.empty()) return 0;
-  // Each is held busy and read again: one redelivered meanwhile is pending
-  // already and is left as it is.
-  std::vector<std::string> reserved;
-  for (std::string& id : failed) {
-    if (Reserve(id)) reserved.push_back(std::move(id));
-  }
-  storage::WriteBatch batch;
-  int64_t queued_min = DeliveryQueue::kNothingQueued;
-  const int64_t now = Micros(deps_.clock->Now());
-  int64_t recovered = 0;
-  absl::Status status;
-  for (const std::string& id : reserved) {
-    absl::StatusOr<DeliveryRecord> before = deps_.queue->Get(id);
-    if (!before.ok()) {
-      status = before.status();
-      break;
-    }
-    if (before->state() != DeliveryRecord::FAILED) continue;
-    DeliveryRecord after = *before;
-    after.set_state(DeliveryRecord::PENDING);
-    after.set_next_attempt_micros(now);
-    DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min,
-                             deps_.queue->partitions());
-    ++recovered;
-  }
-  if (status.ok() && !batch.empty()) status = deps_.store->Write(batch);
-  // None of them was in the queue before: only what was written is noted.
-  Release(std::move(reserved),
-          status.ok() ? queued_min : DeliveryQueue::kNothingQueued);
-  RETURN_IF_ERROR(status);
-  Wake();
-  return recovered;
-}
-
-std::vector<AttemptRecord> DeliveryDispatcher::InFlight(
-    std::string_view subscription_id) const {
-  std::vector<AttemptRecord> attempts;
-  absl::MutexLock lock(&mu_);
-  for (const auto& [id, lease] : leased_) {
-    if (lease.attempt.subscription_id() == subscription_id) {
-      attempts.push_back(lease.attempt);
-    }
-  }
-  std::sort(attempts.begin(), attempts.end(),
-            [](const AttemptRecord& a, const AttemptRecord& b) {
-              return a.id() > b.id();
-            });
-  return attempts;
 }
 
 }  // namespace webhooks::core

@@ -39,6 +39,8 @@
 #include "core/attempt_log.h"
 #include "core/delivery_metrics.h"
 #include "core/delivery_queue.h"
+#include "core/delivery_throttle.h"
+#include "core/delivery_waitroom.h"
 #include "core/dialect_catalog.h"
 #include "core/http_sender.h"
 #include "core/outcome_bus.h"
@@ -73,6 +75,10 @@ struct DispatcherOptions {
   int failure_limit = 50;
   // Bytes of a request body kept in its attempt record.
   size_t max_recorded_body = 64 << 10;
+  // Deliveries held in memory while their subscription's rate limit or
+  // in-flight cap makes them wait, at most (more stay in the queue, read
+  // again by later scans).
+  size_t max_waiting = 65536;
 };
 
 // Counters for the metrics endpoint. Monotonic unless noted.
@@ -125,6 +131,9 @@ class DeliveryDispatcher {
     DeliveryRecord delivery;  // as stored when leased
     AttemptRecord attempt;    // PENDING, with the request
     std::string owner;        // the subscription's, for watchers' scopes
+    // The subscription's retry delays (empty: the server's schedule).
+    std::vector<absl::Duration> retries;
+    bool throttled = false;   // took from throttle_: Done when it ends
   };
   struct Arrival {
     std::string delivery_id;
@@ -141,10 +150,23 @@ class DeliveryDispatcher {
   // Reads due deliveries and hands them to the sender. Returns true when it
   // took as many as it asked for (more may be due).
   bool Fetch() ABSL_LOCKS_EXCLUDED(mu_);
+  // The subscription of a delivery, read once per registry generation.
+  // The pointer is good until the next look-up.
+  absl::StatusOr<const SubscriptionRecord*> SubscriptionOf(
+      const std::string& subscription_id, FetchCache& cache);
+  // Sends the waiting deliveries whose subscriptions may send now; sets
+  // throttle_wake_ to when the next of the others may.
+  void SendWaiting(FetchCache& cache, bool& storage_trouble)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Leases one due delivery, builds its request and hands it to the
+  // sender. `from_waitroom`: taken out of waiting_ (else read by a scan);
+  // `throttled`: took from throttle_.
+  void Launch(DeliveryRecord delivery, FetchCache& cache, bool from_waitroom,
+              bool throttled, bool& storage_trouble) ABSL_LOCKS_EXCLUDED(mu_);
   // Builds the request of one due delivery; on failure resolves it.
   absl::StatusOr<HttpRequest> Prepare(const DeliveryRecord& delivery,
-                                      AttemptRecord& attempt,
-                                      std::string& owner, FetchCache& cache);
+                                      AttemptRecord& attempt, Lease& lease,
+                                      FetchCache& cache);
   size_t Held() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return leased_.size() + writing_.size();
   }
@@ -193,6 +215,13 @@ class DeliveryDispatcher {
   int64_t resolved_during_fetch_due_ ABSL_GUARDED_BY(mu_) =
       DeliveryQueue::kNothingQueued;
   std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(mu_);
+  // Read from the queue, waiting for their subscription's rate limit or
+  // in-flight cap; busy like leased ones.
+  DeliveryWaitroom waiting_ ABSL_GUARDED_BY(mu_);
+  // When a waiting delivery may go next (InfiniteFuture: none, or only
+  // when an attempt ends).
+  absl::Time throttle_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
+  DeliveryThrottle throttle_;
   // Only the fetch thread touches it.
   std::unique_ptr<FetchCache> cache_;
   std::thread fetch_thread_;

@@ -32,6 +32,9 @@ struct HttpRequest {
   // none.
   std::string client_certificate_pem = {};
   std::string client_key_pem = {};
+  // Zero: the sender's own.
+  absl::Duration connect_timeout = absl::ZeroDuration();
+  absl::Duration total_timeout = absl::ZeroDuration();
 };
 
 struct HttpResult {

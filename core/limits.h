@@ -40,6 +40,12 @@ struct Limits {
   int max_filter_depth = 8;
   int max_filter_predicates = 64;
   int max_filter_values = 256;
+  // Subscription.delivery: its timeouts, and its retry schedule's length
+  // and longest delay.
+  int max_delivery_connect_timeout_ms = 30000;
+  int max_delivery_timeout_ms = 120000;
+  int max_retry_schedule_entries = 20;
+  int max_retry_delay_seconds = 86400;
 };
 
 }  // namespace webhooks::core

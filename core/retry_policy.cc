@@ -16,7 +16,24 @@ std::optional<absl::Duration> RetryPolicy::DelayAfterFailure(
     return std::clamp(*retry_after, absl::ZeroDuration(),
                       options_.max_retry_after);
   }
-  const absl::Duration base = options_.schedule[attempts_made];
+  return Jittered(options_.schedule[attempts_made]);
+}
+
+std::optional<absl::Duration> RetryPolicy::DelayAfterFailure(
+    int attempts_made, std::optional<absl::Duration> retry_after,
+    const std::vector<absl::Duration>& retries) const {
+  if (retries.empty()) return DelayAfterFailure(attempts_made, retry_after);
+  if (attempts_made < 1 || attempts_made > static_cast<int>(retries.size())) {
+    return std::nullopt;
+  }
+  if (retry_after.has_value()) {
+    return std::clamp(*retry_after, absl::ZeroDuration(),
+                      options_.max_retry_after);
+  }
+  return Jittered(retries[attempts_made - 1]);
+}
+
+absl::Duration RetryPolicy::Jittered(absl::Duration base) const {
   std::string bytes = random_->Bytes(8);
   uint64_t r = 0;
   std::memcpy(&r, bytes.data(), sizeof(r));

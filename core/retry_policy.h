@@ -40,9 +40,18 @@ class RetryPolicy {
   std::optional<absl::Duration> DelayAfterFailure(
       int attempts_made, std::optional<absl::Duration> retry_after) const;
 
+  // The same under a subscription's own schedule of retry delays
+  // (`retries[i]`: the wait after the (i+1)-th failed attempt); the
+  // server's schedule when `retries` is empty.
+  std::optional<absl::Duration> DelayAfterFailure(
+      int attempts_made, std::optional<absl::Duration> retry_after,
+      const std::vector<absl::Duration>& retries) const;
+
   int max_attempts() const { return static_cast<int>(options_.schedule.size()); }
 
  private:
+  absl::Duration Jittered(absl::Duration base) const;
+
   const RetryOptions options_;
   RandomSource* const random_;
 };

@@ -26,7 +26,8 @@ constexpr std::string_view kOwnerRemoved = "The owning principal was removed.";
 }  // namespace
 
 std::string StaticSubscriptionId(const SubscriptionRecord& r) {
-  // The filter counts only when set, so that ids from before filters stay.
+  // The filter counts only when set, so that ids from before filters stay;
+  // delivery settings do not count (changing them keeps the subscription).
   uint64_t hash =
       r.filter().empty()
           ? RequestFingerprint({r.site(), r.resource_type(), r.event_type(),
@@ -105,6 +106,7 @@ absl::Status SubscriptionRegistry::SyncStatic(
     record.set_bypass_proxy(declared[i].bypass_proxy());
     record.set_client_certificate_pem(declared[i].client_certificate_pem());
     record.set_client_key_pem(declared[i].client_key_pem());
+    *record.mutable_delivery() = declared[i].delivery();
     absl::Status valid = Normalize(record);
     if (valid.ok() && !record.id().empty()) {
       valid = ValidateResourceId("subscription.id", record.id());
@@ -144,6 +146,7 @@ absl::Status SubscriptionRegistry::SyncStatic(
       next.set_bypass_proxy(want.bypass_proxy());
       next.set_client_certificate_pem(want.client_certificate_pem());
       next.set_client_key_pem(want.client_key_pem());
+      *next.mutable_delivery() = want.delivery();
       next.set_is_static(true);
       if (!current.has_value()) {
         next.set_secret(NewSigningSecret(*random_));

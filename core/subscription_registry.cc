@@ -9,6 +9,7 @@
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/client_certificate.h"
+#include "core/delivery_control.h"
 #include "core/payload_filter.h"
 #include "core/signing_secret.h"
 #include "core/site_path.h"
@@ -29,7 +30,7 @@ const std::set<std::string, std::less<>>& UpdatablePaths() {
   static const auto* paths = new std::set<std::string, std::less<>>{
       "site", "resource_type", "event_type", "target_url",
       "owner", "permission", "dialect", "filter", "bypass_proxy",
-      "client_certificate"};
+      "client_certificate", "delivery"};
   return *paths;
 }
 
@@ -155,7 +156,7 @@ absl::Status SubscriptionRegistry::Normalize(SubscriptionRecord& r) const {
                                            r.client_key_pem())
                         .status());
   }
-  return absl::OkStatus();
+  return ValidateDeliveryControl("subscription.delivery", r.delivery(), limits);
 }
 
 absl::StatusOr<std::optional<SubscriptionRecord>> SubscriptionRegistry::Load(
@@ -339,6 +340,7 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Create(
   record.set_client_certificate_pem(draft.client_certificate_pem());
   record.set_client_key_pem(draft.client_key_pem());
   RETURN_IF_ERROR(CheckNewCertificate(record, clock_->Now()));
+  *record.mutable_delivery() = draft.delivery();
   if (scope.owner.has_value()) {
     if (record.owner().empty()) record.set_owner(*scope.owner);
     if (record.owner() != *scope.owner) {
@@ -487,6 +489,7 @@ absl::StatusOr<SubscriptionRecord> SubscriptionRegistry::Update(
         next.set_client_key_pem(changes.client_key_pem());
         RETURN_IF_ERROR(CheckNewCertificate(next, clock_->Now()));
       }
+      if (path == "delivery") *next.mutable_delivery() = changes.delivery();
     }
     if (scope.owner.has_value() && next.owner() != *scope.owner) {
       return error::OwnerNotCaller("subscription.owner", *scope.owner);

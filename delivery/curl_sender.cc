@@ -321,10 +321,6 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
       .Set(CURLOPT_SSL_VERIFYPEER, 1L)
       .Set(CURLOPT_SSL_VERIFYHOST, 2L)  // 2 is "verify"; 1 means the same
       .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS))
-      .Set(CURLOPT_CONNECTTIMEOUT_MS,
-           static_cast<long>(absl::ToInt64Milliseconds(options_.connect_timeout)))
-      .Set(CURLOPT_TIMEOUT_MS,
-           static_cast<long>(absl::ToInt64Milliseconds(options_.total_timeout)))
       .Set(CURLOPT_WRITEFUNCTION, &OnBody)
       .Set(CURLOPT_HEADERFUNCTION, &OnHeader)
       .Set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket);
@@ -381,7 +377,18 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
       .Set(CURLOPT_SSLCERT_BLOB, has_cert ? &cert : nullptr)
       .Set(CURLOPT_SSLKEY_BLOB, has_cert ? &key : nullptr)
       .Set(CURLOPT_SSLCERTTYPE, "PEM")
-      .Set(CURLOPT_SSLKEYTYPE, "PEM");
+      .Set(CURLOPT_SSLKEYTYPE, "PEM")
+      // The request's own timeouts (a subscription's), else the server's.
+      .Set(CURLOPT_CONNECTTIMEOUT_MS,
+           static_cast<long>(absl::ToInt64Milliseconds(
+               request.connect_timeout > absl::ZeroDuration()
+                   ? request.connect_timeout
+                   : options_.connect_timeout)))
+      .Set(CURLOPT_TIMEOUT_MS,
+           static_cast<long>(absl::ToInt64Milliseconds(
+               request.total_timeout > absl::ZeroDuration()
+                   ? request.total_timeout
+                   : options_.total_timeout)));
   return set.code();
 }
 

@@ -240,6 +240,11 @@ core::Limits LimitsFromConfig(const v1::ServerConfig& config) {
   set(limits.max_subscriptions, in.max_subscriptions());
   set(limits.max_dialects, in.max_dialects());
   set(limits.max_subscriptions_per_owner, in.max_subscriptions_per_owner());
+  set(limits.max_delivery_connect_timeout_ms,
+      in.max_delivery_connect_timeout_ms());
+  set(limits.max_delivery_timeout_ms, in.max_delivery_timeout_ms());
+  set(limits.max_retry_schedule_entries, in.max_retry_schedule_entries());
+  set(limits.max_retry_delay_seconds, in.max_retry_delay_seconds());
   // A smaller max_page_size also caps the page size used when none is asked.
   if (limits.default_page_size > limits.max_page_size) {
     limits.default_page_size = limits.max_page_size;

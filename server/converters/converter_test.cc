@@ -40,6 +40,33 @@ TEST(SubscriptionConverterTest, IgnoresOutputOnlyFields) {
   EXPECT_EQ(record.status_message(), "");
 }
 
+TEST(SubscriptionConverterTest, DeliveryControlRoundTrips) {
+  v1::Subscription api;
+  v1::DeliveryControl* c = api.mutable_delivery();
+  c->mutable_rate_limit()->set_per_second(0.5);
+  c->set_max_in_flight(3);
+  c->mutable_connect_timeout()->set_nanos(1500);  // rounds up to 2 us
+  c->mutable_timeout()->set_seconds(7);
+  c->add_retry_schedule()->set_seconds(0);
+  c->add_retry_schedule()->set_seconds(60);
+  core::SubscriptionRecord record = SubscriptionFromApi(api);
+  EXPECT_TRUE(record.delivery().rate_limited());
+  EXPECT_EQ(record.delivery().connect_timeout_micros(), 2);
+  EXPECT_EQ(record.delivery().timeout_micros(), 7000000);
+  ASSERT_EQ(record.delivery().retry_schedule_micros_size(), 2);
+  v1::Subscription back = SubscriptionToApi(record, false);
+  EXPECT_EQ(back.delivery().rate_limit().per_second(), 0.5);
+  EXPECT_EQ(back.delivery().connect_timeout().nanos(), 2000);
+  EXPECT_EQ(back.delivery().timeout().seconds(), 7);
+  EXPECT_EQ(back.delivery().retry_schedule(1).seconds(), 60);
+  // A zero rate given is kept as given (validation refuses it); none stays
+  // none.
+  v1::Subscription zero;
+  zero.mutable_delivery()->mutable_rate_limit();
+  EXPECT_TRUE(SubscriptionFromApi(zero).delivery().rate_limited());
+  EXPECT_FALSE(SubscriptionFromApi(v1::Subscription()).has_delivery());
+}
+
 TEST(SubscriptionConverterTest, ListQueryFilters) {
   v1::ListSubscriptionsRequest request;
   request.set_site("/NOAA");

@@ -6,6 +6,57 @@
 #include "server/converters/time_converter.h"
 
 namespace webhooks::server {
+namespace {
+
+// Whole microseconds, rounded away from zero (a nonzero duration stays set).
+int64_t Micros(const google::protobuf::Duration& d) {
+  int64_t micros = d.seconds() * 1000000 + d.nanos() / 1000;
+  if (d.nanos() % 1000 > 0) ++micros;
+  if (d.nanos() % 1000 < 0) --micros;
+  return micros;
+}
+
+void SetDuration(int64_t micros, google::protobuf::Duration* d) {
+  d->set_seconds(micros / 1000000);
+  d->set_nanos(static_cast<int32_t>(micros % 1000000) * 1000);
+}
+
+}  // namespace
+
+core::DeliveryControlRecord DeliveryFromApi(const v1::DeliveryControl& api) {
+  core::DeliveryControlRecord record;
+  if (api.has_rate_limit()) {
+    record.set_rate_limited(true);
+    record.set_rate_per_second(api.rate_limit().per_second());
+    record.set_burst(api.rate_limit().burst());
+  }
+  record.set_max_in_flight(api.max_in_flight());
+  record.set_connect_timeout_micros(Micros(api.connect_timeout()));
+  record.set_timeout_micros(Micros(api.timeout()));
+  for (const auto& delay : api.retry_schedule()) {
+    record.add_retry_schedule_micros(Micros(delay));
+  }
+  return record;
+}
+
+v1::DeliveryControl DeliveryToApi(const core::DeliveryControlRecord& record) {
+  v1::DeliveryControl api;
+  if (record.rate_limited()) {
+    api.mutable_rate_limit()->set_per_second(record.rate_per_second());
+    api.mutable_rate_limit()->set_burst(record.burst());
+  }
+  api.set_max_in_flight(record.max_in_flight());
+  if (record.connect_timeout_micros() != 0) {
+    SetDuration(record.connect_timeout_micros(), api.mutable_connect_timeout());
+  }
+  if (record.timeout_micros() != 0) {
+    SetDuration(record.timeout_micros(), api.mutable_timeout());
+  }
+  for (int64_t micros : record.retry_schedule_micros()) {
+    SetDuration(micros, api.add_retry_schedule());
+  }
+  return api;
+}
 
 core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api) {
   core::SubscriptionRecord record;
@@ -23,6 +74,9 @@ core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api) {
     record.set_client_certificate_pem(
         api.client_certificate().certificate_pem());
     record.set_client_key_pem(api.client_certificate().private_key_pem());
+  }
+  if (api.has_delivery()) {
+    *record.mutable_delivery() = DeliveryFromApi(api.delivery());
   }
   return record;
 }
@@ -53,6 +107,9 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
       SetTimestamp(absl::ToUnixMicros(info->not_after), cert,
                    &v1::ClientCertificate::mutable_expire_time);
     }
+  }
+  if (record.has_delivery()) {
+    *api.mutable_delivery() = DeliveryToApi(record.delivery());
   }
   api.set_active(record.active());
   api.set_status_message(record.status_message());

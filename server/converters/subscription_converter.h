@@ -3,6 +3,7 @@
 #define WEBHOOKS_SERVER_CONVERTERS_SUBSCRIPTION_CONVERTER_H_
 
 #include "absl/status/statusor.h"
+#include "core/delivery_control.h"
 #include "core/subscription_registry.h"
 #include "webhooks/v1/subscription.pb.h"
 
@@ -10,6 +11,10 @@ namespace webhooks::server {
 
 // The user-settable fields and the id; output-only fields are ignored.
 core::SubscriptionRecord SubscriptionFromApi(const v1::Subscription& api);
+
+// Subscription.delivery and back (durations as whole microseconds).
+core::DeliveryControlRecord DeliveryFromApi(const v1::DeliveryControl& api);
+v1::DeliveryControl DeliveryToApi(const core::DeliveryControlRecord& record);
 
 // Everything the API shows. The secret only with `include_secret`
 // (CreateSubscription and RotateSubscriptionSecret).

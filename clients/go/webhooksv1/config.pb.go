@@ -221,8 +221,13 @@ type Limits struct {
 	// Subscriptions one owner may have (static ones included). Default
 	// 10000: one subscriber cannot use up max_subscriptions for everyone.
 	MaxSubscriptionsPerOwner int32 `protobuf:"varint,10,opt,name=max_subscriptions_per_owner,json=maxSubscriptionsPerOwner,proto3" json:"max_subscriptions_per_owner,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// Bounds of Subscription.delivery (20 and up: room for other limits).
+	MaxDeliveryConnectTimeoutMs int32 `protobuf:"varint,20,opt,name=max_delivery_connect_timeout_ms,json=maxDeliveryConnectTimeoutMs,proto3" json:"max_delivery_connect_timeout_ms,omitempty"` // default 30000
+	MaxDeliveryTimeoutMs        int32 `protobuf:"varint,21,opt,name=max_delivery_timeout_ms,json=maxDeliveryTimeoutMs,proto3" json:"max_delivery_timeout_ms,omitempty"`                        // default 120000
+	MaxRetryScheduleEntries     int32 `protobuf:"varint,22,opt,name=max_retry_schedule_entries,json=maxRetryScheduleEntries,proto3" json:"max_retry_schedule_entries,omitempty"`               // default 20
+	MaxRetryDelaySeconds        int32 `protobuf:"varint,23,opt,name=max_retry_delay_seconds,json=maxRetryDelaySeconds,proto3" json:"max_retry_delay_seconds,omitempty"`                        // default 86400 (1 day)
+	unknownFields               protoimpl.UnknownFields
+	sizeCache                   protoimpl.SizeCache
 }
 
 func (x *Limits) Reset() {
@@ -321,6 +326,34 @@ func (x *Limits) GetMaxDialects() int32 {
 func (x *Limits) GetMaxSubscriptionsPerOwner() int32 {
 	if x != nil {
 		return x.MaxSubscriptionsPerOwner
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxDeliveryConnectTimeoutMs() int32 {
+	if x != nil {
+		return x.MaxDeliveryConnectTimeoutMs
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxDeliveryTimeoutMs() int32 {
+	if x != nil {
+		return x.MaxDeliveryTimeoutMs
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxRetryScheduleEntries() int32 {
+	if x != nil {
+		return x.MaxRetryScheduleEntries
+	}
+	return 0
+}
+
+func (x *Limits) GetMaxRetryDelaySeconds() int32 {
+	if x != nil {
+		return x.MaxRetryDelaySeconds
 	}
 	return 0
 }
@@ -933,7 +966,7 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\tTlsConfig\x12\x1b\n" +
 	"\tcert_file\x18\x01 \x01(\tR\bcertFile\x12\x19\n" +
 	"\bkey_file\x18\x02 \x01(\tR\akeyFile\x12$\n" +
-	"\x0eclient_ca_file\x18\x03 \x01(\tR\fclientCaFile\"\xa8\x03\n" +
+	"\x0eclient_ca_file\x18\x03 \x01(\tR\fclientCaFile\"\x99\x05\n" +
 	"\x06Limits\x12&\n" +
 	"\x0fmax_site_length\x18\x01 \x01(\x05R\rmaxSiteLength\x12$\n" +
 	"\x0emax_site_depth\x18\x02 \x01(\x05R\fmaxSiteDepth\x12&\n" +
@@ -946,7 +979,11 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x11max_subscriptions\x18\b \x01(\x05R\x10maxSubscriptions\x12!\n" +
 	"\fmax_dialects\x18\t \x01(\x05R\vmaxDialects\x12=\n" +
 	"\x1bmax_subscriptions_per_owner\x18\n" +
-	" \x01(\x05R\x18maxSubscriptionsPerOwner\"\xb4\x04\n" +
+	" \x01(\x05R\x18maxSubscriptionsPerOwner\x12D\n" +
+	"\x1fmax_delivery_connect_timeout_ms\x18\x14 \x01(\x05R\x1bmaxDeliveryConnectTimeoutMs\x125\n" +
+	"\x17max_delivery_timeout_ms\x18\x15 \x01(\x05R\x14maxDeliveryTimeoutMs\x12;\n" +
+	"\x1amax_retry_schedule_entries\x18\x16 \x01(\x05R\x17maxRetryScheduleEntries\x125\n" +
+	"\x17max_retry_delay_seconds\x18\x17 \x01(\x05R\x14maxRetryDelaySeconds\"\xb4\x04\n" +
 	"\x0eDeliveryConfig\x12\"\n" +
 	"\rmax_in_flight\x18\x01 \x01(\x05R\vmaxInFlight\x12.\n" +
 	"\x13max_per_destination\x18\x02 \x01(\x05R\x11maxPerDestination\x12,\n" +

@@ -11,6 +11,7 @@ package webhooksv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -72,7 +73,7 @@ func (x ListSubscriptionsRequest_ActiveFilter) Number() protoreflect.EnumNumber 
 
 // Deprecated: Use ListSubscriptionsRequest_ActiveFilter.Descriptor instead.
 func (ListSubscriptionsRequest_ActiveFilter) EnumDescriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{4, 0}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{5, 0}
 }
 
 // A subscription asks for an HTTPS request to `target_url` whenever an event of
@@ -126,6 +127,9 @@ type Subscription struct {
 	// $not; see the README's "Payload filters". At most 4096 bytes (server
 	// limits).
 	Filter string `protobuf:"bytes,15,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Optional: how deliveries to this subscription are paced, timed out and
+	// retried. Unset fields keep the server's behaviour.
+	Delivery *DeliveryControl `protobuf:"bytes,16,opt,name=delivery,proto3" json:"delivery,omitempty"`
 	// Deliveries of this subscription connect to the receiver directly, not
 	// through the server's egress proxy (`delivery.proxy_url` in the config
 	// file). No effect on servers without a proxy.
@@ -273,6 +277,13 @@ func (x *Subscription) GetFilter() string {
 	return ""
 }
 
+func (x *Subscription) GetDelivery() *DeliveryControl {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
 func (x *Subscription) GetBypassProxy() bool {
 	if x != nil {
 		return x.BypassProxy
@@ -363,6 +374,93 @@ func (x *ClientCertificate) GetExpireTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// Per-subscription delivery settings; see the README's "Delivery control".
+// Bounds come from the server's limits (config `limits.max_delivery_*`).
+type DeliveryControl struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Unset: no rate limit.
+	RateLimit *DeliveryControl_RateLimit `protobuf:"bytes,1,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
+	// Requests in flight to this subscription at once, at most; beside the
+	// server-wide per-destination cap. 0: no cap of its own.
+	MaxInFlight int32 `protobuf:"varint,2,opt,name=max_in_flight,json=maxInFlight,proto3" json:"max_in_flight,omitempty"`
+	// TCP + TLS connect timeout of each attempt. Unset: the server's.
+	ConnectTimeout *durationpb.Duration `protobuf:"bytes,3,opt,name=connect_timeout,json=connectTimeout,proto3" json:"connect_timeout,omitempty"`
+	// Total timeout of each attempt. Unset: the server's.
+	Timeout *durationpb.Duration `protobuf:"bytes,4,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Delays before the retries: entry i is the wait after the (i+1)-th
+	// failed attempt (±20% jitter; a receiver's Retry-After replaces it), so
+	// a delivery is tried at most 1 + size times. Empty: the server's
+	// schedule.
+	RetrySchedule []*durationpb.Duration `protobuf:"bytes,5,rep,name=retry_schedule,json=retrySchedule,proto3" json:"retry_schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryControl) Reset() {
+	*x = DeliveryControl{}
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryControl) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryControl) ProtoMessage() {}
+
+func (x *DeliveryControl) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryControl.ProtoReflect.Descriptor instead.
+func (*DeliveryControl) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *DeliveryControl) GetRateLimit() *DeliveryControl_RateLimit {
+	if x != nil {
+		return x.RateLimit
+	}
+	return nil
+}
+
+func (x *DeliveryControl) GetMaxInFlight() int32 {
+	if x != nil {
+		return x.MaxInFlight
+	}
+	return 0
+}
+
+func (x *DeliveryControl) GetConnectTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.ConnectTimeout
+	}
+	return nil
+}
+
+func (x *DeliveryControl) GetTimeout() *durationpb.Duration {
+	if x != nil {
+		return x.Timeout
+	}
+	return nil
+}
+
+func (x *DeliveryControl) GetRetrySchedule() []*durationpb.Duration {
+	if x != nil {
+		return x.RetrySchedule
+	}
+	return nil
+}
+
 type CreateSubscriptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The subscription to create. Output-only fields are ignored.
@@ -373,7 +471,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +483,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[2]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +496,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{2}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateSubscriptionRequest) GetSubscription() *Subscription {
@@ -417,7 +515,7 @@ type GetSubscriptionRequest struct {
 
 func (x *GetSubscriptionRequest) Reset() {
 	*x = GetSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -429,7 +527,7 @@ func (x *GetSubscriptionRequest) String() string {
 func (*GetSubscriptionRequest) ProtoMessage() {}
 
 func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[3]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -442,7 +540,7 @@ func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{3}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetSubscriptionRequest) GetId() string {
@@ -471,7 +569,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +581,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[4]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +594,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{4}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListSubscriptionsRequest) GetSite() string {
@@ -552,7 +650,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -564,7 +662,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[5]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -577,7 +675,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{5}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
@@ -600,8 +698,8 @@ type UpdateSubscriptionRequest struct {
 	Subscription *Subscription `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
 	// Fields to change: any of `site`, `resource_type`, `event_type`,
 	// `target_url`, `owner`, `permission`, `dialect`, `filter` (empty
-	// removes it), `bypass_proxy`, `client_certificate` (unset removes it).
-	// Required.
+	// removes it), `bypass_proxy`, `client_certificate` (unset removes it),
+	// `delivery` (the whole message; unset removes it). Required.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -609,7 +707,7 @@ type UpdateSubscriptionRequest struct {
 
 func (x *UpdateSubscriptionRequest) Reset() {
 	*x = UpdateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +719,7 @@ func (x *UpdateSubscriptionRequest) String() string {
 func (*UpdateSubscriptionRequest) ProtoMessage() {}
 
 func (x *UpdateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[6]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +732,7 @@ func (x *UpdateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*UpdateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{6}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateSubscriptionRequest) GetSubscription() *Subscription {
@@ -660,7 +758,7 @@ type ActivateSubscriptionRequest struct {
 
 func (x *ActivateSubscriptionRequest) Reset() {
 	*x = ActivateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -672,7 +770,7 @@ func (x *ActivateSubscriptionRequest) String() string {
 func (*ActivateSubscriptionRequest) ProtoMessage() {}
 
 func (x *ActivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[7]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -685,7 +783,7 @@ func (x *ActivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ActivateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ActivateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{7}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ActivateSubscriptionRequest) GetId() string {
@@ -707,7 +805,7 @@ type DeactivateSubscriptionRequest struct {
 
 func (x *DeactivateSubscriptionRequest) Reset() {
 	*x = DeactivateSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +817,7 @@ func (x *DeactivateSubscriptionRequest) String() string {
 func (*DeactivateSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeactivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[8]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +830,7 @@ func (x *DeactivateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeactivateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeactivateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{8}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DeactivateSubscriptionRequest) GetId() string {
@@ -758,7 +856,7 @@ type DeleteSubscriptionRequest struct {
 
 func (x *DeleteSubscriptionRequest) Reset() {
 	*x = DeleteSubscriptionRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +868,7 @@ func (x *DeleteSubscriptionRequest) String() string {
 func (*DeleteSubscriptionRequest) ProtoMessage() {}
 
 func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[9]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +881,7 @@ func (x *DeleteSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*DeleteSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{9}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DeleteSubscriptionRequest) GetId() string {
@@ -802,7 +900,7 @@ type RotateSubscriptionSecretRequest struct {
 
 func (x *RotateSubscriptionSecretRequest) Reset() {
 	*x = RotateSubscriptionSecretRequest{}
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[10]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +912,7 @@ func (x *RotateSubscriptionSecretRequest) String() string {
 func (*RotateSubscriptionSecretRequest) ProtoMessage() {}
 
 func (x *RotateSubscriptionSecretRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_webhooks_v1_subscription_proto_msgTypes[10]
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +925,7 @@ func (x *RotateSubscriptionSecretRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotateSubscriptionSecretRequest.ProtoReflect.Descriptor instead.
 func (*RotateSubscriptionSecretRequest) Descriptor() ([]byte, []int) {
-	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{10}
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RotateSubscriptionSecretRequest) GetId() string {
@@ -837,11 +935,67 @@ func (x *RotateSubscriptionSecretRequest) GetId() string {
 	return ""
 }
 
+type DeliveryControl_RateLimit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Requests per second to this subscription's target, at most (> 0).
+	// Deliveries over the rate wait; they are never dropped or failed.
+	PerSecond float64 `protobuf:"fixed64,1,opt,name=per_second,json=perSecond,proto3" json:"per_second,omitempty"`
+	// Requests that may go at once after a quiet spell. Default: the rate
+	// rounded up (at least 1).
+	Burst         int32 `protobuf:"varint,2,opt,name=burst,proto3" json:"burst,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryControl_RateLimit) Reset() {
+	*x = DeliveryControl_RateLimit{}
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryControl_RateLimit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryControl_RateLimit) ProtoMessage() {}
+
+func (x *DeliveryControl_RateLimit) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryControl_RateLimit.ProtoReflect.Descriptor instead.
+func (*DeliveryControl_RateLimit) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{2, 0}
+}
+
+func (x *DeliveryControl_RateLimit) GetPerSecond() float64 {
+	if x != nil {
+		return x.PerSecond
+	}
+	return 0
+}
+
+func (x *DeliveryControl_RateLimit) GetBurst() int32 {
+	if x != nil {
+		return x.Burst
+	}
+	return 0
+}
+
 var File_webhooks_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"\x1ewebhooks/v1/subscription.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x04\n" +
+	"\x1ewebhooks/v1/subscription.proto\x12\vwebhooks.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x92\x05\n" +
 	"\fSubscription\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04site\x18\x02 \x01(\tR\x04site\x12#\n" +
@@ -864,7 +1018,8 @@ const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x16\n" +
 	"\x06secret\x18\x0e \x01(\tR\x06secret\x12\x16\n" +
-	"\x06filter\x18\x0f \x01(\tR\x06filter\x12!\n" +
+	"\x06filter\x18\x0f \x01(\tR\x06filter\x128\n" +
+	"\bdelivery\x18\x10 \x01(\v2\x1c.webhooks.v1.DeliveryControlR\bdelivery\x12!\n" +
 	"\fbypass_proxy\x18\x11 \x01(\bR\vbypassProxy\x12M\n" +
 	"\x12client_certificate\x18\x12 \x01(\v2\x1e.webhooks.v1.ClientCertificateR\x11clientCertificate\"\xbb\x01\n" +
 	"\x11ClientCertificate\x12'\n" +
@@ -872,7 +1027,18 @@ const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\x0fprivate_key_pem\x18\x02 \x01(\tR\rprivateKeyPem\x12\x18\n" +
 	"\asubject\x18\x03 \x01(\tR\asubject\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"Z\n" +
+	"expireTime\"\xf9\x02\n" +
+	"\x0fDeliveryControl\x12E\n" +
+	"\n" +
+	"rate_limit\x18\x01 \x01(\v2&.webhooks.v1.DeliveryControl.RateLimitR\trateLimit\x12\"\n" +
+	"\rmax_in_flight\x18\x02 \x01(\x05R\vmaxInFlight\x12B\n" +
+	"\x0fconnect_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
+	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12@\n" +
+	"\x0eretry_schedule\x18\x05 \x03(\v2\x19.google.protobuf.DurationR\rretrySchedule\x1a@\n" +
+	"\tRateLimit\x12\x1d\n" +
+	"\n" +
+	"per_second\x18\x01 \x01(\x01R\tperSecond\x12\x14\n" +
+	"\x05burst\x18\x02 \x01(\x05R\x05burst\"Z\n" +
 	"\x19CreateSubscriptionRequest\x12=\n" +
 	"\fsubscription\x18\x01 \x01(\v2\x19.webhooks.v1.SubscriptionR\fsubscription\"(\n" +
 	"\x16GetSubscriptionRequest\x12\x0e\n" +
@@ -929,55 +1095,63 @@ func file_webhooks_v1_subscription_proto_rawDescGZIP() []byte {
 }
 
 var file_webhooks_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_webhooks_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_webhooks_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_webhooks_v1_subscription_proto_goTypes = []any{
 	(ListSubscriptionsRequest_ActiveFilter)(0), // 0: webhooks.v1.ListSubscriptionsRequest.ActiveFilter
 	(*Subscription)(nil),                       // 1: webhooks.v1.Subscription
 	(*ClientCertificate)(nil),                  // 2: webhooks.v1.ClientCertificate
-	(*CreateSubscriptionRequest)(nil),          // 3: webhooks.v1.CreateSubscriptionRequest
-	(*GetSubscriptionRequest)(nil),             // 4: webhooks.v1.GetSubscriptionRequest
-	(*ListSubscriptionsRequest)(nil),           // 5: webhooks.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),          // 6: webhooks.v1.ListSubscriptionsResponse
-	(*UpdateSubscriptionRequest)(nil),          // 7: webhooks.v1.UpdateSubscriptionRequest
-	(*ActivateSubscriptionRequest)(nil),        // 8: webhooks.v1.ActivateSubscriptionRequest
-	(*DeactivateSubscriptionRequest)(nil),      // 9: webhooks.v1.DeactivateSubscriptionRequest
-	(*DeleteSubscriptionRequest)(nil),          // 10: webhooks.v1.DeleteSubscriptionRequest
-	(*RotateSubscriptionSecretRequest)(nil),    // 11: webhooks.v1.RotateSubscriptionSecretRequest
-	(*timestamppb.Timestamp)(nil),              // 12: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),              // 13: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                      // 14: google.protobuf.Empty
+	(*DeliveryControl)(nil),                    // 3: webhooks.v1.DeliveryControl
+	(*CreateSubscriptionRequest)(nil),          // 4: webhooks.v1.CreateSubscriptionRequest
+	(*GetSubscriptionRequest)(nil),             // 5: webhooks.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),           // 6: webhooks.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),          // 7: webhooks.v1.ListSubscriptionsResponse
+	(*UpdateSubscriptionRequest)(nil),          // 8: webhooks.v1.UpdateSubscriptionRequest
+	(*ActivateSubscriptionRequest)(nil),        // 9: webhooks.v1.ActivateSubscriptionRequest
+	(*DeactivateSubscriptionRequest)(nil),      // 10: webhooks.v1.DeactivateSubscriptionRequest
+	(*DeleteSubscriptionRequest)(nil),          // 11: webhooks.v1.DeleteSubscriptionRequest
+	(*RotateSubscriptionSecretRequest)(nil),    // 12: webhooks.v1.RotateSubscriptionSecretRequest
+	(*DeliveryControl_RateLimit)(nil),          // 13: webhooks.v1.DeliveryControl.RateLimit
+	(*timestamppb.Timestamp)(nil),              // 14: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                // 15: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),              // 16: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                      // 17: google.protobuf.Empty
 }
 var file_webhooks_v1_subscription_proto_depIdxs = []int32{
-	12, // 0: webhooks.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	12, // 1: webhooks.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 2: webhooks.v1.Subscription.client_certificate:type_name -> webhooks.v1.ClientCertificate
-	12, // 3: webhooks.v1.ClientCertificate.expire_time:type_name -> google.protobuf.Timestamp
-	1,  // 4: webhooks.v1.CreateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
-	0,  // 5: webhooks.v1.ListSubscriptionsRequest.active_filter:type_name -> webhooks.v1.ListSubscriptionsRequest.ActiveFilter
-	1,  // 6: webhooks.v1.ListSubscriptionsResponse.subscriptions:type_name -> webhooks.v1.Subscription
-	1,  // 7: webhooks.v1.UpdateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
-	13, // 8: webhooks.v1.UpdateSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 9: webhooks.v1.SubscriptionService.CreateSubscription:input_type -> webhooks.v1.CreateSubscriptionRequest
-	4,  // 10: webhooks.v1.SubscriptionService.GetSubscription:input_type -> webhooks.v1.GetSubscriptionRequest
-	5,  // 11: webhooks.v1.SubscriptionService.ListSubscriptions:input_type -> webhooks.v1.ListSubscriptionsRequest
-	7,  // 12: webhooks.v1.SubscriptionService.UpdateSubscription:input_type -> webhooks.v1.UpdateSubscriptionRequest
-	8,  // 13: webhooks.v1.SubscriptionService.ActivateSubscription:input_type -> webhooks.v1.ActivateSubscriptionRequest
-	9,  // 14: webhooks.v1.SubscriptionService.DeactivateSubscription:input_type -> webhooks.v1.DeactivateSubscriptionRequest
-	10, // 15: webhooks.v1.SubscriptionService.DeleteSubscription:input_type -> webhooks.v1.DeleteSubscriptionRequest
-	11, // 16: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:input_type -> webhooks.v1.RotateSubscriptionSecretRequest
-	1,  // 17: webhooks.v1.SubscriptionService.CreateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 18: webhooks.v1.SubscriptionService.GetSubscription:output_type -> webhooks.v1.Subscription
-	6,  // 19: webhooks.v1.SubscriptionService.ListSubscriptions:output_type -> webhooks.v1.ListSubscriptionsResponse
-	1,  // 20: webhooks.v1.SubscriptionService.UpdateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 21: webhooks.v1.SubscriptionService.ActivateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 22: webhooks.v1.SubscriptionService.DeactivateSubscription:output_type -> webhooks.v1.Subscription
-	14, // 23: webhooks.v1.SubscriptionService.DeleteSubscription:output_type -> google.protobuf.Empty
-	1,  // 24: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:output_type -> webhooks.v1.Subscription
-	17, // [17:25] is the sub-list for method output_type
-	9,  // [9:17] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	14, // 0: webhooks.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	14, // 1: webhooks.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 2: webhooks.v1.Subscription.delivery:type_name -> webhooks.v1.DeliveryControl
+	2,  // 3: webhooks.v1.Subscription.client_certificate:type_name -> webhooks.v1.ClientCertificate
+	14, // 4: webhooks.v1.ClientCertificate.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 5: webhooks.v1.DeliveryControl.rate_limit:type_name -> webhooks.v1.DeliveryControl.RateLimit
+	15, // 6: webhooks.v1.DeliveryControl.connect_timeout:type_name -> google.protobuf.Duration
+	15, // 7: webhooks.v1.DeliveryControl.timeout:type_name -> google.protobuf.Duration
+	15, // 8: webhooks.v1.DeliveryControl.retry_schedule:type_name -> google.protobuf.Duration
+	1,  // 9: webhooks.v1.CreateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
+	0,  // 10: webhooks.v1.ListSubscriptionsRequest.active_filter:type_name -> webhooks.v1.ListSubscriptionsRequest.ActiveFilter
+	1,  // 11: webhooks.v1.ListSubscriptionsResponse.subscriptions:type_name -> webhooks.v1.Subscription
+	1,  // 12: webhooks.v1.UpdateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
+	16, // 13: webhooks.v1.UpdateSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 14: webhooks.v1.SubscriptionService.CreateSubscription:input_type -> webhooks.v1.CreateSubscriptionRequest
+	5,  // 15: webhooks.v1.SubscriptionService.GetSubscription:input_type -> webhooks.v1.GetSubscriptionRequest
+	6,  // 16: webhooks.v1.SubscriptionService.ListSubscriptions:input_type -> webhooks.v1.ListSubscriptionsRequest
+	8,  // 17: webhooks.v1.SubscriptionService.UpdateSubscription:input_type -> webhooks.v1.UpdateSubscriptionRequest
+	9,  // 18: webhooks.v1.SubscriptionService.ActivateSubscription:input_type -> webhooks.v1.ActivateSubscriptionRequest
+	10, // 19: webhooks.v1.SubscriptionService.DeactivateSubscription:input_type -> webhooks.v1.DeactivateSubscriptionRequest
+	11, // 20: webhooks.v1.SubscriptionService.DeleteSubscription:input_type -> webhooks.v1.DeleteSubscriptionRequest
+	12, // 21: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:input_type -> webhooks.v1.RotateSubscriptionSecretRequest
+	1,  // 22: webhooks.v1.SubscriptionService.CreateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 23: webhooks.v1.SubscriptionService.GetSubscription:output_type -> webhooks.v1.Subscription
+	7,  // 24: webhooks.v1.SubscriptionService.ListSubscriptions:output_type -> webhooks.v1.ListSubscriptionsResponse
+	1,  // 25: webhooks.v1.SubscriptionService.UpdateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 26: webhooks.v1.SubscriptionService.ActivateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 27: webhooks.v1.SubscriptionService.DeactivateSubscription:output_type -> webhooks.v1.Subscription
+	17, // 28: webhooks.v1.SubscriptionService.DeleteSubscription:output_type -> google.protobuf.Empty
+	1,  // 29: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:output_type -> webhooks.v1.Subscription
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_webhooks_v1_subscription_proto_init() }
@@ -991,7 +1165,7 @@ func file_webhooks_v1_subscription_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_webhooks_v1_subscription_proto_rawDesc), len(file_webhooks_v1_subscription_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

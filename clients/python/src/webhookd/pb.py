@@ -20,6 +20,7 @@ from webhooks.v1.subscription_pb2 import (
     CreateSubscriptionRequest,
     DeactivateSubscriptionRequest,
     DeleteSubscriptionRequest,
+    DeliveryControl,
     GetSubscriptionRequest,
     ListSubscriptionsRequest,
     ListSubscriptionsResponse,
