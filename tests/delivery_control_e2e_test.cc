@@ -248,6 +248,33 @@ TEST_F(DeliveryControlE2eTest, WaitingDeliveriesDoNotHoldUpOtherSubscriptions) {
   EXPECT_LT(slow, 100u);
 }
 
+// kill -9 while deliveries wait for their rate limit: they were pending on
+// disk all along, so the restarted server sends every one (at least once).
+TEST_F(DeliveryControlE2eTest, KillNineWhileDeliveriesWaitLosesNone) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer("retry_schedule_seconds: [0]"));
+  v1::DeliveryControl control;
+  control.mutable_rate_limit()->set_per_second(10);
+  control.mutable_rate_limit()->set_burst(1);
+  ASSERT_OK(SubscribeWith("/limited", control).status());
+  ASSERT_OK(Publish(EventIds("k", 40)));
+  ASSERT_TRUE(receiver_->WaitForRequests(5, kWait, "/limited"));
+  ASSERT_OK(server_->Kill9());
+  EXPECT_LT(receiver_->Requests("/limited").size(), 40u);
+  ASSERT_OK(server_->Restart());
+  admin_.emplace(server_->NewChannel(), kAdminToken);
+  const absl::Time deadline = absl::Now() + kWait;
+  std::set<std::string> ids;
+  while (ids.size() < 40 && absl::Now() < deadline) {
+    ids.clear();
+    for (const ReceivedRequest& r : receiver_->Requests("/limited")) {
+      ids.insert(r.Header("webhook-id"));
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_EQ(ids.size(), 40u);
+}
+
 // At most 2 in flight: each request starts only once one of the two before
 // it has been answered (the receiver answers after 300 ms).
 TEST_F(DeliveryControlE2eTest, InFlightCapHolds) {
