@@ -126,4 +126,17 @@ absl::Status CheckNotExpired(std::string_view field,
   return absl::OkStatus();
 }
 
+absl::Status CheckNewClientCertificate(std::string_view field,
+                                       std::string_view certificate_pem,
+                                       std::string_view private_key_pem,
+                                       absl::Time now) {
+  if (certificate_pem.empty() && private_key_pem.empty()) {
+    return absl::OkStatus();
+  }
+  absl::StatusOr<ClientCertificateInfo> info =
+      CheckClientCertificate(field, certificate_pem, private_key_pem);
+  if (!info.ok()) return info.status();
+  return CheckNotExpired(field, *info, now);
+}
+
 }  // namespace webhooks::core

@@ -40,6 +40,13 @@ absl::StatusOr<ClientCertificateInfo> CheckClientCertificate(
 absl::Status CheckNotExpired(std::string_view field,
                              const ClientCertificateInfo& info, absl::Time now);
 
+// Both checks, for a certificate being set (create, or an update naming it):
+// OK when `certificate_pem` and `private_key_pem` are both empty (none).
+absl::Status CheckNewClientCertificate(std::string_view field,
+                                       std::string_view certificate_pem,
+                                       std::string_view private_key_pem,
+                                       absl::Time now);
+
 }  // namespace webhooks::core
 
 #endif  // WEBHOOKS_CORE_CLIENT_CERTIFICATE_H_

@@ -425,8 +425,13 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   if (!rendered.ok()) return rendered.status();
   HttpRequest& request = *rendered;
   request.bypass_proxy = subscription.bypass_proxy();
-  request.client_certificate_pem = subscription.client_certificate_pem();
-  request.client_key_pem = subscription.client_key_pem();
+  // The subscription's own client certificate, else its dialect's.
+  const bool own_cert = !subscription.client_certificate_pem().empty();
+  request.client_certificate_pem = own_cert
+                                       ? subscription.client_certificate_pem()
+                                       : dialect.client_certificate_pem();
+  request.client_key_pem =
+      own_cert ? subscription.client_key_pem() : dialect.client_key_pem();
   request.connect_timeout =
       absl::Microseconds(subscription.delivery().connect_timeout_micros());
   request.total_timeout =

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/client_certificate.h"
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/validation.h"
@@ -43,10 +44,13 @@ DialectRecord BuiltinDefault(int64_t now_micros) {
   return d;
 }
 
+constexpr std::string_view kDialectCertificateField =
+    "dialect.client_certificate";
+
 const std::set<std::string, std::less<>>& UpdatablePaths() {
   static const auto* paths = new std::set<std::string, std::less<>>{
       "representation", "http_method", "content_type", "user_agent",
-      "headers",        "signing",     "envelope"};
+      "headers",        "signing",     "envelope", "client_certificate"};
   return *paths;
 }
 
@@ -136,6 +140,12 @@ absl::Status DialectCatalog::Normalize(DialectRecord& d) const {
   if (d.signing() != kSigningStandardWebhooks && d.signing() != kSigningNone) {
     return error::InvalidField("dialect.signing", "unknown signing scheme");
   }
+  if (!d.client_certificate_pem().empty() || !d.client_key_pem().empty()) {
+    RETURN_IF_ERROR(CheckClientCertificate(kDialectCertificateField,
+                                           d.client_certificate_pem(),
+                                           d.client_key_pem())
+                        .status());
+  }
   if (d.envelope() == 0) d.set_envelope(kEnvelopeRaw);
   if (d.envelope() != kEnvelopeRaw && d.envelope() != kEnvelopeStandardJson) {
     return error::InvalidField("dialect.envelope", "unknown envelope");
@@ -198,6 +208,9 @@ absl::StatusOr<DialectRecord> DialectCatalog::Create(
     const DialectRecord& draft) {
   DialectRecord record = draft;
   record.set_builtin(false);
+  RETURN_IF_ERROR(CheckNewClientCertificate(
+      kDialectCertificateField, record.client_certificate_pem(),
+      record.client_key_pem(), clock_->Now()));
   RETURN_IF_ERROR(Normalize(record));
   absl::MutexLock lock(&mu_);
   if (dialects_.contains(record.name())) {
@@ -280,6 +293,13 @@ absl::StatusOr<DialectRecord> DialectCatalog::Update(
     if (path == "headers") *record.mutable_headers() = changes.headers();
     if (path == "signing") record.set_signing(changes.signing());
     if (path == "envelope") record.set_envelope(changes.envelope());
+    if (path == "client_certificate") {
+      record.set_client_certificate_pem(changes.client_certificate_pem());
+      record.set_client_key_pem(changes.client_key_pem());
+      RETURN_IF_ERROR(CheckNewClientCertificate(
+          kDialectCertificateField, record.client_certificate_pem(),
+          record.client_key_pem(), clock_->Now()));
+    }
   }
   RETURN_IF_ERROR(Normalize(record));
   record.set_update_time_micros(Micros(clock_->Now()));

@@ -66,14 +66,9 @@ constexpr std::string_view kClientCertificateField =
 // have expired; one stored earlier that expires since is kept, and its
 // deliveries fail the TLS handshake with the receiver's reason.
 absl::Status CheckNewCertificate(const SubscriptionRecord& r, absl::Time now) {
-  if (r.client_certificate_pem().empty() && r.client_key_pem().empty()) {
-    return absl::OkStatus();
-  }
-  ASSIGN_OR_RETURN(ClientCertificateInfo info,
-                   CheckClientCertificate(kClientCertificateField,
-                                          r.client_certificate_pem(),
-                                          r.client_key_pem()));
-  return CheckNotExpired(kClientCertificateField, info, now);
+  return CheckNewClientCertificate(kClientCertificateField,
+                                   r.client_certificate_pem(),
+                                   r.client_key_pem(), now);
 }
 
 bool Parse(std::string_view bytes, SubscriptionRecord& record) {

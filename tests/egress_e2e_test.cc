@@ -280,6 +280,45 @@ TEST_F(EgressE2eTest, AReceiverRequiringAClientCertificateGetsIt) {
   EXPECT_EQ(receiver_->Count("/without"), 0u);
 }
 
+TEST_F(EgressE2eTest, ADialectsCertificateServesSubscriptionsWithoutTheirOwn) {
+  ASSERT_OK_AND_ASSIGN(const TestCertificates* certs,
+                       TestCertificates::Shared());
+  certs_ = certs;
+  ASSERT_OK_AND_ASSIGN(receiver_, HttpsReceiver::StartRequiringClientCert(certs));
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer("retry_schedule_seconds: [0]"));
+  v1::Dialect dialect;
+  dialect.set_name("partner");
+  dialect.set_representation("webhook-delivery");
+  *dialect.mutable_client_certificate() = ClientCert();
+  dialect.mutable_client_certificate()->set_private_key_pem(
+      ReadFile(certs->key_file()));
+  EXPECT_THAT(admin().CreateDialect(dialect),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("dialect.client_certificate.private_key_pem: "
+                                 "does not belong")));
+  *dialect.mutable_client_certificate() = ClientCert();
+  ASSERT_OK_AND_ASSIGN(v1::Dialect created, admin().CreateDialect(dialect));
+  EXPECT_EQ(created.client_certificate().subject(), "CN=webhookd-client");
+  EXPECT_EQ(created.client_certificate().private_key_pem(), "");
+  ASSERT_OK_AND_ASSIGN(v1::Dialect got, admin().GetDialect("partner"));
+  EXPECT_EQ(got.client_certificate().private_key_pem(), "");
+
+  v1::Subscription s = SubscriptionTo(receiver_->Url("/partner"));
+  s.set_dialect("partner");
+  ASSERT_OK_AND_ASSIGN(s, admin().CreateSubscription(s));
+  ASSERT_OK(Publish({"e1"}));
+  ASSERT_TRUE(receiver_->WaitForRequests(1, kWait, "/partner"));
+  EXPECT_EQ(receiver_->Requests("/partner")[0].client_subject,
+            "CN=webhookd-client");
+
+  // Removed from the dialect: the next delivery presents none.
+  v1::Dialect change;
+  change.set_name("partner");
+  ASSERT_OK_AND_ASSIGN(v1::Dialect updated,
+                       admin().UpdateDialect(change, {"client_certificate"}));
+  EXPECT_FALSE(updated.has_client_certificate());
+}
+
 TEST_F(EgressE2eTest, ClientCertificatesWorkThroughTheProxy) {
   ASSERT_OK_AND_ASSIGN(const TestCertificates* certs,
                        TestCertificates::Shared());

@@ -1,5 +1,6 @@
 #include "server/converters/dialect_converter.h"
 
+#include "server/converters/subscription_converter.h"
 #include "server/converters/time_converter.h"
 
 namespace webhooks::server {
@@ -14,6 +15,11 @@ core::DialectRecord DialectFromApi(const v1::Dialect& api) {
   *record.mutable_headers() = api.headers();
   record.set_signing(api.signing());
   record.set_envelope(api.envelope());
+  if (api.has_client_certificate()) {
+    record.set_client_certificate_pem(
+        api.client_certificate().certificate_pem());
+    record.set_client_key_pem(api.client_certificate().private_key_pem());
+  }
   return record;
 }
 
@@ -27,6 +33,10 @@ v1::Dialect DialectToApi(const core::DialectRecord& record) {
   *api.mutable_headers() = record.headers();
   api.set_signing(static_cast<v1::Dialect::Signing>(record.signing()));
   api.set_envelope(static_cast<v1::Dialect::Envelope>(record.envelope()));
+  if (!record.client_certificate_pem().empty()) {
+    *api.mutable_client_certificate() = ClientCertificateToApi(
+        record.client_certificate_pem(), record.client_key_pem());
+  }
   api.set_builtin(record.builtin());
   api.set_static_(record.is_static());
   SetTimestamp(record.create_time_micros(), api,

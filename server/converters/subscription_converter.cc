@@ -95,18 +95,8 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
   api.set_filter(record.filter());
   api.set_bypass_proxy(record.bypass_proxy());
   if (!record.client_certificate_pem().empty()) {
-    // The private key is never returned.
-    v1::ClientCertificate& cert = *api.mutable_client_certificate();
-    cert.set_certificate_pem(record.client_certificate_pem());
-    absl::StatusOr<core::ClientCertificateInfo> info =
-        core::CheckClientCertificate("client_certificate",
-                                     record.client_certificate_pem(),
-                                     record.client_key_pem());
-    if (info.ok()) {
-      cert.set_subject(info->subject);
-      SetTimestamp(absl::ToUnixMicros(info->not_after), cert,
-                   &v1::ClientCertificate::mutable_expire_time);
-    }
+    *api.mutable_client_certificate() = ClientCertificateToApi(
+        record.client_certificate_pem(), record.client_key_pem());
   }
   if (record.has_delivery()) {
     *api.mutable_delivery() = DeliveryToApi(record.delivery());
@@ -120,6 +110,21 @@ v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
                &v1::Subscription::mutable_update_time);
   if (include_secret) api.set_secret(record.secret());
   return api;
+}
+
+v1::ClientCertificate ClientCertificateToApi(const std::string& certificate_pem,
+                                             const std::string& key_pem) {
+  v1::ClientCertificate cert;  // the private key is never returned
+  cert.set_certificate_pem(certificate_pem);
+  absl::StatusOr<core::ClientCertificateInfo> info =
+      core::CheckClientCertificate("client_certificate", certificate_pem,
+                                   key_pem);
+  if (info.ok()) {
+    cert.set_subject(info->subject);
+    SetTimestamp(absl::ToUnixMicros(info->not_after), cert,
+                 &v1::ClientCertificate::mutable_expire_time);
+  }
+  return cert;
 }
 
 absl::StatusOr<core::ListQuery> ListQueryFromApi(

@@ -21,6 +21,11 @@ v1::DeliveryControl DeliveryToApi(const core::DeliveryControlRecord& record);
 v1::Subscription SubscriptionToApi(const core::SubscriptionRecord& record,
                                    bool include_secret);
 
+// A stored client certificate as the API shows it (subscriptions and
+// dialects): the chain, its subject and expiry, never the key.
+v1::ClientCertificate ClientCertificateToApi(const std::string& certificate_pem,
+                                             const std::string& key_pem);
+
 // INVALID_ARGUMENT naming active_filter for a value the API does not define.
 absl::StatusOr<core::ListQuery> ListQueryFromApi(
     const v1::ListSubscriptionsRequest& request);

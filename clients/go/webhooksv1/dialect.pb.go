@@ -153,9 +153,13 @@ type Dialect struct {
 	// Output only.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// Output only.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Optional client certificate (mTLS) presented to receivers of the
+	// subscriptions using this dialect that have none of their own (a
+	// subscription's own certificate wins). The private key is never returned.
+	ClientCertificate *ClientCertificate `protobuf:"bytes,14,opt,name=client_certificate,json=clientCertificate,proto3" json:"client_certificate,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Dialect) Reset() {
@@ -268,6 +272,13 @@ func (x *Dialect) GetCreateTime() *timestamppb.Timestamp {
 func (x *Dialect) GetUpdateTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Dialect) GetClientCertificate() *ClientCertificate {
+	if x != nil {
+		return x.ClientCertificate
 	}
 	return nil
 }
@@ -568,7 +579,7 @@ var File_webhooks_v1_dialect_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_dialect_proto_rawDesc = "" +
 	"\n" +
-	"\x19webhooks/v1/dialect.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x05\n" +
+	"\x19webhooks/v1/dialect.proto\x12\vwebhooks.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1ewebhooks/v1/subscription.proto\"\x9f\x06\n" +
 	"\aDialect\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12&\n" +
 	"\x0erepresentation\x18\x02 \x01(\tR\x0erepresentation\x12\x1f\n" +
@@ -586,7 +597,8 @@ const file_webhooks_v1_dialect_proto_rawDesc = "" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x1a:\n" +
+	"updateTime\x12M\n" +
+	"\x12client_certificate\x18\x0e \x01(\v2\x1e.webhooks.v1.ClientCertificateR\x11clientCertificate\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"C\n" +
@@ -650,8 +662,9 @@ var file_webhooks_v1_dialect_proto_goTypes = []any{
 	(*DeleteDialectRequest)(nil),  // 8: webhooks.v1.DeleteDialectRequest
 	nil,                           // 9: webhooks.v1.Dialect.HeadersEntry
 	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 11: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),         // 12: google.protobuf.Empty
+	(*ClientCertificate)(nil),     // 11: webhooks.v1.ClientCertificate
+	(*fieldmaskpb.FieldMask)(nil), // 12: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),         // 13: google.protobuf.Empty
 }
 var file_webhooks_v1_dialect_proto_depIdxs = []int32{
 	9,  // 0: webhooks.v1.Dialect.headers:type_name -> webhooks.v1.Dialect.HeadersEntry
@@ -659,25 +672,26 @@ var file_webhooks_v1_dialect_proto_depIdxs = []int32{
 	1,  // 2: webhooks.v1.Dialect.envelope:type_name -> webhooks.v1.Dialect.Envelope
 	10, // 3: webhooks.v1.Dialect.create_time:type_name -> google.protobuf.Timestamp
 	10, // 4: webhooks.v1.Dialect.update_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: webhooks.v1.CreateDialectRequest.dialect:type_name -> webhooks.v1.Dialect
-	2,  // 6: webhooks.v1.ListDialectsResponse.dialects:type_name -> webhooks.v1.Dialect
-	2,  // 7: webhooks.v1.UpdateDialectRequest.dialect:type_name -> webhooks.v1.Dialect
-	11, // 8: webhooks.v1.UpdateDialectRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 9: webhooks.v1.DialectService.CreateDialect:input_type -> webhooks.v1.CreateDialectRequest
-	4,  // 10: webhooks.v1.DialectService.GetDialect:input_type -> webhooks.v1.GetDialectRequest
-	5,  // 11: webhooks.v1.DialectService.ListDialects:input_type -> webhooks.v1.ListDialectsRequest
-	7,  // 12: webhooks.v1.DialectService.UpdateDialect:input_type -> webhooks.v1.UpdateDialectRequest
-	8,  // 13: webhooks.v1.DialectService.DeleteDialect:input_type -> webhooks.v1.DeleteDialectRequest
-	2,  // 14: webhooks.v1.DialectService.CreateDialect:output_type -> webhooks.v1.Dialect
-	2,  // 15: webhooks.v1.DialectService.GetDialect:output_type -> webhooks.v1.Dialect
-	6,  // 16: webhooks.v1.DialectService.ListDialects:output_type -> webhooks.v1.ListDialectsResponse
-	2,  // 17: webhooks.v1.DialectService.UpdateDialect:output_type -> webhooks.v1.Dialect
-	12, // 18: webhooks.v1.DialectService.DeleteDialect:output_type -> google.protobuf.Empty
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	11, // 5: webhooks.v1.Dialect.client_certificate:type_name -> webhooks.v1.ClientCertificate
+	2,  // 6: webhooks.v1.CreateDialectRequest.dialect:type_name -> webhooks.v1.Dialect
+	2,  // 7: webhooks.v1.ListDialectsResponse.dialects:type_name -> webhooks.v1.Dialect
+	2,  // 8: webhooks.v1.UpdateDialectRequest.dialect:type_name -> webhooks.v1.Dialect
+	12, // 9: webhooks.v1.UpdateDialectRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 10: webhooks.v1.DialectService.CreateDialect:input_type -> webhooks.v1.CreateDialectRequest
+	4,  // 11: webhooks.v1.DialectService.GetDialect:input_type -> webhooks.v1.GetDialectRequest
+	5,  // 12: webhooks.v1.DialectService.ListDialects:input_type -> webhooks.v1.ListDialectsRequest
+	7,  // 13: webhooks.v1.DialectService.UpdateDialect:input_type -> webhooks.v1.UpdateDialectRequest
+	8,  // 14: webhooks.v1.DialectService.DeleteDialect:input_type -> webhooks.v1.DeleteDialectRequest
+	2,  // 15: webhooks.v1.DialectService.CreateDialect:output_type -> webhooks.v1.Dialect
+	2,  // 16: webhooks.v1.DialectService.GetDialect:output_type -> webhooks.v1.Dialect
+	6,  // 17: webhooks.v1.DialectService.ListDialects:output_type -> webhooks.v1.ListDialectsResponse
+	2,  // 18: webhooks.v1.DialectService.UpdateDialect:output_type -> webhooks.v1.Dialect
+	13, // 19: webhooks.v1.DialectService.DeleteDialect:output_type -> google.protobuf.Empty
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_webhooks_v1_dialect_proto_init() }
@@ -685,6 +699,7 @@ func file_webhooks_v1_dialect_proto_init() {
 	if File_webhooks_v1_dialect_proto != nil {
 		return
 	}
+	file_webhooks_v1_subscription_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
