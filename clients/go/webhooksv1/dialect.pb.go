@@ -481,7 +481,8 @@ type UpdateDialectRequest struct {
 	// `dialect.name` names the dialect to change.
 	Dialect *Dialect `protobuf:"bytes,1,opt,name=dialect,proto3" json:"dialect,omitempty"`
 	// Any of `representation`, `http_method`, `content_type`, `user_agent`,
-	// `headers`, `signing`, `envelope`. Required.
+	// `headers`, `signing`, `envelope`, `client_certificate` (unset removes
+	// it). Required.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
