@@ -472,24 +472,6 @@ void ExplainProxyFailure(CURL* easy, CURLcode code, const std::string& proxy,
   }
 }
 
-// TLS alerts about client certificates arrive after curl's handshake (TLS
-// 1.3), as read errors; they are TLS failures with a plain reason.
-void ExplainClientCertificateFailure(bool presented, HttpResult* result) {
-  if (!absl::StrContains(result->error, "alert certificate required") &&
-      !absl::StrContains(result->error, "alert bad certificate") &&
-      !absl::StrContains(result->error, "alert unknown ca")) {
-    return;
-  }
-  result->outcome = Outcome::kTlsError;
-  result->error =
-      presented
-          ? StrCat("the receiver refused the TLS client certificate (",
-                   result->error, ")")
-          : StrCat("the receiver requires a TLS client certificate and none "
-                   "is configured (",
-                   result->error, ")");
-}
-
 HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
   HttpResult result;
   curl_off_t total_us = 0;

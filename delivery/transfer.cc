@@ -162,6 +162,24 @@ absl::Status CheckProxyUrl(std::string_view field, std::string_view url) {
   return absl::OkStatus();
 }
 
+// TLS alerts about client certificates arrive after curl's handshake (TLS
+// 1.3), as read errors; they are TLS failures with a plain reason.
+void ExplainClientCertificateFailure(bool presented, core::HttpResult* result) {
+  if (!absl::StrContains(result->error, "alert certificate required") &&
+      !absl::StrContains(result->error, "alert bad certificate") &&
+      !absl::StrContains(result->error, "alert unknown ca")) {
+    return;
+  }
+  result->outcome = core::HttpResult::Outcome::kTlsError;
+  result->error =
+      presented
+          ? StrCat("the receiver refused the TLS client certificate (",
+                   result->error, ")")
+          : StrCat("the receiver requires a TLS client certificate and none "
+                   "is configured (",
+                   result->error, ")");
+}
+
 ResponseCollector::ResponseCollector(size_t max_body, size_t max_headers)
     : max_body_(max_body), max_headers_(max_headers) {}
 

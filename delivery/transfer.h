@@ -68,6 +68,13 @@ std::string ConnectToEntry(const Pending& pending);
 // host and an explicit port, and nothing else but an optional "/".
 absl::Status CheckProxyUrl(std::string_view field, std::string_view url);
 
+// A TLS alert about client certificates (TLS 1.3 sends it after curl's
+// handshake, so curl reports a read error) made a kTlsError with a plain
+// reason: "the receiver requires a TLS client certificate and none is
+// configured (...)" or, when one was `presented`, "the receiver refused the
+// TLS client certificate (...)". Other results are left as they are.
+void ExplainClientCertificateFailure(bool presented, core::HttpResult* result);
+
 // The header lines for curl, so that exactly `headers` are sent (besides
 // Host and Content-Length): "Name: value", "Name;" for an empty value, and
 // "Expect:", "Accept:" and "Content-Type:" (which remove curl's defaults)
