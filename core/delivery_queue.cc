@@ -55,6 +55,11 @@ void StagePut(const DeliveryRecord& after, bool record,
   }
 }
 
+uint64_t EndMicros(absl::Time now) {
+  return static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) +
+         1;
+}
+
 absl::StatusOr<DeliveryRecord> Parse(std::string_view id,
                                      std::string_view bytes) {
   DeliveryRecord record;
@@ -131,55 +136,62 @@ void DeliveryQueue::NoteEnqueued(int64_t due_micros) {
   }
 }
 
-absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
-    std::string_view prefix, uint64_t from_micros, absl::Time now, int limit,
-    SkipFn skip, uint64_t* last_due) const {
-  std::vector<DeliveryRecord> due;
-  if (limit <= 0) return due;
-  const uint64_t end_micros =
-      static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) + 1;
-  // Entries written before queue values held the record: read it after.
-  std::vector<std::pair<std::string, uint64_t>> to_read;
-  absl::Status parse_error;
-  RETURN_IF_ERROR(store_->Scan(
-      Column::kDeliveryQueue,
-      from_micros == 0 ? std::string(prefix)
-                       : StrCat(prefix,
-                                storage::keys::QueueEntry(from_micros, "")),
-      StrCat(prefix, storage::keys::QueueEntry(end_micros, "")),
-      [&](std::string_view key, std::string_view value) {
-        auto entry =
-            storage::keys::ParseQueueEntry(key.substr(prefix.size()));
-        if (!entry.has_value() || skip(entry->delivery_id)) return true;
-        *last_due = entry->due_micros;
-        if (value.empty()) {
-          to_read.emplace_back(std::move(entry->delivery_id), entry->due_micros);
-        } else {
-          absl::StatusOr<DeliveryRecord> record =
-              Parse(entry->delivery_id, value);
-          if (!record.ok()) {
-            parse_error = record.status();
-            return false;
-          }
-          due.push_back(*std::move(record));
-        }
-        return due.size() + to_read.size() < static_cast<size_t>(limit);
-      }));
-  RETURN_IF_ERROR(parse_error);
-  for (const auto& [id, due_micros] : to_read) {
+bool DeliveryQueue::DueCollector::Add(std::string_view entry_key,
+                                     std::string_view value) {
+  auto entry = storage::keys::ParseQueueEntry(entry_key);
+  if (!entry.has_value() || skip_(entry->delivery_id)) return true;
+  last_due = entry->due_micros;
+  if (value.empty()) {
+    to_read_.emplace_back(std::move(entry->delivery_id));
+    return true;
+  }
+  absl::StatusOr<DeliveryRecord> record = Parse(entry->delivery_id, value);
+  if (!record.ok()) {
+    error_ = record.status();
+    return false;
+  }
+  due_.push_back(*std::move(record));
+  return true;
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Finish(
+    DueCollector& collected) const {
+  RETURN_IF_ERROR(collected.error_);
+  std::vector<DeliveryRecord> due = std::move(collected.due_);
+  // Entries written before queue values held the record: read it now.
+  for (const std::string& id : collected.to_read_) {
     absl::StatusOr<DeliveryRecord> record = Get(id);
     // A queue key without its record was resolved after the scan.
     if (absl::IsNotFound(record.status())) continue;
     if (!record.ok()) return record.status();
     if (Pending(*record)) due.push_back(*std::move(record));
   }
-  if (!to_read.empty()) {
+  if (!collected.to_read_.empty()) {
     std::stable_sort(due.begin(), due.end(),
                      [](const DeliveryRecord& a, const DeliveryRecord& b) {
                        return a.next_attempt_micros() < b.next_attempt_micros();
                      });
   }
   return due;
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
+    std::string_view prefix, uint64_t from_micros, absl::Time now, int limit,
+    SkipFn skip, uint64_t* last_due) const {
+  if (limit <= 0) return std::vector<DeliveryRecord>();
+  DueCollector collected(skip);
+  RETURN_IF_ERROR(store_->Scan(
+      Column::kDeliveryQueue,
+      from_micros == 0 ? std::string(prefix)
+                       : StrCat(prefix,
+                                storage::keys::QueueEntry(from_micros, "")),
+      StrCat(prefix, storage::keys::QueueEntry(EndMicros(now), "")),
+      [&](std::string_view key, std::string_view value) {
+        return collected.Add(key.substr(prefix.size()), value) &&
+               collected.size() < static_cast<size_t>(limit);
+      }));
+  if (collected.last_due.has_value()) *last_due = *collected.last_due;
+  return Finish(collected);
 }
 
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
@@ -207,23 +219,84 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
   // Other nodes enqueue into these partitions too, at due times this node
   // never hears of: each partition is scanned from its head. The partitions
   // take turns at going first, so one with a long backlog cannot keep the
-  // others waiting.
+  // others waiting. Every partition is read in the same round trip, each
+  // for a share of `limit` (twice its even share, so that partitions with
+  // little due leave enough room to the others); a partition that filled
+  // its share and is still needed is read further in the next round.
   const PartitionOwnership* ownership =
       ownership_.load(std::memory_order_acquire);
   std::vector<int> owned =
       ownership != nullptr ? ownership->Owned() : std::vector<int>();
   std::vector<DeliveryRecord> due;
-  if (owned.empty()) return due;
+  if (owned.empty() || limit <= 0) return due;
   const size_t first = next_first_partition_++ % owned.size();
-  for (size_t i = 0; i < owned.size() && due.size() < static_cast<size_t>(limit);
-       ++i) {
-    const int partition = owned[(first + i) % owned.size()];
-    uint64_t last_due = 0;
-    ASSIGN_OR_RETURN(
-        std::vector<DeliveryRecord> part,
-        Scan(PartitionPrefix(partition, partitions_), 0, now,
-             limit - static_cast<int>(due.size()), skip, &last_due));
-    for (DeliveryRecord& d : part) due.push_back(std::move(d));
+  const int64_t n = static_cast<int64_t>(owned.size());
+  const int64_t share =
+      std::max<int64_t>(kMinPartitionShare, (2 * limit + n - 1) / n);
+  const std::string end_entry = storage::keys::QueueEntry(EndMicros(now), "");
+  struct Part {
+    std::string prefix;
+    std::string resume;  // where its next read starts
+    bool more = true;    // its last read filled its share
+  };
+  std::vector<Part> parts;
+  std::vector<DueCollector> collected;
+  parts.reserve(owned.size());
+  collected.reserve(owned.size());
+  for (size_t i = 0; i < owned.size(); ++i) {
+    std::string prefix =
+        PartitionPrefix(owned[(first + i) % owned.size()], partitions_);
+    parts.push_back(Part{prefix, prefix});
+    collected.emplace_back(skip);
+  }
+  size_t found = 0;
+  while (found < static_cast<size_t>(limit)) {
+    std::vector<storage::ScanRange> ranges;
+    std::vector<size_t> part_of;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (!parts[i].more) continue;
+      ranges.push_back({parts[i].resume, parts[i].prefix + end_entry, share});
+      part_of.push_back(i);
+    }
+    if (ranges.empty()) break;
+    std::vector<int64_t> rows(ranges.size(), 0);
+    std::vector<std::string> last(ranges.size());
+    bool corrupt = false;
+    RETURN_IF_ERROR(store_->ScanRanges(
+        Column::kDeliveryQueue, ranges,
+        [&](size_t r, std::string_view key, std::string_view value) {
+          ++rows[r];
+          last[r].assign(key);
+          Part& part = parts[part_of[r]];
+          corrupt = !collected[part_of[r]].Add(key.substr(part.prefix.size()),
+                                               value);
+          return !corrupt;
+        }));
+    found = 0;
+    for (size_t r = 0; r < ranges.size(); ++r) {
+      Part& part = parts[part_of[r]];
+      part.more = !corrupt && rows[r] >= share;
+      if (part.more) part.resume = last[r] + '\0';  // just after the last
+    }
+    for (const DueCollector& c : collected) found += c.size();
+    if (corrupt) break;
+  }
+  // One from each partition in turn, so a backlog in one cannot crowd out
+  // the others within a fetch either.
+  std::vector<std::vector<DeliveryRecord>> per_part;
+  per_part.reserve(collected.size());
+  for (DueCollector& c : collected) {
+    ASSIGN_OR_RETURN(per_part.emplace_back(), Finish(c));
+  }
+  for (size_t k = 0; due.size() < static_cast<size_t>(limit); ++k) {
+    bool any = false;
+    for (std::vector<DeliveryRecord>& part : per_part) {
+      if (k >= part.size()) continue;
+      any = true;
+      due.push_back(std::move(part[k]));
+      if (due.size() >= static_cast<size_t>(limit)) break;
+    }
+    if (!any) break;
   }
   return due;
 }
@@ -270,13 +343,7 @@ absl::StatusOr<DeliveryRecord> DeliveryQueue::Get(std::string_view id) const {
 }
 
 absl::StatusOr<int64_t> DeliveryQueue::Depth() const {
-  int64_t depth = 0;
-  RETURN_IF_ERROR(store_->Scan(Column::kDeliveryQueue, "", "",
-                               [&](std::string_view, std::string_view) {
-                                 ++depth;
-                                 return true;
-                               }));
-  return depth;
+  return store_->Count(Column::kDeliveryQueue);
 }
 
 }  // namespace webhooks::core

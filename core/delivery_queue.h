@@ -37,6 +37,7 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -145,6 +146,32 @@ class DeliveryQueue {
   absl::StatusOr<int64_t> Depth() const;
 
  private:
+  // The least a partition is read for at a time in NextDue.
+  static constexpr int64_t kMinPartitionShare = 16;
+
+  // Gathers the due entries a scan visits: the records their queue values
+  // hold, and the ids of old entries without one (read by Finish).
+  class DueCollector {
+   public:
+    explicit DueCollector(SkipFn skip) : skip_(skip) {}
+    // `entry_key` without its partition prefix. False when the record is
+    // corrupt (the scan must stop; Finish reports it).
+    bool Add(std::string_view entry_key, std::string_view value);
+    size_t size() const { return due_.size() + to_read_.size(); }
+    // The due time of the last entry added.
+    std::optional<uint64_t> last_due;
+
+   private:
+    friend class DeliveryQueue;
+    SkipFn skip_;
+    std::vector<DeliveryRecord> due_;
+    std::vector<std::string> to_read_;
+    absl::Status error_;
+  };
+  // The collected records, old entries read, in due order.
+  absl::StatusOr<std::vector<DeliveryRecord>> Finish(
+      DueCollector& collected) const;
+
   // The pending deliveries queued under `prefix` (a partition's, or none)
   // in [from, now], at most `limit` not skipped; *last_due is the due time
   // of the last one (or untouched).

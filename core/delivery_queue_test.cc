@@ -1,6 +1,9 @@
 #include "core/delivery_queue.h"
 
+#include <algorithm>
 #include <optional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -8,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "storage/key_codec.h"
 #include "storage/memory_store.h"
+#include "webhooks/internal/records.pb.h"
 
 namespace webhooks::core {
 namespace {
@@ -191,6 +195,129 @@ TEST_F(DeliveryQueueTest, NextDueRescansFromTheHeadPeriodically) {
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].id(), "unnoted");
+}
+
+
+// Counts the ScanRanges calls (round trips, for a store across a network).
+class CountingStore final : public storage::Store {
+ public:
+  absl::StatusOr<std::optional<std::string>> Get(
+      storage::Column column, std::string_view key) const override {
+    return inner_.Get(column, key);
+  }
+  absl::Status Write(const storage::WriteBatch& batch,
+                     storage::WriteOptions options = {}) override {
+    return inner_.Write(batch, options);
+  }
+  absl::Status Scan(storage::Column column, std::string_view start,
+                    std::string_view end,
+                    storage::ScanVisitor visitor) const override {
+    return inner_.Scan(column, start, end, visitor);
+  }
+  absl::Status ScanRanges(storage::Column column,
+                          std::span<const storage::ScanRange> ranges,
+                          storage::RangeVisitor visitor) const override {
+    ++range_scans;
+    return Store::ScanRanges(column, ranges, visitor);
+  }
+  mutable int range_scans = 0;
+
+ private:
+  storage::MemoryStore inner_;
+};
+
+class OwnAll final : public PartitionOwnership {
+ public:
+  explicit OwnAll(std::vector<int> owned) : owned_(std::move(owned)) {}
+  std::vector<int> Owned() const override { return owned_; }
+  bool Holds(int partition) const override {
+    return std::find(owned_.begin(), owned_.end(), partition) != owned_.end();
+  }
+
+ private:
+  std::vector<int> owned_;
+};
+
+class PartitionedQueueTest : public ::testing::Test {
+ protected:
+  static constexpr int kPartitions = 8;
+  void SetUp() override {
+    // A subscription id for each partition.
+    for (int i = 0; subscription_of_.size() < kPartitions; ++i) {
+      const std::string id = "sub_" + std::to_string(i);
+      const int p = DeliveryQueue::PartitionOf(id, kPartitions);
+      if (!subscription_of_.contains(p)) subscription_of_[p] = id;
+    }
+  }
+  void Enqueue(int partition, int count) {
+    storage::WriteBatch batch;
+    for (int i = 0; i < count; ++i) {
+      DeliveryRecord d = Delivery(
+          "dlv_p" + std::to_string(partition) + "_" + std::to_string(i),
+          1000 + i);
+      d.set_subscription_id(subscription_of_[partition]);
+      DeliveryQueue::StageUpdate(nullptr, d, batch, nullptr, kPartitions);
+    }
+    ASSERT_TRUE(store_.Write(batch).ok());
+  }
+  std::vector<std::string> Next(int limit,
+                                DeliveryQueue::SkipFn skip =
+                                    [](std::string_view) { return false; }) {
+    std::vector<std::string> ids;
+    auto due = queue_.NextDue(absl::FromUnixMicros(5000), limit, skip);
+    EXPECT_TRUE(due.ok()) << due.status();
+    if (due.ok()) {
+      for (const auto& d : *due) ids.push_back(d.id());
+    }
+    return ids;
+  }
+  static int PartitionOfId(std::string_view id) {
+    return id[5] - '0';  // "dlv_p<partition>_..."
+  }
+
+  std::map<int, std::string> subscription_of_;
+  CountingStore store_;
+  DeliveryQueue queue_{&store_, kPartitions};
+};
+
+TEST_F(PartitionedQueueTest, EveryOwnedPartitionIsReadInOneRoundTrip) {
+  OwnAll ownership({0, 1, 2, 3, 4, 5, 6});  // not 7
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 100);  // a backlog
+  for (int p = 1; p < kPartitions; ++p) Enqueue(p, 1);
+  const std::vector<std::string> ids = Next(20);
+  EXPECT_EQ(store_.range_scans, 1);
+  ASSERT_EQ(ids.size(), 20u);
+  std::set<int> partitions;
+  for (const std::string& id : ids) partitions.insert(PartitionOfId(id));
+  // The backlog did not crowd out the others; the unowned one is not read.
+  EXPECT_EQ(partitions, (std::set<int>{0, 1, 2, 3, 4, 5, 6}));
+}
+
+TEST_F(PartitionedQueueTest, AFullShareIsReadFurtherUntilTheLimit) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 100);
+  Enqueue(1, 2);
+  // Skipped (busy) entries take room in a read but not in the answer.
+  const std::vector<std::string> ids = Next(60, [](std::string_view id) {
+    return id.starts_with("dlv_p0_") && id.size() == 8;  // p0_0 .. p0_9
+  });
+  ASSERT_EQ(ids.size(), 60u);
+  EXPECT_GT(store_.range_scans, 1);
+  std::set<std::string> unique(ids.begin(), ids.end());
+  EXPECT_EQ(unique.size(), ids.size());
+  EXPECT_TRUE(unique.contains("dlv_p1_0") && unique.contains("dlv_p1_1"));
+  EXPECT_FALSE(unique.contains("dlv_p0_9"));
+  EXPECT_TRUE(unique.contains("dlv_p0_10"));
+  // Everything, when the limit allows.
+  EXPECT_EQ(Next(1000).size(), 102u);
+}
+
+TEST_F(PartitionedQueueTest, NothingOwnedReadsNothing) {
+  Enqueue(3, 5);
+  EXPECT_TRUE(Next(10).empty());
+  EXPECT_EQ(store_.range_scans, 0);
 }
 
 }  // namespace

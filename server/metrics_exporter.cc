@@ -95,7 +95,10 @@ absl::Status ServiceMetrics::Attach(const core::DispatcherStats* stats,
       "webhookd_delivery_queue_depth",
       "Pending deliveries, due or not (refreshed at most every few "
       "seconds).",
-      [this, queue] { return QueueDepth(queue); }));
+      [this] { return QueueDepth(); }));
+  RefreshDepth(queue);  // once at start-up, then on the task's thread
+  depth_task_ = std::make_unique<PeriodicTask>(
+      depth_refresh_, [this, queue] { RefreshDepth(queue); });
   return absl::OkStatus();
 }
 
@@ -165,14 +168,15 @@ absl::Status ServiceMetrics::AttachDatabase(
       [store] { return static_cast<double>(store->commits()); });
 }
 
-double ServiceMetrics::QueueDepth(const core::DeliveryQueue* queue) {
+void ServiceMetrics::RefreshDepth(const core::DeliveryQueue* queue) {
+  absl::StatusOr<int64_t> depth = queue->Depth();
+  if (!depth.ok()) return;  // keep the last
   absl::MutexLock lock(&depth_mu_);
-  const absl::Time now = absl::Now();
-  if (now - depth_time_ >= depth_refresh_) {
-    depth_time_ = now;
-    absl::StatusOr<int64_t> depth = queue->Depth();
-    if (depth.ok()) depth_ = static_cast<double>(*depth);  // else keep last
-  }
+  depth_ = static_cast<double>(*depth);
+}
+
+double ServiceMetrics::QueueDepth() {
+  absl::MutexLock lock(&depth_mu_);
   return depth_;
 }
 

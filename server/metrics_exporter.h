@@ -25,20 +25,22 @@
 #include "core/delivery_dispatcher.h"
 #include "core/delivery_metrics.h"
 #include "core/delivery_queue.h"
+#include "server/periodic_task.h"
 #include "storage/cluster_store.h"
 
 namespace webhooks::server {
 
 class ServiceMetrics final : public core::DeliveryMetrics {
  public:
-  // `depth_refresh`: the queue depth (a scan of the queue) is computed at
-  // scrape time, at most once per this interval; scrapes in between see the
-  // last value.
+  // `depth_refresh`: the queue depth (a count of the queue, which may be
+  // long) is computed on a thread of its own every this interval, never on
+  // a scrape (and once in Attach); scrapes see the last value.
   static absl::StatusOr<std::unique_ptr<ServiceMetrics>> Create(
       absl::Duration depth_refresh = absl::Seconds(5));
 
   // Adds the series read from `stats` and `queue`, which must outlive every
-  // scrape (stop the MetricsHttpServer first). Call once.
+  // scrape (stop the MetricsHttpServer first) and this object (it counts the
+  // queue until destroyed). Call once.
   absl::Status Attach(const core::DispatcherStats* stats,
                       const core::DeliveryQueue* queue);
 
@@ -61,9 +63,10 @@ class ServiceMetrics final : public core::DeliveryMetrics {
   explicit ServiceMetrics(absl::Duration depth_refresh)
       : depth_refresh_(depth_refresh) {}
 
-  // The queue depth, recomputed when older than depth_refresh_.
-  double QueueDepth(const core::DeliveryQueue* queue)
+  // Counts the queue (on depth_task_'s thread).
+  void RefreshDepth(const core::DeliveryQueue* queue)
       ABSL_LOCKS_EXCLUDED(depth_mu_);
+  double QueueDepth() ABSL_LOCKS_EXCLUDED(depth_mu_);
 
   const absl::Duration depth_refresh_;
   MetricsRegistry registry_;
@@ -75,7 +78,8 @@ class ServiceMetrics final : public core::DeliveryMetrics {
   absl::Mutex depth_mu_;
   double depth_ ABSL_GUARDED_BY(depth_mu_) =
       std::numeric_limits<double>::quiet_NaN();  // until scanned
-  absl::Time depth_time_ ABSL_GUARDED_BY(depth_mu_) = absl::InfinitePast();
+  // Declared last: stops before the members it writes go.
+  std::unique_ptr<PeriodicTask> depth_task_;
 };
 
 }  // namespace webhooks::server

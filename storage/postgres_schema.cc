@@ -52,6 +52,7 @@ const ColumnStatements& StatementsFor(Column column) {
                             StrCat("SELECT k, v FROM ", t,
                                    " WHERE k > $1::bytea AND k < $2::bytea",
                                    page, "$3::bigint")},
+          .count = {n + "count", StrCat("SELECT count(*) FROM ", t)},
       });
     }
     return out;

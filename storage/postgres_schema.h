@@ -45,6 +45,7 @@ struct ColumnStatements {
   NamedSql scan_from_to;      // k >= $1 AND k < $2
   NamedSql scan_after;        // k > $1
   NamedSql scan_after_to;     // k > $1 AND k < $2
+  NamedSql count;             // -> the number of keys
 };
 // Those of `column` (a valid Column).
 const ColumnStatements& StatementsFor(Column column);

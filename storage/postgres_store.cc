@@ -139,6 +139,54 @@ absl::Status PostgresStore::Scan(Column column, std::string_view start,
   return status;
 }
 
+absl::Status PostgresStore::ScanRanges(Column column,
+                                       std::span<const ScanRange> ranges,
+                                       RangeVisitor visitor) const {
+  if (!IsColumn(column)) return NotAColumn(column);
+  const pg::ColumnStatements& sql = pg::StatementsFor(column);
+  std::vector<pg::Statement> statements;
+  std::vector<size_t> range_of;  // statement -> range
+  statements.reserve(ranges.size());
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const ScanRange& range = ranges[i];
+    if (range.limit <= 0 || (!range.end.empty() && range.end <= range.start)) {
+      continue;
+    }
+    const pg::NamedSql& named =
+        range.end.empty() ? sql.scan_from : sql.scan_from_to;
+    pg::Statement select{named.name, named.sql, {}};
+    select.params.push_back(pg::Param::Bytea(range.start));
+    if (!range.end.empty()) select.params.push_back(pg::Param::Bytea(range.end));
+    select.params.push_back(pg::Param::Int64(range.limit));
+    statements.push_back(std::move(select));
+    range_of.push_back(i);
+  }
+  if (statements.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<pg::Result> results,
+                   RunPooled(statements, /*idempotent=*/true));
+  for (size_t s = 0; s < results.size(); ++s) {
+    const pg::Result& rows = results[s];
+    for (int r = 0; r < rows.rows(); ++r) {
+      if (!visitor(range_of[s], rows.Value(r, 0), rows.Value(r, 1))) {
+        return absl::OkStatus();
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> PostgresStore::Count(Column column) const {
+  if (!IsColumn(column)) return NotAColumn(column);
+  const pg::NamedSql& count = pg::StatementsFor(column).count;
+  const pg::Statement statements[] = {{count.name, count.sql, {}}};
+  ASSIGN_OR_RETURN(std::vector<pg::Result> results,
+                   RunPooled(statements, /*idempotent=*/true));
+  if (results[0].rows() != 1) {
+    return absl::InternalError("PostgreSQL: count(*) answered no row");
+  }
+  return results[0].Int64(0, 0);
+}
+
 absl::Status PostgresStore::Check() const {
   const pg::Statement ping[] = {{"", "SELECT 1", {}}};
   absl::Status status;

@@ -84,6 +84,10 @@ class PostgresStore final : public Store, public ClusterStore {
                      WriteOptions options = {}) override;
   absl::Status Scan(Column column, std::string_view start, std::string_view end,
                     ScanVisitor visitor) const override;
+  // Every range in one round trip (a pipeline of one SELECT per range).
+  absl::Status ScanRanges(Column column, std::span<const ScanRange> ranges,
+                          RangeVisitor visitor) const override;
+  absl::StatusOr<int64_t> Count(Column column) const override;
   absl::Status Check() const override;
 
   // ClusterStore.

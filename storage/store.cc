@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/status_macros.h"
 #include "common/strings.h"
 
 namespace webhooks::storage {
@@ -113,6 +114,35 @@ std::vector<WriteBatch::Op> WriteBatch::ops() const {
   out.reserve(entries_.size());
   for (size_t i = 0; i < entries_.size(); ++i) out.push_back(op(i));
   return out;
+}
+
+absl::Status Store::ScanRanges(Column column,
+                               std::span<const ScanRange> ranges,
+                               RangeVisitor visitor) const {
+  bool stopped = false;
+  for (size_t i = 0; i < ranges.size() && !stopped; ++i) {
+    const ScanRange& range = ranges[i];
+    if (range.limit <= 0) continue;
+    int64_t visited = 0;
+    RETURN_IF_ERROR(Scan(column, range.start, range.end,
+                         [&](std::string_view key, std::string_view value) {
+                           if (!visitor(i, key, value)) {
+                             stopped = true;
+                             return false;
+                           }
+                           return ++visited < range.limit;
+                         }));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> Store::Count(Column column) const {
+  int64_t count = 0;
+  RETURN_IF_ERROR(Scan(column, "", "", [&](std::string_view, std::string_view) {
+    ++count;
+    return true;
+  }));
+  return count;
 }
 
 absl::Status Store::ScanPrefix(Column column, std::string_view prefix,

@@ -17,6 +17,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -150,6 +151,19 @@ struct WriteOptions {
 using ScanVisitor =
     absl::FunctionRef<bool(std::string_view key, std::string_view value)>;
 
+// One range of a ScanRanges: the keys k with start <= k < end (an empty
+// `end` means no upper bound), at most `limit` of them (limit > 0).
+struct ScanRange {
+  std::string start;
+  std::string end;
+  int64_t limit = 0;
+};
+
+// Receives the index of its range, one key and its value; returns false to
+// stop the whole ScanRanges.
+using RangeVisitor = absl::FunctionRef<bool(
+    size_t range, std::string_view key, std::string_view value)>;
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -175,6 +189,20 @@ class Store {
   virtual absl::Status Scan(Column column, std::string_view start,
                             std::string_view end,
                             ScanVisitor visitor) const = 0;
+
+  // Visits the ranges one after the other, each in ascending byte order and
+  // at most its limit of keys, until `visitor` returns false. Each range
+  // reads a consistent snapshot (not necessarily one for all). A store
+  // across a network reads every range in one round trip; the default scans
+  // them one by one. The same rule as Scan: `visitor` must not call back
+  // into the store.
+  virtual absl::Status ScanRanges(Column column,
+                                  std::span<const ScanRange> ranges,
+                                  RangeVisitor visitor) const;
+
+  // The number of keys in `column`. The default scans them; a store across
+  // a network counts where the data is.
+  virtual absl::StatusOr<int64_t> Count(Column column) const;
 
   // OK while the store can be read and written; UNAVAILABLE (with the
   // reason) while it cannot, for health checks. Cheap: a ping at most.

@@ -231,6 +231,50 @@ TYPED_TEST_P(StoreConformanceTest, ScanPrefixVisitsExactlyPrefixedKeys) {
   EXPECT_EQ(PrefixKeys(store, Column::kSubscriptionsBySite, "").size(), 11u);
 }
 
+TYPED_TEST_P(StoreConformanceTest, ScanRangesVisitsEachRangeUpToItsLimit) {
+  this->PutKeys(Column::kDeliveryQueue,
+                {"a1", "a2", "a3", "b1", "b2", "c1", "c2", "c3", "c4", "d"});
+  const ScanRange ranges[] = {
+      {"c", "d", 2},   // c1 c2: its limit
+      {"a", "b", 10},  // a1 a2 a3: all there are
+      {"b2", "", 3},   // b2 c1 c2: no upper bound
+      {"x", "", 5},    // none
+      {"b", "c", 0},   // a limit of 0 reads nothing
+      {"d", "c", 4},   // end before start: nothing
+  };
+  std::vector<std::string> seen;
+  ASSERT_EQ(this->store_->ScanRanges(
+                Column::kDeliveryQueue, ranges,
+                [&](size_t range, std::string_view k, std::string_view v) {
+                  EXPECT_EQ(v, "v" + std::string(k));
+                  seen.push_back(std::to_string(range) + ":" + std::string(k));
+                  return true;
+                }),
+            absl::OkStatus());
+  EXPECT_THAT(seen, ElementsAre("0:c1", "0:c2", "1:a1", "1:a2", "1:a3", "2:b2",
+                                "2:c1", "2:c2"));
+  // The visitor stops every range.
+  seen.clear();
+  ASSERT_EQ(this->store_->ScanRanges(
+                Column::kDeliveryQueue, ranges,
+                [&](size_t range, std::string_view k, std::string_view) {
+                  seen.push_back(std::to_string(range) + ":" + std::string(k));
+                  return seen.size() < 3;
+                }),
+            absl::OkStatus());
+  EXPECT_THAT(seen, ElementsAre("0:c1", "0:c2", "1:a1"));
+  EXPECT_EQ(*this->store_->Count(Column::kDeliveryQueue), 10);
+  EXPECT_EQ(*this->store_->Count(Column::kMeta), 0);
+  const Column bogus = static_cast<Column>(kColumnCount);
+  EXPECT_EQ(this->store_
+                ->ScanRanges(bogus, ranges,
+                             [](size_t, std::string_view, std::string_view) {
+                               return true;
+                             })
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TYPED_TEST_P(StoreConformanceTest, InvalidColumnIsRejectedAndBatchNotApplied) {
   const Column bogus = static_cast<Column>(kColumnCount);
   WriteBatch batch;
@@ -399,6 +443,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     BatchOperationsApplyInOrder, EmptyBatchIsOk, BinaryKeysAndValuesRoundTrip,
     ColumnsAreIndependent, ScanIsHalfOpenInUnsignedByteOrder,
     ScanStopsWhenVisitorReturnsFalse, ScanPrefixVisitsExactlyPrefixedKeys,
+    ScanRangesVisitsEachRangeUpToItsLimit,
     InvalidColumnIsRejectedAndBatchNotApplied, ConcurrentScansSeeWholeBatches,
     ConcurrentSyncedWritersAllLand, ExpectationsThatHoldApplyTheBatch,
     FailedExpectationWritesNothing, ConcurrentConditionalIncrementsLoseNothing);
