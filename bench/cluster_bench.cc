@@ -69,6 +69,9 @@ ABSL_FLAG(int, repetitions, 3, "Runs of each case; medians are reported.");
 ABSL_FLAG(int, pool_size, 0, "storage.postgres.pool_size (0: the default).");
 ABSL_FLAG(std::string, shared_buffers, "256MB",
           "PostgreSQL shared_buffers (the test harness sets 32MB).");
+ABSL_FLAG(bool, statements, false,
+          "delivery: load pg_stat_statements and print, after each PostgreSQL "
+          "run, the statements of the measured window by calls per delivery.");
 ABSL_FLAG(std::string, webhookd, "",
           "The webhookd binary (default: ../server/webhookd from here).");
 ABSL_FLAG(std::string, dir, "",
@@ -380,9 +383,21 @@ absl::StatusOr<Row> RunDelivery(Bench& bench, const Config& config) {
          Now() - warm_start < 30) {
     SleepFor(0.01);
   }
+  const bool statements = config.postgres && absl::GetFlag(FLAGS_statements);
+  if (statements) {
+    (void)bench.pg->Sql("postgres", "SELECT pg_stat_statements_reset()");
+  }
   const Snap a = bench.Take(nodes);
   SleepFor(absl::GetFlag(FLAGS_duration_s));
   const Snap b = bench.Take(nodes);
+  std::string top;
+  if (statements) {
+    top = bench.pg->Sql("postgres",
+                        "SELECT calls, rows, regexp_replace(left(query, 150), "
+                        "'\\s+', ' ', 'g') FROM pg_stat_statements "
+                        "ORDER BY calls DESC LIMIT 15")
+              .value_or("(pg_stat_statements unreadable)");
+  }
   stop.store(true);
   for (std::thread& t : threads) t.join();
   poller.join();
@@ -391,6 +406,13 @@ absl::StatusOr<Row> RunDelivery(Bench& bench, const Config& config) {
   const double outcomes = b.outcomes - a.outcomes;
   Row r = Normalize(a, b, received, outcomes);
   r.other = outcomes / (b.t - a.t);
+  if (statements) {
+    std::printf("  statements in the window (calls|rows|query), %.0f outcomes:\n",
+                outcomes);
+    for (absl::string_view line : absl::StrSplit(top, '\n')) {
+      std::printf("    %.*s\n", static_cast<int>(line.size()), line.data());
+    }
+  }
   if (errors > 0) std::printf("  %lld publish errors\n",
                               static_cast<long long>(errors.load()));
   return r;
@@ -500,7 +522,18 @@ int Run() {
     auto set = bench.pg->Sql("postgres", StrCat("ALTER SYSTEM SET shared_buffers = '",
                                                 absl::GetFlag(FLAGS_shared_buffers), "'"));
     if (!set.ok()) return Fail("ALTER SYSTEM", set.status());
+    if (absl::GetFlag(FLAGS_statements)) {
+      set = bench.pg->Sql("postgres",
+                          "ALTER SYSTEM SET shared_preload_libraries = "
+                          "'pg_stat_statements'");
+      if (!set.ok()) return Fail("ALTER SYSTEM", set.status());
+    }
     if (absl::Status s = bench.pg->Restart(); !s.ok()) return Fail("restart", s);
+    if (absl::GetFlag(FLAGS_statements)) {
+      auto created = bench.pg->Sql("postgres",
+                                   "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+      if (!created.ok()) return Fail("pg_stat_statements", created.status());
+    }
     std::printf("PostgreSQL on port %d (fsync on, synchronous_commit on, "
                 "shared_buffers %s)\n",
                 bench.pg->port(), absl::GetFlag(FLAGS_shared_buffers).c_str());

@@ -9,10 +9,10 @@
 #include "common/strings.h"
 #include "core/attempt_outcome.h"
 #include "core/delivery_control.h"
+#include "core/delivery_events.h"
 #include "core/event_validation.h"
 #include "core/request_renderer.h"
 #include "core/validation.h"
-#include "storage/key_codec.h"
 
 namespace webhooks::core {
 namespace {
@@ -45,8 +45,8 @@ struct DeliveryDispatcher::FetchCache {
   uint64_t registry_generation = 0;
   absl::flat_hash_map<std::string, absl::StatusOr<SubscriptionRecord>>
       subscriptions;
-  // By event key (keys::TransactionEvent); null: not stored.
-  absl::flat_hash_map<std::string, std::shared_ptr<const EventRecord>> events;
+  explicit FetchCache(const storage::Store* store) : events(store) {}
+  DeliveryEvents events;
   absl::flat_hash_map<std::string, absl::StatusOr<DialectRecord>> dialects;
 };
 
@@ -55,7 +55,7 @@ DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
     : deps_(deps),
       options_(options),
       waiting_(options.max_waiting),
-      cache_(std::make_unique<FetchCache>()) {}
+      cache_(std::make_unique<FetchCache>(deps.store)) {}
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
 
@@ -162,7 +162,7 @@ bool DeliveryDispatcher::Fetch() {
     cache.subscriptions.clear();
     cache.registry_generation = generation;
   }
-  cache.events.clear();
+  cache.events.Clear();
   cache.dialects.clear();
   bool storage_trouble = false;
   SendWaiting(cache, storage_trouble);
@@ -173,6 +173,7 @@ bool DeliveryDispatcher::Fetch() {
       });
   if (!due.ok()) storage_trouble = true;
   if (due.ok()) {
+    cache.events.Prefetch(*due);
     for (DeliveryRecord& delivery : *due) {
       bool throttled = false;
       absl::StatusOr<const SubscriptionRecord*> subscription =
@@ -374,31 +375,13 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   if (!subscription.active()) {
     return absl::FailedPreconditionError("The subscription is inactive.");
   }
-  // Two owners' transactions may share an id: the key names the owner.
-  std::string event_key = storage::keys::TransactionEvent(
-      storage::keys::Transaction(delivery.transaction_owner(),
-                                 delivery.transaction_id()),
-      delivery.event_id());
-  auto event_it = cache.events.find(event_key);
-  if (event_it == cache.events.end()) {
-    ASSIGN_OR_RETURN(std::optional<std::string> event_bytes,
-                     deps_.store->Get(storage::Column::kTransactionEvents,
-                                      event_key));
-    std::shared_ptr<EventRecord> parsed;
-    if (event_bytes.has_value()) {
-      parsed = std::make_shared<EventRecord>();
-      if (!parsed->ParseFromString(*event_bytes)) {
-        return absl::DataLossError("The stored event is corrupt.");
-      }
-    }
-    event_it = cache.events.emplace(std::move(event_key), std::move(parsed))
-                   .first;
-  }
-  if (event_it->second == nullptr) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const EventRecord> stored,
+                   cache.events.Get(delivery));
+  if (stored == nullptr) {
     return absl::FailedPreconditionError(
         "The event is no longer stored (its transaction was forgotten).");
   }
-  const EventRecord& event = *event_it->second;
+  const EventRecord& event = *stored;
   auto dialect_it = cache.dialects.find(delivery.dialect());
   if (dialect_it == cache.dialects.end()) {
     absl::StatusOr<DialectRecord> dialect =

@@ -161,9 +161,24 @@ class SnapshotScanStore final : public storage::Store {
       return absl::UnavailableError("injected: the disk is unreadable");
     }
     if (column == storage::Column::kTransactionEvents) {
+      ++event_gets;
       RunOnce(before_next_event_read_);
     }
     return inner_->Get(column, key);
+  }
+  // The dispatcher reads each fetch's events at once: that read fails like
+  // Get while event reads fail, and while `failing_prefetches` lasts (the
+  // events are then read one by one, as their requests are built).
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      storage::Column column,
+      std::span<const std::string> keys) const override {
+    if (column == storage::Column::kTransactionEvents &&
+        (failing_prefetches.fetch_sub(1) > 0 ||
+         failing_event_reads.fetch_sub(1) > 0)) {
+      return absl::UnavailableError("injected: the disk is unreadable");
+    }
+    if (column == storage::Column::kTransactionEvents) ++event_multi_gets;
+    return inner_->MultiGet(column, keys);
   }
   absl::Status Write(const storage::WriteBatch& batch,
                      storage::WriteOptions options) override {
@@ -198,6 +213,10 @@ class SnapshotScanStore final : public storage::Store {
   std::atomic<bool> slow{false};
   // Reads of stored events that fail (UNAVAILABLE) before they work again.
   mutable std::atomic<int> failing_event_reads{0};
+  mutable std::atomic<int> failing_prefetches{0};
+  // Reads of stored events: one by one, and a fetch's at once.
+  mutable std::atomic<int> event_gets{0};
+  mutable std::atomic<int> event_multi_gets{0};
 
  private:
   void Set(std::function<void()>& slot, std::function<void()> hook) {
@@ -431,6 +450,19 @@ TEST_F(DeliveryDispatcherTest, StorageTroubleLeavesTheDeliveryPending) {
     return d.state() == DeliveryRecord::SUCCEEDED;
   });
   EXPECT_EQ(done.attempt_count(), 1);
+}
+
+TEST_F(DeliveryDispatcherTest, AFetchReadsTheEventsOfItsDeliveriesAtOnce) {
+  for (int i = 0; i < 3; ++i) {
+    MustCreate(Draft("/", "https://example.com/hook" + std::to_string(i)));
+  }
+  Build();
+  Commit("tx");  // one event, three deliveries, one write: one fetch
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(sender_.Answer(Status(200, "OK")).body, "{\"n\":1}");
+  }
+  EXPECT_EQ(view_.event_gets.load(), 0);
+  EXPECT_EQ(view_.event_multi_gets.load(), 1);
 }
 
 TEST_F(DeliveryDispatcherTest, SuccessIsRecordedAndSigned) {
@@ -782,6 +814,7 @@ TEST_F(DeliveryDispatcherTest, RedeliverWhileTheOutcomeIsWrittenWaitsForIt) {
 TEST_F(DeliveryDispatcherTest, RedeliverWhileTheRequestIsBuiltIsRefused) {
   MustCreate(Draft("/"));
   absl::Status redelivered;
+  view_.failing_prefetches = 1;  // the event is read while it is built
   view_.BeforeNextEventRead([&] {
     absl::StatusOr<std::vector<DeliveryRecord>> due =
         queue_.Due(clock_.Now(), 1);

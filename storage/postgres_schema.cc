@@ -26,6 +26,9 @@ const ColumnStatements& StatementsFor(Column column) {
       const std::string page = " ORDER BY k LIMIT ";
       out->push_back(ColumnStatements{
           .get = {n + "get", StrCat("SELECT v FROM ", t, " WHERE k = $1::bytea")},
+          .get_many = {n + "get_many",
+                       StrCat("SELECT k, v FROM ", t,
+                              " WHERE k = ANY($1::bytea[])")},
           .upsert = {n + "upsert",
                      StrCat("INSERT INTO ", t, " (k, v) SELECT * FROM "
                             "unnest($1::bytea[], $2::bytea[]) "

@@ -36,6 +36,7 @@ struct NamedSql {
 };
 struct ColumnStatements {
   NamedSql get;           // $1 key -> v
+  NamedSql get_many;      // $1 keys[] -> k, v of those present
   NamedSql upsert;        // $1 keys[], $2 values[]
   NamedSql erase;         // $1 keys[]
   NamedSql lock;          // $1 key -> v, FOR UPDATE

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -173,6 +175,28 @@ absl::Status PostgresStore::ScanRanges(Column column,
     }
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>>
+PostgresStore::MultiGet(Column column,
+                        std::span<const std::string> keys) const {
+  if (!IsColumn(column)) return NotAColumn(column);
+  std::vector<std::optional<std::string>> values(keys.size());
+  if (keys.empty()) return values;
+  const pg::NamedSql& get_many = pg::StatementsFor(column).get_many;
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  const pg::Statement statements[] = {
+      {get_many.name, get_many.sql, {pg::Param::ByteaArray(views)}}};
+  ASSIGN_OR_RETURN(std::vector<pg::Result> results,
+                   RunPooled(statements, /*idempotent=*/true));
+  std::unordered_map<std::string_view, int> row_of;
+  const pg::Result& rows = results[0];
+  for (int r = 0; r < rows.rows(); ++r) row_of[rows.Value(r, 0)] = r;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    auto it = row_of.find(keys[i]);
+    if (it != row_of.end()) values[i] = std::string(rows.Value(it->second, 1));
+  }
+  return values;
 }
 
 absl::StatusOr<int64_t> PostgresStore::Count(Column column) const {

@@ -87,6 +87,9 @@ class PostgresStore final : public Store, public ClusterStore {
   // Every range in one round trip (a pipeline of one SELECT per range).
   absl::Status ScanRanges(Column column, std::span<const ScanRange> ranges,
                           RangeVisitor visitor) const override;
+  // One statement: k = ANY($1).
+  absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      Column column, std::span<const std::string> keys) const override;
   absl::StatusOr<int64_t> Count(Column column) const override;
   absl::Status Check() const override;
 

@@ -136,6 +136,17 @@ absl::Status Store::ScanRanges(Column column,
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::optional<std::string>>> Store::MultiGet(
+    Column column, std::span<const std::string> keys) const {
+  std::vector<std::optional<std::string>> values;
+  values.reserve(keys.size());
+  for (const std::string& key : keys) {
+    ASSIGN_OR_RETURN(std::optional<std::string> value, Get(column, key));
+    values.push_back(std::move(value));
+  }
+  return values;
+}
+
 absl::StatusOr<int64_t> Store::Count(Column column) const {
   int64_t count = 0;
   RETURN_IF_ERROR(Scan(column, "", "", [&](std::string_view, std::string_view) {

@@ -200,6 +200,12 @@ class Store {
                                   std::span<const ScanRange> ranges,
                                   RangeVisitor visitor) const;
 
+  // The values at `keys` (std::nullopt where absent), in the order of
+  // `keys` (a key may repeat). A store across a network reads them all in
+  // one round trip; the default calls Get for each.
+  virtual absl::StatusOr<std::vector<std::optional<std::string>>> MultiGet(
+      Column column, std::span<const std::string> keys) const;
+
   // The number of keys in `column`. The default scans them; a store across
   // a network counts where the data is.
   virtual absl::StatusOr<int64_t> Count(Column column) const;

@@ -231,6 +231,28 @@ TYPED_TEST_P(StoreConformanceTest, ScanPrefixVisitsExactlyPrefixedKeys) {
   EXPECT_EQ(PrefixKeys(store, Column::kSubscriptionsBySite, "").size(), 11u);
 }
 
+TYPED_TEST_P(StoreConformanceTest, MultiGetAnswersEveryKeyInOrder) {
+  this->PutKeys(Column::kTransactionEvents, {"a", "b", "c"});
+  this->PutKeys(Column::kDeliveries, {"x"});
+  const std::vector<std::string> keys = {"c", "x", "a", "c", "", "zz"};
+  absl::StatusOr<std::vector<std::optional<std::string>>> values =
+      this->store_->MultiGet(Column::kTransactionEvents, keys);
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_THAT(*values,
+              ElementsAre(std::optional<std::string>("vc"), std::nullopt,
+                          std::optional<std::string>("va"),
+                          std::optional<std::string>("vc"), std::nullopt,
+                          std::nullopt));
+  values = this->store_->MultiGet(Column::kTransactionEvents, {});
+  ASSERT_TRUE(values.ok()) << values.status();
+  EXPECT_TRUE(values->empty());
+  EXPECT_EQ(this->store_
+                ->MultiGet(static_cast<Column>(kColumnCount), keys)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TYPED_TEST_P(StoreConformanceTest, ScanRangesVisitsEachRangeUpToItsLimit) {
   this->PutKeys(Column::kDeliveryQueue,
                 {"a1", "a2", "a3", "b1", "b2", "c1", "c2", "c3", "c4", "d"});
@@ -443,7 +465,7 @@ REGISTER_TYPED_TEST_SUITE_P(
     BatchOperationsApplyInOrder, EmptyBatchIsOk, BinaryKeysAndValuesRoundTrip,
     ColumnsAreIndependent, ScanIsHalfOpenInUnsignedByteOrder,
     ScanStopsWhenVisitorReturnsFalse, ScanPrefixVisitsExactlyPrefixedKeys,
-    ScanRangesVisitsEachRangeUpToItsLimit,
+    ScanRangesVisitsEachRangeUpToItsLimit, MultiGetAnswersEveryKeyInOrder,
     InvalidColumnIsRejectedAndBatchNotApplied, ConcurrentScansSeeWholeBatches,
     ConcurrentSyncedWritersAllLand, ExpectationsThatHoldApplyTheBatch,
     FailedExpectationWritesNothing, ConcurrentConditionalIncrementsLoseNothing);

@@ -1,0 +1,59 @@
+// The events that one fetch of the dispatcher sends, read from the store at
+// most once per fetch: those of every delivery the fetch took in one
+// Store::MultiGet (one round trip on PostgreSQL, where reading them one by
+// one cost a round trip per delivery), any other on first use. Events are
+// kept only until Clear (the next fetch): a transaction that is forgotten
+// meanwhile is seen as gone by the next fetch.
+//
+//   events.Clear();
+//   events.Prefetch(due);                       // one read
+//   ASSIGN_OR_RETURN(auto event, events.Get(due[0]));  // no read
+//
+// Not thread-safe: the dispatcher's fetch thread owns it.
+#ifndef WEBHOOKS_CORE_DELIVERY_EVENTS_H_
+#define WEBHOOKS_CORE_DELIVERY_EVENTS_H_
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "storage/store.h"
+#include "webhooks/internal/records.pb.h"
+
+namespace webhooks::core {
+
+class DeliveryEvents {
+ public:
+  explicit DeliveryEvents(const storage::Store* store) : store_(store) {}
+
+  // The key of a delivery's event in Column::kTransactionEvents (two
+  // owners' transactions may share an id: the key names the owner).
+  static std::string KeyOf(const internal::DeliveryRecord& delivery);
+
+  void Clear() { events_.clear(); }
+
+  // Reads, in one MultiGet, the events of `deliveries` not read yet. A
+  // failed read is not an error here: Get meets it again, per delivery.
+  void Prefetch(std::span<const internal::DeliveryRecord> deliveries);
+
+  // The event of `delivery`: null when it is no longer stored; DATA_LOSS
+  // when it is corrupt; the store's error when it cannot be read.
+  absl::StatusOr<std::shared_ptr<const internal::EventRecord>> Get(
+      const internal::DeliveryRecord& delivery);
+
+ private:
+  // Parses `bytes` (nullopt: absent) into events_[key].
+  absl::StatusOr<std::shared_ptr<const internal::EventRecord>> Keep(
+      std::string key, const std::optional<std::string>& bytes);
+
+  const storage::Store* const store_;
+  // By KeyOf; null: not stored.
+  absl::flat_hash_map<std::string, std::shared_ptr<const internal::EventRecord>>
+      events_;
+};
+
+}  // namespace webhooks::core
+
+#endif  // WEBHOOKS_CORE_DELIVERY_EVENTS_H_
