@@ -131,6 +131,11 @@ class CurlSenderImpl final : public CurlSender {
   CurlSenderImpl(const CurlSenderOptions& options, AddressPolicy policy,
                  CURLM* multi)
       : options_(options),
+        // Checked by Create (ValidateCurlSenderOptions).
+        proxy_(options.proxy_url.empty()
+                   ? ProxyEndpoint{}
+                   : ParseProxyUrl("proxy_url", options.proxy_url)
+                         .value_or(ProxyEndpoint{})),
         policy_(std::move(policy)),
         multi_(multi),
         scheduler_(options.max_in_flight, options.max_per_destination),
@@ -180,7 +185,7 @@ class CurlSenderImpl final : public CurlSender {
   // back through the inbox; a failed one completes.
   void Resolved(Pending pending, HttpResult result);
   bool Proxied(const Pending& pending) const {
-    return !options_.proxy_url.empty() && !pending.request.bypass_proxy;
+    return !proxy_.url.empty() && !pending.request.bypass_proxy;
   }
   void StartTransfer(Pending pending);
   // Sets the options every transfer shares, once per easy handle.
@@ -196,6 +201,7 @@ class CurlSenderImpl final : public CurlSender {
   void AbortAll();
 
   const CurlSenderOptions options_;
+  const ProxyEndpoint proxy_;  // its url never carries the credentials
   const AddressPolicy policy_;
   CURLM* const multi_;
 
@@ -350,6 +356,7 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
   curl_blob key{const_cast<char*>(request.client_key_pem.data()),
                 request.client_key_pem.size(), CURL_BLOB_COPY};
   const bool has_cert = !request.client_certificate_pem.empty();
+  const bool authenticate = t->proxied && !proxy_.user.empty();
   // Every option a transfer sets differently, all of them each time: the
   // handle keeps the previous transfer's values.
   EasySetter set(t->easy);
@@ -371,7 +378,12 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
       .Set(CURLOPT_CUSTOMREQUEST,
            request.method == "POST" ? nullptr : request.method.c_str())
       // "" ignores the *_proxy environment variables.
-      .Set(CURLOPT_PROXY, t->proxied ? options_.proxy_url.c_str() : "")
+      .Set(CURLOPT_PROXY, t->proxied ? proxy_.url.c_str() : "")
+      // Basic, sent with the CONNECT (an https:// proxy keeps it private).
+      .Set(CURLOPT_PROXYUSERNAME, authenticate ? proxy_.user.c_str() : nullptr)
+      .Set(CURLOPT_PROXYPASSWORD,
+           authenticate ? proxy_.password.c_str() : nullptr)
+      .Set(CURLOPT_PROXYAUTH, static_cast<long>(CURLAUTH_BASIC))
       .Set(CURLOPT_HTTPPROXYTUNNEL, t->proxied ? 1L : 0L)
       .Set(CURLOPT_CONNECT_TO, t->connect_to)
       .Set(CURLOPT_SSLCERT_BLOB, has_cert ? &cert : nullptr)
@@ -503,7 +515,7 @@ HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
                      ? TimeoutMessage(t->easy, result.elapsed)
                  : t->error[0] != '\0' ? std::string(t->error)
                                        : std::string(curl_easy_strerror(code));
-  if (t->proxied) ExplainProxyFailure(t->easy, code, options_.proxy_url, &result);
+  if (t->proxied) ExplainProxyFailure(t->easy, code, proxy_.url, &result);
   ExplainClientCertificateFailure(
       !t->pending.request.client_certificate_pem.empty(), &result);
   if (!t->guard.refusal().empty()) {

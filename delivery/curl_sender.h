@@ -32,7 +32,8 @@ struct CurlSenderOptions {
   size_t max_response_body = 16 << 10;
   size_t max_response_headers = 16 << 10;  // bytes of header lines kept
   std::vector<std::string> allowed_cidrs;  // SSRF allow-list
-  // Egress proxy, "http://host:port" or "https://host:port"; empty: none.
+  // Egress proxy, "http://host:port" or "https://host:port", optionally
+  // with "user:password@" (Basic, see ParseProxyUrl); empty: none.
   // Requests without bypass_proxy go through it (see below).
   std::string proxy_url;
 };

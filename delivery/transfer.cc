@@ -141,25 +141,81 @@ std::string ConnectToEntry(const Pending& pending) {
                 ":", c.port);
 }
 
-absl::Status CheckProxyUrl(std::string_view field, std::string_view url) {
+namespace {
+
+// Percent-decodes `in` (RFC 3986); false for a malformed escape or a
+// control character, which no proxy credential needs.
+bool PercentDecode(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size() || !absl::ascii_isxdigit(in[i + 1]) ||
+          !absl::ascii_isxdigit(in[i + 2])) {
+        return false;
+      }
+      c = static_cast<char>(std::stoi(std::string(in.substr(i + 1, 2)),
+                                      nullptr, 16));
+      i += 2;
+    }
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+    out->push_back(c);
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<ProxyEndpoint> ParseProxyUrl(std::string_view field,
+                                            std::string_view url) {
+  ProxyEndpoint proxy;
+  // Credentials first, so that no later message repeats them.
+  const size_t scheme_end = url.find("://");
+  const size_t authority_end =
+      scheme_end == std::string_view::npos
+          ? std::string_view::npos
+          : url.find_first_of("/?#", scheme_end + 3);
+  const size_t at = url.substr(0, authority_end).rfind('@');
+  std::string without_credentials(url);
+  if (scheme_end != std::string_view::npos && at != std::string_view::npos &&
+      at > scheme_end) {
+    const std::string_view userinfo =
+        url.substr(scheme_end + 3, at - scheme_end - 3);
+    const size_t colon = userinfo.find(':');
+    if (!PercentDecode(userinfo.substr(0, colon), &proxy.user) ||
+        (colon != std::string_view::npos &&
+         !PercentDecode(userinfo.substr(colon + 1), &proxy.password))) {
+      return core::error::InvalidField(
+          field, "has malformed credentials (user:password@, percent-encoded)");
+    }
+    if (proxy.user.empty()) {
+      return core::error::InvalidField(
+          field, "has credentials without a user name");
+    }
+    without_credentials = StrCat(url.substr(0, scheme_end + 3), url.substr(at + 1));
+  }
   core::TargetUrlOptions options;
   options.allow_http = true;
   options.max_length = 2048;
   ASSIGN_OR_RETURN(core::TargetUrl parsed,
-                   core::ParseTargetUrl(field, url, options));
+                   core::ParseTargetUrl(field, without_credentials, options));
   if (parsed.path_and_query != "/") {
     return core::error::InvalidField(
         field, "must be scheme://host:port with no path or query");
   }
   // The authority must end in ":<port>": no implied default port.
-  std::string_view authority = url.substr(url.find("://") + 3);
+  std::string_view authority =
+      std::string_view(without_credentials)
+          .substr(without_credentials.find("://") + 3);
   authority = authority.substr(0, authority.find('/'));
   const size_t colon = authority.rfind(':');
   if (colon == std::string_view::npos || colon + 1 == authority.size() ||
       authority.back() == ']') {
     return core::error::InvalidField(field, "must name the port: host:port");
   }
-  return absl::OkStatus();
+  proxy.url = StrCat(without_credentials.substr(0, without_credentials.find("://") + 3),
+                     authority);
+  return proxy;
 }
 
 // TLS alerts about client certificates arrive after curl's handshake (TLS

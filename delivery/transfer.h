@@ -64,9 +64,23 @@ std::string RefusedConnectMessage(const sockaddr* address, std::string_view why)
 // pending.connect_ip: "host:port:ip:port" (IPv6 in brackets).
 std::string ConnectToEntry(const Pending& pending);
 
+// An egress proxy, parsed from "scheme://[user:password@]host:port".
+struct ProxyEndpoint {
+  std::string url;  // scheme://host:port: no credentials (safe to show)
+  std::string user;      // percent-decoded; empty: no authentication
+  std::string password;  // percent-decoded
+};
+
 // INVALID_ARGUMENT "<field>: ..." unless `url` is http:// or https:// with a
-// host and an explicit port, and nothing else but an optional "/".
-absl::Status CheckProxyUrl(std::string_view field, std::string_view url);
+// host and an explicit port, optionally credentials before the host
+// (user:password@, percent-encoded, the user not empty), and nothing else
+// but an optional "/". Messages never repeat the password.
+absl::StatusOr<ProxyEndpoint> ParseProxyUrl(std::string_view field,
+                                            std::string_view url);
+inline absl::Status CheckProxyUrl(std::string_view field,
+                                  std::string_view url) {
+  return ParseProxyUrl(field, url).status();
+}
 
 // A TLS alert about client certificates (TLS 1.3 sends it after curl's
 // handshake, so curl reports a read error) made a kTlsError with a plain

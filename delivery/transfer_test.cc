@@ -203,11 +203,40 @@ TEST(CheckProxyUrlTest, AcceptsSchemeHostAndPortOnly) {
   }
   for (const char* bad : {"socks5://proxy:1080", "http://proxy.internal",
                           "https://[2001:db8::5]", "http://proxy:3128/path",
-                          "http://user:pw@proxy:3128", "proxy:3128", ""}) {
+                          "proxy:3128", "", "http://:pw@proxy:3128",
+                          "http://user:p%zzw@proxy:3128",
+                          "http://user:p%0aw@proxy:3128"}) {
     absl::Status status = CheckProxyUrl("delivery.proxy_url", bad);
     EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(std::string(status.message()),
                 ::testing::StartsWith("delivery.proxy_url"))
+        << bad;
+  }
+}
+
+TEST(ParseProxyUrlTest, TakesCredentialsOutOfTheUrl) {
+  absl::StatusOr<ProxyEndpoint> proxy =
+      ParseProxyUrl("proxy_url", "https://egress:s%40cr%3Aet@proxy.internal:8443/");
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  EXPECT_EQ(proxy->url, "https://proxy.internal:8443");
+  EXPECT_EQ(proxy->user, "egress");
+  EXPECT_EQ(proxy->password, "s@cr:et");
+  proxy = ParseProxyUrl("proxy_url", "http://only-user@10.0.0.5:3128");
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  EXPECT_EQ(proxy->url, "http://10.0.0.5:3128");
+  EXPECT_EQ(proxy->user, "only-user");
+  EXPECT_EQ(proxy->password, "");
+  proxy = ParseProxyUrl("proxy_url", "http://[2001:db8::5]:3128");
+  ASSERT_TRUE(proxy.ok()) << proxy.status();
+  EXPECT_EQ(proxy->url, "http://[2001:db8::5]:3128");
+  EXPECT_EQ(proxy->user, "");
+  // No message repeats the password, whatever else is wrong.
+  for (const char* bad : {"http://u:hunter2@proxy", "http://u:hunter2@proxy:3128/x",
+                          "ftp://u:hunter2@proxy:21", "http://u:hunter2%zz@p:1"}) {
+    absl::Status status = ParseProxyUrl("proxy_url", bad).status();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_THAT(std::string(status.message()),
+                ::testing::Not(::testing::HasSubstr("hunter2")))
         << bad;
   }
 }

@@ -82,7 +82,9 @@ ABSL_FLAG(std::string, ca_bundle, "",
           "delivery.ca_bundle.");
 ABSL_FLAG(std::string, proxy_url, "",
           "Egress proxy for deliveries, http://host:port or "
-          "https://host:port (HTTP CONNECT); overrides delivery.proxy_url.");
+          "https://host:port (HTTP CONNECT), optionally with "
+          "user:password@ before the host (visible in ps: prefer the config "
+          "file); overrides delivery.proxy_url.");
 
 namespace {
 

@@ -14,8 +14,12 @@
 #include <string>
 #include <utility>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/strings.h"
 
 namespace webhooks::e2e {
 namespace {
@@ -176,6 +180,23 @@ void ConnectProxy::RefuseConnects() {
   refuse_ = true;
 }
 
+void ConnectProxy::RequireBasicAuth(std::string_view user,
+                                    std::string_view password) {
+  absl::MutexLock lock(&mu_);
+  required_authorization_ =
+      StrCat("Basic ", absl::Base64Escape(StrCat(user, ":", password)));
+}
+
+int ConnectProxy::authorized() const {
+  absl::MutexLock lock(&mu_);
+  return authorized_;
+}
+
+int ConnectProxy::unauthorized() const {
+  absl::MutexLock lock(&mu_);
+  return unauthorized_;
+}
+
 int ConnectProxy::connections() const {
   absl::MutexLock lock(&mu_);
   return connections_;
@@ -221,13 +242,27 @@ void ConnectProxy::Serve(int client_fd) {
       client.Write("HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n");
     } else {
       bool refuse = false;
+      bool unauthorized = false;
       {
         absl::MutexLock lock(&mu_);
         targets_.push_back(words[1]);
         refuse = refuse_;
+        if (!required_authorization_.empty()) {
+          const bool ok = absl::StrContains(
+              absl::AsciiStrToLower(head),
+              absl::AsciiStrToLower(StrCat("\r\nproxy-authorization: ",
+                                           required_authorization_, "\r\n")));
+          unauthorized = !ok;
+          ++(ok ? authorized_ : unauthorized_);
+        }
       }
-      if (!refuse) upstream.fd = Dial(words[1]);
-      if (refuse) {
+      if (!refuse && !unauthorized) upstream.fd = Dial(words[1]);
+      if (unauthorized) {
+        client.Write(
+            "HTTP/1.1 407 Proxy Authentication Required\r\n"
+            "Proxy-Authenticate: Basic realm=\"test\"\r\n"
+            "Content-Length: 0\r\n\r\n");
+      } else if (refuse) {
         client.Write("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
       } else if (upstream.fd < 0) {
         client.Write("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");

@@ -3,7 +3,8 @@
 // connects to it (numeric addresses and names alike) and relays bytes both
 // ways until either side closes. Anything but CONNECT gets 405; a target it
 // cannot reach gets 502, and every CONNECT gets 403 after
-// RefuseConnects(). A thread per connection.
+// RefuseConnects(), and 407 without the credentials RequireBasicAuth
+// names. A thread per connection.
 //
 //   ASSERT_OK_AND_ASSIGN(auto proxy, ConnectProxy::Start());
 //   ... --proxy_url=proxy->Url() ...
@@ -13,6 +14,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -46,6 +48,12 @@ class ConnectProxy {
   std::vector<std::string> Targets() const;
   // From now on answers every CONNECT with 403 Forbidden (still recorded).
   void RefuseConnects();
+  // From now on answers 407 to every CONNECT without
+  // "Proxy-Authorization: Basic <user:password>" (still recorded).
+  void RequireBasicAuth(std::string_view user, std::string_view password);
+  // CONNECTs that carried the required credentials, and those that did not.
+  int authorized() const;
+  int unauthorized() const;
   // Connections accepted.
   int connections() const;
   // Waits until at least `n` CONNECTs were received.
@@ -68,6 +76,9 @@ class ConnectProxy {
   std::vector<std::string> targets_ ABSL_GUARDED_BY(mu_);
   int connections_ ABSL_GUARDED_BY(mu_) = 0;
   bool refuse_ ABSL_GUARDED_BY(mu_) = false;
+  std::string required_authorization_ ABSL_GUARDED_BY(mu_);  // "" : none
+  int authorized_ ABSL_GUARDED_BY(mu_) = 0;
+  int unauthorized_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace webhooks::e2e

@@ -27,6 +27,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
@@ -159,6 +160,56 @@ TEST_F(EgressE2eTest, RefusedDestinationsStayRefusedThroughTheProxy) {
   // Refused before the proxy was involved.
   EXPECT_THAT(proxy_->Targets(), IsEmpty());
   EXPECT_EQ(proxy_->connections(), 0);
+  EXPECT_EQ(receiver_->connections(), 0);
+}
+
+// "scheme://user:password@host:port": the credentials go to the proxy with
+// each CONNECT (Basic), and nowhere else: not into the log, the attempt or
+// the messages that name the proxy.
+TEST_F(EgressE2eTest, AnAuthenticatingProxyGetsTheCredentialsOfTheUrl) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_OK_AND_ASSIGN(proxy_, ConnectProxy::Start(&certs()));
+  proxy_->RequireBasicAuth("egress", "s@cret:1");
+  const std::string url = StrCat("https://egress:s%40cret%3A1@127.0.0.1:",
+                                 proxy_->port());
+  ASSERT_NO_FATAL_FAILURE(
+      StartTlsServer("retry_schedule_seconds: [0]", {"--proxy_url=" + url}));
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub, Subscribe(receiver_->Url("/h")));
+  ASSERT_OK(Publish({"e1"}));
+  ASSERT_TRUE(receiver_->WaitForRequests(1, kWait, "/h"));
+  ASSERT_OK_AND_ASSIGN(v1::DeliveryAttempt attempt, ResolvedAttempt(sub.id()));
+  EXPECT_EQ(attempt.status(), v1::DeliveryAttempt::SUCCESSFUL)
+      << attempt.message();
+  EXPECT_EQ(proxy_->authorized(), 1);
+  EXPECT_EQ(proxy_->unauthorized(), 0);
+  EXPECT_THAT(server_->Log(), Not(HasSubstr("cret")));
+}
+
+TEST_F(EgressE2eTest, RefusedProxyCredentialsAreNamedWithoutThePassword) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_NO_FATAL_FAILURE(StartProxy());
+  proxy_->RequireBasicAuth("egress", "right");
+  for (const std::string& credentials : {std::string("egress:wrong-pw@"),
+                                         std::string()}) {
+    SCOPED_TRACE(credentials);
+    ASSERT_NO_FATAL_FAILURE(StartTlsServer(
+        "retry_schedule_seconds: [0]",
+        {StrCat("--proxy_url=http://", credentials, "127.0.0.1:",
+                proxy_->port())}));
+    ASSERT_OK_AND_ASSIGN(v1::Subscription sub,
+                         Subscribe(receiver_->Url("/h")));
+    ASSERT_OK(Publish({StrCat("e", credentials.size())}));
+    ASSERT_OK_AND_ASSIGN(v1::DeliveryAttempt attempt,
+                         ResolvedAttempt(sub.id()));
+    EXPECT_EQ(attempt.status(), v1::DeliveryAttempt::FAILED);
+    EXPECT_THAT(attempt.message(),
+                AllOf(HasSubstr(StrCat("egress proxy ", proxy_->Url(),
+                                       " answered CONNECT with 407")),
+                      Not(HasSubstr("wrong-pw"))));
+    EXPECT_THAT(server_->Log(), Not(HasSubstr("wrong-pw")));
+  }
+  EXPECT_EQ(proxy_->authorized(), 0);
+  EXPECT_EQ(proxy_->unauthorized(), 2);
   EXPECT_EQ(receiver_->connections(), 0);
 }
 
@@ -376,7 +427,9 @@ TEST_F(EgressE2eTest, TheConfigFileDeclaresCertificatesAndBypass) {
 
 TEST_F(EgressE2eTest, ABadProxyUrlStopsStartUp) {
   for (const char* bad : {"socks5://127.0.0.1:1080", "http://127.0.0.1",
-                          "http://127.0.0.1:3128/path"}) {
+                          "http://127.0.0.1:3128/path",
+                          "http://:pw@127.0.0.1:3128",
+                          "http://u:p%zz@127.0.0.1:3128"}) {
     absl::StatusOr<std::unique_ptr<ServerProcess>> server = ServerProcess::Start(
         DeliveryConfig(""), {StrCat("--proxy_url=", bad)});
     EXPECT_THAT(server.status(),

@@ -384,8 +384,10 @@ type DeliveryConfig struct {
 	// Egress proxy: every delivery is sent through this HTTP CONNECT proxy
 	// (a tunnel for https and http targets alike), except for subscriptions
 	// with bypass_proxy. `http://host:port` or `https://host:port` (TLS to
-	// the proxy); empty: deliveries connect directly. The proxy is trusted:
-	// allowed_cidrs does not apply to it. The receiver's address is resolved
+	// the proxy), optionally with credentials, `https://user:password@host:port`
+	// (percent-encoded; sent as Proxy-Authorization: Basic with each CONNECT,
+	// never logged or shown); empty: deliveries connect directly. The proxy is
+	// trusted: allowed_cidrs does not apply to it. The receiver's address is resolved
 	// and checked by webhookd before the proxy is asked to connect to it.
 	ProxyUrl      string `protobuf:"bytes,20,opt,name=proxy_url,json=proxyUrl,proto3" json:"proxy_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
