@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "absl/strings/str_split.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/errors.h"
@@ -73,6 +74,28 @@ absl::Status ValidateDeliveryControl(std::string_view field,
           StrCat(base, ".retry_schedule[", i, "]"),
           StrCat("must be 0 to ", limits.max_retry_delay_seconds,
                  "s (the server's limit)"));
+    }
+  }
+  return ValidateOrdering(StrCat(base, ".ordering"), c);
+}
+
+absl::Status ValidateOrdering(std::string_view field,
+                              const DeliveryControlRecord& c) {
+  const std::string& path = c.order_key_path();
+  if (path.empty()) return absl::OkStatus();
+  const std::string key_path = StrCat(field, ".key_path");
+  if (!c.ordered()) {
+    return error::InvalidField(key_path, "needs ordering.enabled");
+  }
+  if (path.size() > kMaxOrderKeyPathBytes) {
+    return error::InvalidField(
+        key_path, StrCat("at most ", kMaxOrderKeyPathBytes, " bytes"));
+  }
+  for (absl::string_view segment : absl::StrSplit(AsAbsl(path), '.')) {
+    if (segment.empty()) {
+      return error::InvalidField(
+          key_path, "a path has no empty segments (\"a.b\", not \"a..b\" "
+                    "or \".a\")");
     }
   }
   return absl::OkStatus();

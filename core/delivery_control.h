@@ -31,6 +31,11 @@ absl::Status ValidateDeliveryControl(std::string_view field,
                                      const DeliveryControlRecord& control,
                                      const Limits& limits);
 
+// Checks DeliveryControl.ordering alone (`field` names it).
+absl::Status ValidateOrdering(std::string_view field,
+                              const DeliveryControlRecord& control);
+inline constexpr size_t kMaxOrderKeyPathBytes = 256;
+
 // Whether deliveries wait for a token or a free slot.
 inline bool Throttled(const DeliveryControlRecord& control) {
   return control.rate_per_second() > 0 || control.max_in_flight() > 0;

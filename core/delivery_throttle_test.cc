@@ -107,6 +107,28 @@ TEST(DeliveryControlTest, BoundsNameTheField) {
               HasSubstr("d.retry_schedule[0]:"));
 }
 
+TEST(DeliveryControlTest, OrderingKeyPathIsChecked) {
+  Limits limits;
+  DeliveryControlRecord c;
+  c.set_ordered(true);
+  EXPECT_TRUE(ValidateDeliveryControl("d", c, limits).ok());
+  c.set_order_key_path("order.customer_id");
+  EXPECT_TRUE(ValidateDeliveryControl("d", c, limits).ok());
+  for (const char* bad : {"a..b", ".a", "a."}) {
+    c.set_order_key_path(bad);
+    EXPECT_THAT(ValidateDeliveryControl("d", c, limits).message(),
+                HasSubstr("d.ordering.key_path: a path has no empty segments"))
+        << bad;
+  }
+  c.set_order_key_path(std::string(kMaxOrderKeyPathBytes + 1, 'a'));
+  EXPECT_THAT(ValidateDeliveryControl("d", c, limits).message(),
+              HasSubstr("d.ordering.key_path: at most"));
+  c.set_order_key_path("a");
+  c.set_ordered(false);
+  EXPECT_THAT(ValidateDeliveryControl("d", c, limits).message(),
+              HasSubstr("d.ordering.key_path: needs ordering.enabled"));
+}
+
 TEST(RetryPolicyTest, SubscriptionScheduleReplacesTheServers) {
   SeededRandom random(1);
   RetryOptions options;

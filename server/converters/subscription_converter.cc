@@ -36,6 +36,8 @@ core::DeliveryControlRecord DeliveryFromApi(const v1::DeliveryControl& api) {
   for (const auto& delay : api.retry_schedule()) {
     record.add_retry_schedule_micros(Micros(delay));
   }
+  record.set_ordered(api.ordering().enabled());
+  record.set_order_key_path(api.ordering().key_path());
   return record;
 }
 
@@ -54,6 +56,10 @@ v1::DeliveryControl DeliveryToApi(const core::DeliveryControlRecord& record) {
   }
   for (int64_t micros : record.retry_schedule_micros()) {
     SetDuration(micros, api.add_retry_schedule());
+  }
+  if (record.ordered() || !record.order_key_path().empty()) {
+    api.mutable_ordering()->set_enabled(record.ordered());
+    api.mutable_ordering()->set_key_path(record.order_key_path());
   }
   return api;
 }

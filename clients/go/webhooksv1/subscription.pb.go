@@ -392,6 +392,8 @@ type DeliveryControl struct {
 	// a delivery is tried at most 1 + size times. Empty: the server's
 	// schedule.
 	RetrySchedule []*durationpb.Duration `protobuf:"bytes,5,rep,name=retry_schedule,json=retrySchedule,proto3" json:"retry_schedule,omitempty"`
+	// Unset: deliveries go in parallel, in no particular order.
+	Ordering      *DeliveryControl_Ordering `protobuf:"bytes,6,opt,name=ordering,proto3" json:"ordering,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -457,6 +459,13 @@ func (x *DeliveryControl) GetTimeout() *durationpb.Duration {
 func (x *DeliveryControl) GetRetrySchedule() []*durationpb.Duration {
 	if x != nil {
 		return x.RetrySchedule
+	}
+	return nil
+}
+
+func (x *DeliveryControl) GetOrdering() *DeliveryControl_Ordering {
+	if x != nil {
+		return x.Ordering
 	}
 	return nil
 }
@@ -991,6 +1000,67 @@ func (x *DeliveryControl_RateLimit) GetBurst() int32 {
 	return 0
 }
 
+type DeliveryControl_Ordering struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deliveries are sent one at a time per ordering key, in commit order:
+	// the next waits until the previous one succeeded or failed for good
+	// (its retry schedule used up, 410 Gone, the subscription deactivated).
+	Enabled bool `protobuf:"varint,1,opt,name=enabled,proto3" json:"enabled,omitempty"`
+	// Optional: where the ordering key is in the JSON payload the
+	// subscription receives, in the payload filter's path syntax
+	// ("order.customer_id", "items.0.sku"). Deliveries with different keys
+	// go in parallel; a string value is the key as it is, any other value
+	// its JSON text; an event without the field has the empty key. Empty:
+	// one order for the whole subscription. Needs `enabled`.
+	KeyPath       string `protobuf:"bytes,2,opt,name=key_path,json=keyPath,proto3" json:"key_path,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliveryControl_Ordering) Reset() {
+	*x = DeliveryControl_Ordering{}
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliveryControl_Ordering) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliveryControl_Ordering) ProtoMessage() {}
+
+func (x *DeliveryControl_Ordering) ProtoReflect() protoreflect.Message {
+	mi := &file_webhooks_v1_subscription_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliveryControl_Ordering.ProtoReflect.Descriptor instead.
+func (*DeliveryControl_Ordering) Descriptor() ([]byte, []int) {
+	return file_webhooks_v1_subscription_proto_rawDescGZIP(), []int{2, 1}
+}
+
+func (x *DeliveryControl_Ordering) GetEnabled() bool {
+	if x != nil {
+		return x.Enabled
+	}
+	return false
+}
+
+func (x *DeliveryControl_Ordering) GetKeyPath() string {
+	if x != nil {
+		return x.KeyPath
+	}
+	return ""
+}
+
 var File_webhooks_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_webhooks_v1_subscription_proto_rawDesc = "" +
@@ -1027,18 +1097,22 @@ const file_webhooks_v1_subscription_proto_rawDesc = "" +
 	"\x0fprivate_key_pem\x18\x02 \x01(\tR\rprivateKeyPem\x12\x18\n" +
 	"\asubject\x18\x03 \x01(\tR\asubject\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xf9\x02\n" +
+	"expireTime\"\xfd\x03\n" +
 	"\x0fDeliveryControl\x12E\n" +
 	"\n" +
 	"rate_limit\x18\x01 \x01(\v2&.webhooks.v1.DeliveryControl.RateLimitR\trateLimit\x12\"\n" +
 	"\rmax_in_flight\x18\x02 \x01(\x05R\vmaxInFlight\x12B\n" +
 	"\x0fconnect_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x0econnectTimeout\x123\n" +
 	"\atimeout\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12@\n" +
-	"\x0eretry_schedule\x18\x05 \x03(\v2\x19.google.protobuf.DurationR\rretrySchedule\x1a@\n" +
+	"\x0eretry_schedule\x18\x05 \x03(\v2\x19.google.protobuf.DurationR\rretrySchedule\x12A\n" +
+	"\bordering\x18\x06 \x01(\v2%.webhooks.v1.DeliveryControl.OrderingR\bordering\x1a@\n" +
 	"\tRateLimit\x12\x1d\n" +
 	"\n" +
 	"per_second\x18\x01 \x01(\x01R\tperSecond\x12\x14\n" +
-	"\x05burst\x18\x02 \x01(\x05R\x05burst\"Z\n" +
+	"\x05burst\x18\x02 \x01(\x05R\x05burst\x1a?\n" +
+	"\bOrdering\x12\x18\n" +
+	"\aenabled\x18\x01 \x01(\bR\aenabled\x12\x19\n" +
+	"\bkey_path\x18\x02 \x01(\tR\akeyPath\"Z\n" +
 	"\x19CreateSubscriptionRequest\x12=\n" +
 	"\fsubscription\x18\x01 \x01(\v2\x19.webhooks.v1.SubscriptionR\fsubscription\"(\n" +
 	"\x16GetSubscriptionRequest\x12\x0e\n" +
@@ -1095,7 +1169,7 @@ func file_webhooks_v1_subscription_proto_rawDescGZIP() []byte {
 }
 
 var file_webhooks_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_webhooks_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_webhooks_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_webhooks_v1_subscription_proto_goTypes = []any{
 	(ListSubscriptionsRequest_ActiveFilter)(0), // 0: webhooks.v1.ListSubscriptionsRequest.ActiveFilter
 	(*Subscription)(nil),                       // 1: webhooks.v1.Subscription
@@ -1111,47 +1185,49 @@ var file_webhooks_v1_subscription_proto_goTypes = []any{
 	(*DeleteSubscriptionRequest)(nil),          // 11: webhooks.v1.DeleteSubscriptionRequest
 	(*RotateSubscriptionSecretRequest)(nil),    // 12: webhooks.v1.RotateSubscriptionSecretRequest
 	(*DeliveryControl_RateLimit)(nil),          // 13: webhooks.v1.DeliveryControl.RateLimit
-	(*timestamppb.Timestamp)(nil),              // 14: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),                // 15: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil),              // 16: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),                      // 17: google.protobuf.Empty
+	(*DeliveryControl_Ordering)(nil),           // 14: webhooks.v1.DeliveryControl.Ordering
+	(*timestamppb.Timestamp)(nil),              // 15: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),                // 16: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil),              // 17: google.protobuf.FieldMask
+	(*emptypb.Empty)(nil),                      // 18: google.protobuf.Empty
 }
 var file_webhooks_v1_subscription_proto_depIdxs = []int32{
-	14, // 0: webhooks.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	14, // 1: webhooks.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
+	15, // 0: webhooks.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	15, // 1: webhooks.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 2: webhooks.v1.Subscription.delivery:type_name -> webhooks.v1.DeliveryControl
 	2,  // 3: webhooks.v1.Subscription.client_certificate:type_name -> webhooks.v1.ClientCertificate
-	14, // 4: webhooks.v1.ClientCertificate.expire_time:type_name -> google.protobuf.Timestamp
+	15, // 4: webhooks.v1.ClientCertificate.expire_time:type_name -> google.protobuf.Timestamp
 	13, // 5: webhooks.v1.DeliveryControl.rate_limit:type_name -> webhooks.v1.DeliveryControl.RateLimit
-	15, // 6: webhooks.v1.DeliveryControl.connect_timeout:type_name -> google.protobuf.Duration
-	15, // 7: webhooks.v1.DeliveryControl.timeout:type_name -> google.protobuf.Duration
-	15, // 8: webhooks.v1.DeliveryControl.retry_schedule:type_name -> google.protobuf.Duration
-	1,  // 9: webhooks.v1.CreateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
-	0,  // 10: webhooks.v1.ListSubscriptionsRequest.active_filter:type_name -> webhooks.v1.ListSubscriptionsRequest.ActiveFilter
-	1,  // 11: webhooks.v1.ListSubscriptionsResponse.subscriptions:type_name -> webhooks.v1.Subscription
-	1,  // 12: webhooks.v1.UpdateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
-	16, // 13: webhooks.v1.UpdateSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	4,  // 14: webhooks.v1.SubscriptionService.CreateSubscription:input_type -> webhooks.v1.CreateSubscriptionRequest
-	5,  // 15: webhooks.v1.SubscriptionService.GetSubscription:input_type -> webhooks.v1.GetSubscriptionRequest
-	6,  // 16: webhooks.v1.SubscriptionService.ListSubscriptions:input_type -> webhooks.v1.ListSubscriptionsRequest
-	8,  // 17: webhooks.v1.SubscriptionService.UpdateSubscription:input_type -> webhooks.v1.UpdateSubscriptionRequest
-	9,  // 18: webhooks.v1.SubscriptionService.ActivateSubscription:input_type -> webhooks.v1.ActivateSubscriptionRequest
-	10, // 19: webhooks.v1.SubscriptionService.DeactivateSubscription:input_type -> webhooks.v1.DeactivateSubscriptionRequest
-	11, // 20: webhooks.v1.SubscriptionService.DeleteSubscription:input_type -> webhooks.v1.DeleteSubscriptionRequest
-	12, // 21: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:input_type -> webhooks.v1.RotateSubscriptionSecretRequest
-	1,  // 22: webhooks.v1.SubscriptionService.CreateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 23: webhooks.v1.SubscriptionService.GetSubscription:output_type -> webhooks.v1.Subscription
-	7,  // 24: webhooks.v1.SubscriptionService.ListSubscriptions:output_type -> webhooks.v1.ListSubscriptionsResponse
-	1,  // 25: webhooks.v1.SubscriptionService.UpdateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 26: webhooks.v1.SubscriptionService.ActivateSubscription:output_type -> webhooks.v1.Subscription
-	1,  // 27: webhooks.v1.SubscriptionService.DeactivateSubscription:output_type -> webhooks.v1.Subscription
-	17, // 28: webhooks.v1.SubscriptionService.DeleteSubscription:output_type -> google.protobuf.Empty
-	1,  // 29: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:output_type -> webhooks.v1.Subscription
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	16, // 6: webhooks.v1.DeliveryControl.connect_timeout:type_name -> google.protobuf.Duration
+	16, // 7: webhooks.v1.DeliveryControl.timeout:type_name -> google.protobuf.Duration
+	16, // 8: webhooks.v1.DeliveryControl.retry_schedule:type_name -> google.protobuf.Duration
+	14, // 9: webhooks.v1.DeliveryControl.ordering:type_name -> webhooks.v1.DeliveryControl.Ordering
+	1,  // 10: webhooks.v1.CreateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
+	0,  // 11: webhooks.v1.ListSubscriptionsRequest.active_filter:type_name -> webhooks.v1.ListSubscriptionsRequest.ActiveFilter
+	1,  // 12: webhooks.v1.ListSubscriptionsResponse.subscriptions:type_name -> webhooks.v1.Subscription
+	1,  // 13: webhooks.v1.UpdateSubscriptionRequest.subscription:type_name -> webhooks.v1.Subscription
+	17, // 14: webhooks.v1.UpdateSubscriptionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	4,  // 15: webhooks.v1.SubscriptionService.CreateSubscription:input_type -> webhooks.v1.CreateSubscriptionRequest
+	5,  // 16: webhooks.v1.SubscriptionService.GetSubscription:input_type -> webhooks.v1.GetSubscriptionRequest
+	6,  // 17: webhooks.v1.SubscriptionService.ListSubscriptions:input_type -> webhooks.v1.ListSubscriptionsRequest
+	8,  // 18: webhooks.v1.SubscriptionService.UpdateSubscription:input_type -> webhooks.v1.UpdateSubscriptionRequest
+	9,  // 19: webhooks.v1.SubscriptionService.ActivateSubscription:input_type -> webhooks.v1.ActivateSubscriptionRequest
+	10, // 20: webhooks.v1.SubscriptionService.DeactivateSubscription:input_type -> webhooks.v1.DeactivateSubscriptionRequest
+	11, // 21: webhooks.v1.SubscriptionService.DeleteSubscription:input_type -> webhooks.v1.DeleteSubscriptionRequest
+	12, // 22: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:input_type -> webhooks.v1.RotateSubscriptionSecretRequest
+	1,  // 23: webhooks.v1.SubscriptionService.CreateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 24: webhooks.v1.SubscriptionService.GetSubscription:output_type -> webhooks.v1.Subscription
+	7,  // 25: webhooks.v1.SubscriptionService.ListSubscriptions:output_type -> webhooks.v1.ListSubscriptionsResponse
+	1,  // 26: webhooks.v1.SubscriptionService.UpdateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 27: webhooks.v1.SubscriptionService.ActivateSubscription:output_type -> webhooks.v1.Subscription
+	1,  // 28: webhooks.v1.SubscriptionService.DeactivateSubscription:output_type -> webhooks.v1.Subscription
+	18, // 29: webhooks.v1.SubscriptionService.DeleteSubscription:output_type -> google.protobuf.Empty
+	1,  // 30: webhooks.v1.SubscriptionService.RotateSubscriptionSecret:output_type -> webhooks.v1.Subscription
+	23, // [23:31] is the sub-list for method output_type
+	15, // [15:23] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_webhooks_v1_subscription_proto_init() }
@@ -1165,7 +1241,7 @@ func file_webhooks_v1_subscription_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_webhooks_v1_subscription_proto_rawDesc), len(file_webhooks_v1_subscription_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   13,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
