@@ -46,6 +46,7 @@
 #include "core/outcome_bus.h"
 #include "core/retry_policy.h"
 #include "core/subscription_registry.h"
+#include "storage/sequencer.h"
 #include "storage/store.h"
 
 namespace webhooks::core {
@@ -62,6 +63,9 @@ struct DispatcherDeps {
   const Clock* clock;
   RandomSource* random;
   DeliveryMetrics* metrics = nullptr;  // may be null; must outlive Shutdown
+  // Numbers redelivered deliveries of ordered subscriptions; null: they are
+  // redelivered unordered.
+  storage::Sequencer* sequencer = nullptr;
 };
 
 struct DispatcherOptions {

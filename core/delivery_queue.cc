@@ -3,6 +3,7 @@
 #include "common/random.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/delivery_order.h"
 #include "storage/key_codec.h"
 
 namespace webhooks::core {
@@ -104,6 +105,7 @@ void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
                           InitialDueMicros(after.id()) ==
                               after.next_attempt_micros();
   StagePut(after, /*record=*/!queue_only, batch, queued_min, partitions);
+  StageDeliveryOrder(before, after, batch);
 }
 
 void DeliveryQueue::StageReplacePending(int64_t before_due_micros,
@@ -114,6 +116,7 @@ void DeliveryQueue::StageReplacePending(int64_t before_due_micros,
                QueueKey(before_due_micros, after.id(), after.subscription_id(),
                         partitions));
   StagePut(after, /*record=*/true, batch, queued_min, partitions);
+  StageDeliveryOrderAfterPending(after, batch);
 }
 
 void DeliveryQueue::SetOwnership(const PartitionOwnership* ownership) {

@@ -539,6 +539,27 @@ absl::Status JsonPayload::Parse(std::string_view text) {
   return absl::OkStatus();
 }
 
+std::optional<std::string> JsonPayload::ValueAt(std::string_view path) const {
+  if (!ok_) return std::nullopt;
+  std::vector<Segment> segments;
+  for (absl::string_view piece : absl::StrSplit(AsAbsl(path), '.')) {
+    Segment& segment = segments.emplace_back();
+    segment.key = std::string(piece);
+    uint64_t index;
+    if (!piece.empty() && absl::SimpleAtoi(piece, &index) &&
+        piece.find_first_not_of("0123456789") == absl::string_view::npos) {
+      segment.index = static_cast<size_t>(index);
+    }
+  }
+  Values values;
+  Resolve(impl_->root, segments, 0, values);
+  if (values.empty()) return std::nullopt;
+  if (values[0].type() == dom::element_type::STRING) {
+    return std::string(As<std::string_view>(values[0]));
+  }
+  return simdjson::minify(values[0]);
+}
+
 PayloadFilter::PayloadFilter() = default;
 PayloadFilter::~PayloadFilter() = default;
 

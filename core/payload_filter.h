@@ -26,6 +26,7 @@
 #define WEBHOOKS_CORE_PAYLOAD_FILTER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,11 @@ class JsonPayload {
   // the parser's message when it is not JSON; the payload then passes no
   // filter.
   absl::Status Parse(std::string_view text);
+  // The value at `path` (a filter's path: dot-separated keys, numeric
+  // segments index arrays; the first match when a segment looks into an
+  // array's elements): a string as it is, anything else as its JSON text.
+  // nullopt when there is none or nothing parsed.
+  std::optional<std::string> ValueAt(std::string_view path) const;
   // Holds no document: passes no filter.
   void Clear() { ok_ = false; }
   bool ok() const { return ok_; }

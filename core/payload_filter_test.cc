@@ -280,5 +280,22 @@ TEST(PayloadFilterTest, SizeLimits) {
             "f.$not.$not: nested deeper than 2 levels");
 }
 
+// The ordering key of ordered delivery: the value a filter's path names.
+TEST(JsonPayloadTest, ValueAtFollowsFilterPaths) {
+  JsonPayload payload;
+  EXPECT_EQ(payload.ValueAt("customer.id"), std::nullopt);  // nothing parsed
+  ASSERT_TRUE(payload.Parse(kOrder).ok());
+  EXPECT_EQ(payload.ValueAt("customer.id"), "c_1");
+  EXPECT_EQ(payload.ValueAt("customer.address.country"), "FR");
+  EXPECT_EQ(payload.ValueAt("amount"), "250");
+  EXPECT_EQ(payload.ValueAt("paid"), "true");
+  EXPECT_EQ(payload.ValueAt("note"), "null");
+  EXPECT_EQ(payload.ValueAt("items.1.sku"), "B-7");
+  EXPECT_EQ(payload.ValueAt("items.sku"), "A-1");  // the first element's
+  EXPECT_EQ(payload.ValueAt("customer.address"), R"({"country":"FR"})");
+  EXPECT_EQ(payload.ValueAt("customer.missing"), std::nullopt);
+  EXPECT_EQ(payload.ValueAt("tags.5"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace webhooks::core

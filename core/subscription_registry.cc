@@ -228,7 +228,10 @@ void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
     }
     if (before->is_static()) static_ids_.erase(before->id());
     if (before->consecutive_failures() > 0) failing_.erase(before->id());
-    if (after == nullptr) index_.Remove(before->id());
+    if (after == nullptr) {
+      index_.Remove(before->id());
+      ordering_.Set(before->id(), false, "");
+    }
   }
   if (after != nullptr) {
     if (after->consecutive_failures() > 0) failing_.insert(after->id());
@@ -238,6 +241,8 @@ void SubscriptionRegistry::ApplyReplace(const SubscriptionRecord* before,
     IndexEntry entry = ToIndexEntry(*after);
     entry.filter = CompiledFilter(index_, *after, options_.limits);
     index_.Upsert(entry);
+    ordering_.Set(after->id(), after->delivery().ordered(),
+                  after->delivery().order_key_path());
   }
 }
 

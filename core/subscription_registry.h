@@ -32,6 +32,7 @@
 #include "common/random.h"
 #include "core/dialect_catalog.h"
 #include "core/limits.h"
+#include "core/ordering_directory.h"
 #include "core/principal_directory.h"
 #include "core/subscription_index.h"
 #include "storage/store.h"
@@ -171,6 +172,8 @@ class SubscriptionRegistry {
   size_t CountOwnedBy(std::string_view owner) const;
 
   const SubscriptionIndex& index() const { return index_; }
+  // Which subscriptions are ordered, mirrored like the index.
+  const OrderingDirectory& ordering() const { return ordering_; }
 
   // Changes whenever a stored subscription changes (after the write): a
   // record read while generation() stayed the same is still current. Every
@@ -225,6 +228,7 @@ class SubscriptionRegistry {
   const RegistryOptions options_;
 
   SubscriptionIndex index_;  // thread-safe on its own; written under mu_
+  OrderingDirectory ordering_;  // likewise
 
   // Serializes read-modify-write of subscriptions.
   mutable absl::Mutex mu_;

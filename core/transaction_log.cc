@@ -8,6 +8,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/conflict_retry.h"
+#include "core/delivery_order.h"
 #include "core/delivery_queue.h"
 #include "core/errors.h"
 #include "core/event_validation.h"
@@ -342,7 +343,14 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
     int64_t queued_min = DeliveryQueue::kNothingQueued;
     absl::flat_hash_map<std::string, std::string> representation_cache;
     DeliveryRecord delivery;  // reused: Clear keeps its strings' buffers
+    const int partitions = queue_ != nullptr ? queue_->partitions() : 1;
+    // Deliveries of ordered subscriptions, in event order: numbered when
+    // written (DeliverySequencer).
+    std::vector<DeliveryRecord> ordered;
+    std::optional<EventRecord> stored_event;  // for ordering keys
+    JsonPayload payload;
     for (const PreparedEvent& event : *events) {
+      stored_event.reset();
       for (const Recipient& recipient : event.recipients) {
         delivery.Clear();
         delivery.set_id(
@@ -371,9 +379,29 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
             carried ? cached->second : std::string(kDeliveryRepresentation));
         delivery.set_target_url(recipient.target_url);
         delivery.set_dialect(recipient.dialect);
-        DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued_min,
-                                  queue_ != nullptr ? queue_->partitions() : 1);
         ++created;
+        const std::optional<std::string> key_path =
+            ordering_ != nullptr && sequencer_ != nullptr
+                ? ordering_->KeyPath(recipient.subscription_id)
+                : std::nullopt;
+        if (!key_path.has_value()) {
+          DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued_min,
+                                     partitions);
+          continue;
+        }
+        if (!key_path->empty() && !stored_event.has_value()) {
+          ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                           store_->Get(storage::Column::kTransactionEvents,
+                                       storage::keys::TransactionEvent(
+                                           key, event.id)));
+          stored_event.emplace();
+          if (bytes.has_value()) stored_event->ParseFromString(*bytes);
+        }
+        if (!key_path->empty()) {
+          delivery.set_order_key(OrderKeyOf(
+              *stored_event, delivery.representation(), *key_path, payload));
+        }
+        ordered.push_back(delivery);
       }
     }
     TransactionRecord record = *existing;
@@ -382,7 +410,17 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
     record.set_resolve_time_micros(Micros(now));
     record.set_deadline_micros(Micros(now + options_.retention));
     StageTransaction(&*existing, record, batch);
-    RETURN_IF_ERROR(store_->Write(batch));
+    if (ordered.empty()) {
+      RETURN_IF_ERROR(store_->Write(batch));
+    } else {
+      std::vector<DeliveryRecord*> numbered;
+      for (DeliveryRecord& d : ordered) numbered.push_back(&d);
+      RETURN_IF_ERROR(WriteOrdered(*sequencer_, batch, numbered, [&](auto& b) {
+        for (const DeliveryRecord& d : ordered) {
+          DeliveryQueue::StageUpdate(nullptr, d, b, &queued_min, partitions);
+        }
+      }));
+    }
     if (queue_ != nullptr) queue_->NoteEnqueued(queued_min);
     return CommitResult{std::move(record), created};
   });

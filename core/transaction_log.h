@@ -40,7 +40,9 @@
 #include "core/dialect_catalog.h"
 #include "core/event_matcher.h"
 #include "core/limits.h"
+#include "core/ordering_directory.h"
 #include "core/prepared_matches.h"
+#include "storage/sequencer.h"
 #include "storage/store.h"
 #include "webhooks/internal/records.pb.h"
 
@@ -87,6 +89,15 @@ class TransactionLog {
                  const DialectCatalog* dialects, const Clock* clock,
                  RandomSource* random, const Limits& limits,
                  const TransactionOptions& options);
+
+  // Makes commits give the deliveries of ordered subscriptions (as
+  // `directory` says) their ordering key and place (through `sequencer`).
+  // Before the first commit; both must outlive the log.
+  void EnableOrdering(const OrderingDirectory* directory,
+                      storage::Sequencer* sequencer) {
+    ordering_ = directory;
+    sequencer_ = sequencer;
+  }
 
   // Validates every event (all or nothing: fields named "events[i]...") and
   // stores them in the open transaction, creating it with `ttl` (default
@@ -175,6 +186,8 @@ class TransactionLog {
   mutable std::array<absl::Mutex, kLockStripes> locks_;
 
   PreparedMatches prepared_;
+  const OrderingDirectory* ordering_ = nullptr;
+  storage::Sequencer* sequencer_ = nullptr;
 };
 
 using TransactionLogPtr = std::unique_ptr<TransactionLog>;

@@ -1,9 +1,11 @@
 #include "core/transaction_log.h"
 
+#include <map>
 #include <set>
 
 #include "absl/strings/str_replace.h"
 #include "common/strings.h"
+#include "core/delivery_order.h"
 #include "core/delivery_queue.h"
 #include "core/registry_fixture.h"
 #include "gmock/gmock.h"
@@ -51,6 +53,13 @@ class TransactionLogTest : public RegistryFixture {
   std::unique_ptr<EventMatcher> matcher_;
   std::unique_ptr<TransactionLog> log_;
   DeliveryQueue queue_{&store_};
+
+  // The value at `key` of kDeliveryOrder ("<absent>" when none).
+  std::string OrderEntry(const std::string& key) {
+    absl::StatusOr<std::optional<std::string>> v =
+        store_.Get(storage::Column::kDeliveryOrder, key);
+    return v.ok() && v->has_value() ? **v : "<absent>";
+  }
 };
 
 TEST_F(TransactionLogTest, PrepareThenCommitCreatesDeliveries) {
@@ -86,6 +95,64 @@ TEST_F(TransactionLogTest, PrepareThenCommitCreatesDeliveries) {
   }
   EXPECT_EQ(got, (std::multiset<std::pair<std::string, std::string>>{
                      {"e1", root.id()}, {"e1", office.id()}, {"e2", root.id()}}));
+}
+
+// Ordered subscriptions (DeliveryControl.ordering): a commit numbers their
+// deliveries in event order, from where the last commit left off, keys
+// them by the payload's value at key_path, and indexes them pending.
+TEST_F(TransactionLogTest, CommitNumbersOrderedDeliveriesInEventOrder) {
+  storage::Sequencer sequencer(&store_);
+  log_->EnableOrdering(&registry_->ordering(), &sequencer);
+  SubscriptionRecord keyed_draft = Draft("/");
+  keyed_draft.mutable_delivery()->set_ordered(true);
+  keyed_draft.mutable_delivery()->set_order_key_path("customer");
+  const SubscriptionRecord keyed = MustCreate(keyed_draft);
+  SubscriptionRecord whole_draft = Draft("/NOAA", "https://whole.example.com/");
+  whole_draft.mutable_delivery()->set_ordered(true);
+  const SubscriptionRecord whole = MustCreate(whole_draft);
+  const SubscriptionRecord plain =
+      MustCreate(Draft("/NOAA/NWS", "https://plain.example.com/"));
+  const auto event = [](std::string id, std::string customer) {
+    EventRecord e = Event(std::move(id));
+    (*e.mutable_representations())["webhook-delivery"].set_body(
+        StrCat("{\"customer\":\"", customer, "\"}"));
+    return e;
+  };
+  ASSERT_TRUE(log_->Prepare(kApp, "tx-1",
+                            {event("e1", "c1"), event("e2", "c2"),
+                             event("e3", "c1")},
+                            std::nullopt).ok());
+  ASSERT_TRUE(log_->Commit(kApp, "tx-1").ok());
+  ASSERT_TRUE(
+      log_->Prepare(kApp, "tx-2", {event("e4", "c2")}, std::nullopt).ok());
+  ASSERT_TRUE(log_->Commit(kApp, "tx-2").ok());
+  std::map<std::string, std::pair<uint64_t, std::string>> keyed_got, whole_got;
+  for (const DeliveryRecord& d : Pending()) {
+    if (d.subscription_id() == plain.id()) {
+      EXPECT_EQ(d.order_seq(), 0u);
+      continue;
+    }
+    auto& got = d.subscription_id() == keyed.id() ? keyed_got : whole_got;
+    got[d.event_id()] = {d.order_seq(), d.order_key()};
+    // Indexed under its subscription, key and number.
+    EXPECT_EQ(OrderEntry(storage::keys::DeliveryOrder(
+                  d.subscription_id(), d.order_key(), d.order_seq())),
+              d.id());
+  }
+  using Entry = std::pair<uint64_t, std::string>;
+  EXPECT_EQ(keyed_got, (std::map<std::string, Entry>{{"e1", {1, "c1"}},
+                                                    {"e2", {2, "c2"}},
+                                                    {"e3", {3, "c1"}},
+                                                    {"e4", {4, "c2"}}}));
+  EXPECT_EQ(whole_got, (std::map<std::string, Entry>{{"e1", {1, ""}},
+                                                    {"e2", {2, ""}},
+                                                    {"e3", {3, ""}},
+                                                    {"e4", {4, ""}}}));
+  // The heads: the lowest pending of each key.
+  absl::StatusOr<std::optional<OrderHead>> head =
+      ReadOrderHead(store_, keyed.id(), "c2");
+  ASSERT_TRUE(head.ok() && head->has_value());
+  EXPECT_EQ((*head)->seq, 2u);
 }
 
 TEST_F(TransactionLogTest, CommitTellsTheQueueWhatItEnqueued) {

@@ -46,6 +46,7 @@
 #include "server/metrics_http_server.h"
 #include "server/periodic_task.h"
 #include "storage/cluster_store.h"
+#include "storage/sequencer.h"
 
 namespace webhooks::server {
 namespace {
@@ -181,6 +182,9 @@ class ApplicationImpl final : public Application {
     app->transactions_ = std::make_unique<core::TransactionLog>(
         app->store_.get(), app->queue_.get(), app->matcher_.get(), app->catalog_.get(), clock,
         random, limits, core::TransactionOptions());
+    app->sequencer_ = std::make_unique<storage::Sequencer>(app->store_.get());
+    app->transactions_->EnableOrdering(&registry->ordering(),
+                                       app->sequencer_.get());
     core::TransactionLog* log = app->transactions_.get();
     app->reaper_ = std::make_unique<PeriodicTask>(kReapInterval, [log] {
       absl::StatusOr<int> reaped;
@@ -246,7 +250,7 @@ class ApplicationImpl final : public Application {
         core::DispatcherDeps{store_.get(), queue_.get(), registry_.get(),
                              catalog_.get(), attempts_.get(), retry_.get(),
                              sender_.get(), outcomes_.get(), clock, random,
-                             metrics_.get()},
+                             metrics_.get(), sequencer_.get()},
         options);
     dispatcher_->Start();
   }
@@ -376,6 +380,8 @@ class ApplicationImpl final : public Application {
   const Clock* clock_ = nullptr;
   RandomSource* random_ = nullptr;
   std::unique_ptr<core::EventMatcher> matcher_;
+  // Numbers ordered deliveries in commit order (before transactions_).
+  std::unique_ptr<storage::Sequencer> sequencer_;
   core::TransactionLogPtr transactions_;
   std::unique_ptr<PeriodicTask> reaper_;
   core::HttpSenderPtr sender_;

@@ -227,6 +227,31 @@ std::optional<QueueEntryKey> ParseQueueEntry(std::string_view key) {
   return parsed;
 }
 
+std::string DeliveryOrder(std::string_view subscription_id,
+                          std::string_view order_key, uint64_t seq) {
+  KeyBuilder builder;
+  builder.AddString(subscription_id).AddString(order_key).AddUint64(seq);
+  return std::move(builder).Build();
+}
+
+std::string DeliveryOrderPrefix(std::string_view subscription_id,
+                                std::string_view order_key) {
+  KeyBuilder builder;
+  builder.AddString(subscription_id).AddString(order_key);
+  return std::move(builder).Build();
+}
+
+std::optional<uint64_t> ParseDeliveryOrderSeq(std::string_view key) {
+  KeyReader reader(key);
+  std::string subscription_id, order_key;
+  uint64_t seq = 0;
+  if (!reader.ReadString(&subscription_id) || !reader.ReadString(&order_key) ||
+      !reader.ReadUint64(&seq) || !reader.done()) {
+    return std::nullopt;
+  }
+  return seq;
+}
+
 std::string Attempt(std::string_view subscription_id, uint64_t seq) {
   KeyBuilder builder;
   builder.AddString(subscription_id).AddUint64(seq);

@@ -132,6 +132,16 @@ struct QueueEntryKey {
 };
 std::optional<QueueEntryKey> ParseQueueEntry(std::string_view key);
 
+// kDeliveryOrder: the pending ordered deliveries of a subscription by
+// ordering key, in their order (DeliveryRecord.order_seq).
+std::string DeliveryOrder(std::string_view subscription_id,
+                          std::string_view order_key, uint64_t seq);
+// The keys of one subscription's ordering key, lowest sequence first.
+std::string DeliveryOrderPrefix(std::string_view subscription_id,
+                                std::string_view order_key);
+// The sequence number of a DeliveryOrder key.
+std::optional<uint64_t> ParseDeliveryOrderSeq(std::string_view key);
+
 // kAttempts: a subscription's attempts in the order made.
 std::string Attempt(std::string_view subscription_id, uint64_t seq);
 std::string AttemptsPrefix(std::string_view subscription_id);

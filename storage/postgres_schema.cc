@@ -64,7 +64,14 @@ const ColumnStatements& StatementsFor(Column column) {
 }
 
 int ColumnSchemaVersion(Column column) {
-  return column == Column::kApiKeys ? 2 : 1;
+  switch (column) {
+    case Column::kApiKeys:
+      return 2;
+    case Column::kDeliveryOrder:
+      return 3;
+    default:
+      return 1;
+  }
 }
 
 std::vector<std::string> MigrationStatements(int version, int partitions) {

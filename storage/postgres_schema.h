@@ -19,8 +19,9 @@
 
 namespace webhooks::storage::pg {
 
-// The newest schema version this build knows. 2 added api_keys.
-inline constexpr int kSchemaVersion = 2;
+// The newest schema version this build knows. 2 added api_keys, 3
+// delivery_order.
+inline constexpr int kSchemaVersion = 3;
 
 // The schema version that created `column`'s table.
 int ColumnSchemaVersion(Column column);

@@ -415,7 +415,7 @@ TEST(PostgresStoreTest, MigrationsAreIdempotentSerializedAndVersionChecked) {
   EXPECT_EQ(opened.load(), 4);
   const std::string db = DatabaseOf(dsn);
   EXPECT_EQ(*SharedServer().Sql(db, "SELECT version FROM webhookd_schema"),
-            "2");
+            "3");
   EXPECT_EQ(*SharedServer().Sql(db, "SELECT count(*) FROM webhookd_leases"),
             "8");
   // Again, asking for other partitions: the stored count stands.
@@ -430,11 +430,12 @@ TEST(PostgresStoreTest, MigrationsAreIdempotentSerializedAndVersionChecked) {
       PostgresStore::Open({.dsn = dsn});
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(newer.status().message(), HasSubstr("99"));
-  EXPECT_THAT(newer.status().message(), HasSubstr("version 2"));
+  EXPECT_THAT(newer.status().message(), HasSubstr("version 3"));
 }
 
-// A database of schema version 1 (before API keys) is brought to version 2
-// at Open: its api_keys table is created and what was stored stays.
+// A database of schema version 1 (before API keys) is brought to version 3
+// at Open: its api_keys and delivery_order tables are created and what was
+// stored stays.
 TEST(PostgresStoreTest, Version1DatabaseGainsTheApiKeysTable) {
   const std::string dsn = NewDatabase();
   const std::string db = DatabaseOf(dsn);
@@ -447,16 +448,21 @@ TEST(PostgresStoreTest, Version1DatabaseGainsTheApiKeysTable) {
   }
   ASSERT_TRUE(SharedServer().Sql(db, "DROP TABLE webhookd_kv_api_keys").ok());
   ASSERT_TRUE(
+      SharedServer().Sql(db, "DROP TABLE webhookd_kv_delivery_order").ok());
+  ASSERT_TRUE(
       SharedServer().Sql(db, "UPDATE webhookd_schema SET version = 1").ok());
   std::unique_ptr<PostgresStore> store = OpenOrDie({.dsn = dsn});
   ASSERT_TRUE(store);
   EXPECT_EQ(*SharedServer().Sql(db, "SELECT version FROM webhookd_schema"),
-            "2");
+            "3");
   WriteBatch batch;
   batch.Put(Column::kApiKeys, "key_1", "record");
+  batch.Put(Column::kDeliveryOrder, "order_1", "dlv_1");
   ASSERT_TRUE(store->Write(batch).ok());
   EXPECT_EQ(conformance::GetOrAbsent(*store, Column::kApiKeys, "key_1"),
             "record");
+  EXPECT_EQ(conformance::GetOrAbsent(*store, Column::kDeliveryOrder, "order_1"),
+            "dlv_1");
   EXPECT_EQ(conformance::GetOrAbsent(*store, Column::kDialects, "kept"), "v");
 }
 

@@ -35,6 +35,8 @@ std::string_view ColumnName(Column column) {
       return "transaction_deadlines";
     case Column::kApiKeys:
       return "api_keys";
+    case Column::kDeliveryOrder:
+      return "delivery_order";
   }
   return "";  // Not a Column; the stores reject it as INVALID_ARGUMENT.
 }

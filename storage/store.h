@@ -44,8 +44,9 @@ enum class Column : int {
   kMeta,                  // store-wide values (schema version, counters)
   kTransactionDeadlines,  // keys::TransactionDeadline(when, tx key) -> ""
   kApiKeys,               // API key id -> ApiKeyRecord
+  kDeliveryOrder,         // keys::DeliveryOrder(sub, key, seq) -> delivery id
 };
-inline constexpr int kColumnCount = 13;
+inline constexpr int kColumnCount = 14;
 
 // Whether `column` is one of the Columns (not a value cast from elsewhere),
 // and the INVALID_ARGUMENT a store answers for one that is not.

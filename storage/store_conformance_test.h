@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -26,6 +27,8 @@
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "storage/key_codec.h"
+#include "storage/sequencer.h"
 #include "storage/store.h"
 
 namespace webhooks::storage::conformance {
@@ -459,6 +462,85 @@ TYPED_TEST_P(StoreConformanceTest, ConcurrentConditionalIncrementsLoseNothing) {
             std::to_string(kThreads * kIncrements));
 }
 
+// The ordering index of ordered delivery: numbers taken by Sequencer::Write
+// are never visible out of order (no number while a smaller one of the same
+// counter is missing), even with two Sequencers (two processes) writing the
+// same counters at once; every number is taken exactly once; one batch's
+// numbers of two counters land together.
+TYPED_TEST_P(StoreConformanceTest, SequencedWritesAreNeverVisibleOutOfOrder) {
+  constexpr int kThreads = 4;
+  constexpr int kWrites = 20;
+  Sequencer sequencers[2] = {Sequencer(this->store_.get()),
+                             Sequencer(this->store_.get())};
+  const std::string counters[2] = {"a", "b"};
+  std::atomic<bool> done{false};
+  std::atomic<int> holes{0};
+  std::atomic<int> taken[2] = {0, 0};
+  // Whether each counter's numbers read so far are exactly 1..k.
+  const auto contiguous = [&](const KeyValues& entries) {
+    for (const std::string& counter : counters) {
+      const std::string prefix = keys::DeliveryOrderPrefix(counter, "");
+      uint64_t expected = 1;
+      for (const auto& [key, value] : entries) {
+        if (key.rfind(prefix, 0) != 0) continue;
+        if (keys::ParseDeliveryOrderSeq(key) != expected++) return false;
+      }
+    }
+    return true;
+  };
+  std::thread reader([&] {
+    while (!done.load()) {
+      if (!contiguous(ScanAll(*this->store_, Column::kDeliveryOrder))) {
+        holes.fetch_add(1);
+      }
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int t = 0; t < kThreads; ++t) {
+    writers.emplace_back([&, t] {
+      Sequencer& sequencer = sequencers[t % 2];
+      for (int i = 0; i < kWrites; ++i) {
+        // 1 to 3 numbers of "a", and one of "b" every other write.
+        std::vector<SequenceNeed> needs = {
+            {counters[0], static_cast<uint64_t>(1 + (t + i) % 3)}};
+        if (i % 2 == 0) needs.push_back({counters[1], 1});
+        absl::Status status;
+        do {
+          WriteBatch batch;
+          status = sequencer.Write(
+              batch, needs,
+              [&](std::span<const uint64_t> first, WriteBatch& b) {
+                for (size_t n = 0; n < needs.size(); ++n) {
+                  for (uint64_t k = 0; k < needs[n].count; ++k) {
+                    b.Put(Column::kDeliveryOrder,
+                          keys::DeliveryOrder(needs[n].counter, "",
+                                              first[n] + k),
+                          absl::StrCat("writer ", t));
+                  }
+                }
+              });
+        } while (IsExpectationFailure(status));
+        ASSERT_TRUE(status.ok()) << status;
+        for (size_t n = 0; n < needs.size(); ++n) {
+          taken[n == 0 ? 0 : 1].fetch_add(static_cast<int>(needs[n].count));
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  done.store(true);
+  reader.join();
+  EXPECT_EQ(holes.load(), 0);
+  const KeyValues entries = ScanAll(*this->store_, Column::kDeliveryOrder);
+  EXPECT_TRUE(contiguous(entries));
+  EXPECT_EQ(entries.size(), static_cast<size_t>(taken[0] + taken[1]));
+  for (int n = 0; n < 2; ++n) {
+    absl::StatusOr<uint64_t> last = sequencers[n].Last(counters[n]);
+    ASSERT_TRUE(last.ok()) << last.status();
+    EXPECT_EQ(*last, static_cast<uint64_t>(taken[n].load()));
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(
     StoreConformanceTest, GetOfMissingKeyIsNullopt,
     PutGetOverwriteAndEmptyValue, DeleteRemovesKeyAndMissingDeleteIsOk,
@@ -468,7 +550,8 @@ REGISTER_TYPED_TEST_SUITE_P(
     ScanRangesVisitsEachRangeUpToItsLimit, MultiGetAnswersEveryKeyInOrder,
     InvalidColumnIsRejectedAndBatchNotApplied, ConcurrentScansSeeWholeBatches,
     ConcurrentSyncedWritersAllLand, ExpectationsThatHoldApplyTheBatch,
-    FailedExpectationWritesNothing, ConcurrentConditionalIncrementsLoseNothing);
+    FailedExpectationWritesNothing, ConcurrentConditionalIncrementsLoseNothing,
+    SequencedWritesAreNeverVisibleOutOfOrder);
 
 }  // namespace webhooks::storage::conformance
 

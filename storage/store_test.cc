@@ -26,6 +26,7 @@ TEST(ColumnTest, NamesAreTheStableOnDiskNames) {
   EXPECT_EQ(ColumnName(Column::kMeta), "meta");
   EXPECT_EQ(ColumnName(Column::kTransactionDeadlines), "transaction_deadlines");
   EXPECT_EQ(ColumnName(Column::kApiKeys), "api_keys");
+  EXPECT_EQ(ColumnName(Column::kDeliveryOrder), "delivery_order");
 }
 
 TEST(ColumnTest, AllColumnsInEnumOrderWithDistinctNames) {
@@ -36,7 +37,7 @@ TEST(ColumnTest, AllColumnsInEnumOrderWithDistinctNames) {
     names.insert(ColumnName(column));
   }
   EXPECT_EQ(AllColumns().front(), Column::kSubscriptions);
-  EXPECT_EQ(AllColumns().back(), Column::kApiKeys);
+  EXPECT_EQ(AllColumns().back(), Column::kDeliveryOrder);
   EXPECT_EQ(names.size(), static_cast<size_t>(kColumnCount));
   EXPECT_EQ(names.count("default"), 0u);  // RocksDB's own column family
 }
