@@ -214,6 +214,7 @@ class CurlSenderImpl final : public CurlSender {
   std::atomic<int> in_flight_{0};
 
   // Loop thread only.
+  RequestChecker checker_{options_.allow_http};
   Scheduler scheduler_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   // Idle easy handles, configured by ConfigureHandle (curl keeps options
@@ -256,8 +257,7 @@ void CurlSenderImpl::Loop() {
 }
 
 void CurlSenderImpl::Admit(Pending pending) {
-  absl::StatusOr<CheckedRequest> checked =
-      CheckRequest(pending.request, options_.allow_http);
+  absl::StatusOr<CheckedRequest> checked = checker_.Check(pending.request);
   if (!checked.ok()) {
     pending.done(RejectedResult(std::string(checked.status().message())));
     return;
@@ -338,11 +338,13 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
 }
 
 CURLcode CurlSenderImpl::Configure(Transfer* t) {
-  for (const std::string& line : CurlHeaderLines(t->pending.request.headers)) {
-    curl_slist* list = curl_slist_append(t->headers, line.c_str());
-    if (list == nullptr) return CURLE_OUT_OF_MEMORY;
-    t->headers = list;
-  }
+  const bool listed =
+      VisitCurlHeaderLines(t->pending.request.headers, [t](const char* line) {
+        curl_slist* list = curl_slist_append(t->headers, line);
+        if (list != nullptr) t->headers = list;
+        return list != nullptr;
+      });
+  if (!listed) return CURLE_OUT_OF_MEMORY;
   const core::HttpRequest& request = t->pending.request;
   t->proxied = Proxied(t->pending);
   if (t->proxied) {

@@ -56,13 +56,30 @@ core::HttpResult RejectedResult(std::string error) {
   return result;
 }
 
-absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
-                                            bool allow_http) {
+namespace {
+
+// The URL part of CheckRequest.
+absl::StatusOr<CheckedRequest> CheckUrl(std::string_view url, bool allow_http) {
   core::TargetUrlOptions url_options;
   url_options.allow_http = allow_http;
   url_options.max_length = 0;  // the subscription's limit applied already
-  ASSIGN_OR_RETURN(core::TargetUrl url,
-                   core::ParseTargetUrl("url", request.url, url_options));
+  ASSIGN_OR_RETURN(core::TargetUrl parsed,
+                   core::ParseTargetUrl("url", url, url_options));
+  CheckedRequest checked;
+  checked.url = std::move(parsed.normalized);
+  checked.host = parsed.host;
+  checked.host_is_ipv6 = parsed.host_is_ipv6;
+  checked.port = parsed.port;
+  checked.destination =
+      parsed.host_is_ipv6
+          ? StrCat(parsed.scheme, "://[", parsed.host, "]:", parsed.port)
+          : StrCat(parsed.scheme, "://", parsed.host, ":", parsed.port);
+  return checked;
+}
+
+// The method and header part of CheckRequest (no allocation unless it
+// fails).
+absl::Status CheckMethodAndHeaders(const core::HttpRequest& request) {
   if (request.method != "POST" && request.method != "PUT" &&
       request.method != "PATCH") {
     return core::error::InvalidField(
@@ -70,51 +87,81 @@ absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
   }
   for (size_t i = 0; i < request.headers.size(); ++i) {
     const auto& [name, value] = request.headers[i];
-    const std::string field = StrCat("headers[", i, "]");
+    auto field = [i] { return StrCat("headers[", i, "]"); };
     bool token = !name.empty();
     for (char c : name) token = token && IsTokenChar(c);
     if (!token) {
       return core::error::InvalidField(
-          field, StrCat("\"", name, "\" is not a header name"));
+          field(), StrCat("\"", name, "\" is not a header name"));
     }
     for (char c : value) {
       const auto u = static_cast<unsigned char>(c);
       if ((u < 0x20 && c != '\t') || u == 0x7f) {
         return core::error::InvalidField(
-            field, StrCat("value of \"", name, "\" has a control character"));
+            field(), StrCat("value of \"", name, "\" has a control character"));
       }
     }
-    const std::string lower = absl::AsciiStrToLower(AsAbsl(name));
     for (std::string_view controlled : kControlledHeaders) {
-      if (lower == controlled) {
+      if (absl::EqualsIgnoreCase(AsAbsl(name), AsAbsl(controlled))) {
         return core::error::InvalidField(
-            field, StrCat("\"", name, "\" is set by the sender itself"));
+            field(), StrCat("\"", name, "\" is set by the sender itself"));
       }
     }
   }
-  CheckedRequest checked;
-  checked.url = url.normalized;
-  checked.host = url.host;
-  checked.host_is_ipv6 = url.host_is_ipv6;
-  checked.port = url.port;
-  checked.destination =
-      url.host_is_ipv6
-          ? StrCat(url.scheme, "://[", url.host, "]:", url.port)
-          : StrCat(url.scheme, "://", url.host, ":", url.port);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
+                                            bool allow_http) {
+  ASSIGN_OR_RETURN(CheckedRequest checked, CheckUrl(request.url, allow_http));
+  RETURN_IF_ERROR(CheckMethodAndHeaders(request));
   return checked;
+}
+
+absl::StatusOr<CheckedRequest> RequestChecker::Check(
+    const core::HttpRequest& request) {
+  auto it = urls_.find(request.url);
+  if (it == urls_.end()) {
+    // The URL first, as CheckRequest: its error wins.
+    ASSIGN_OR_RETURN(CheckedRequest checked, CheckUrl(request.url, allow_http_));
+    if (urls_.size() >= capacity_) urls_.clear();
+    it = urls_.emplace(request.url, std::move(checked)).first;
+  }
+  RETURN_IF_ERROR(CheckMethodAndHeaders(request));
+  return it->second;
+}
+
+bool VisitCurlHeaderLines(const core::HttpHeaders& headers,
+                          absl::FunctionRef<bool(const char* line)> line) {
+  std::string buffer;
+  buffer.reserve(256);
+  for (const auto& [name, value] : headers) {
+    // curl drops "Name:" (no value) and sends "Name;" as an empty header.
+    buffer.assign(name);
+    if (value.empty()) {
+      buffer.push_back(';');
+    } else {
+      buffer.append(": ");
+      buffer.append(value);
+    }
+    if (!line(buffer.c_str())) return false;
+  }
+  for (const char* removed : {"Expect:", "Accept:", "Content-Type:"}) {
+    const std::string_view name(removed, std::string_view(removed).size() - 1);
+    if (!HasHeader(headers, name) && !line(removed)) return false;
+  }
+  return true;
 }
 
 std::vector<std::string> CurlHeaderLines(const core::HttpHeaders& headers) {
   std::vector<std::string> lines;
   lines.reserve(headers.size() + 3);
-  for (const auto& [name, value] : headers) {
-    // curl drops "Name:" (no value) and sends "Name;" as an empty header.
-    lines.push_back(value.empty() ? StrCat(name, ";")
-                                  : StrCat(name, ": ", value));
-  }
-  for (std::string_view name : {"Expect", "Accept", "Content-Type"}) {
-    if (!HasHeader(headers, name)) lines.push_back(StrCat(name, ":"));
-  }
+  VisitCurlHeaderLines(headers, [&](const char* line) {
+    lines.emplace_back(line);
+    return true;
+  });
   return lines;
 }
 

@@ -18,6 +18,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/http_sender.h"
@@ -55,6 +57,23 @@ core::HttpResult RejectedResult(std::string error);
 // (Host, Content-Length, Transfer-Encoding, Connection, Expect, TE, Upgrade).
 absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
                                             bool allow_http);
+
+// CheckRequest for a stream of requests that repeat their URLs (one per
+// subscription): the URL's checks are remembered by URL, at most
+// `capacity` of them (all forgotten when full), so a request whose URL was
+// seen only has its method and headers checked. Not thread-safe.
+class RequestChecker {
+ public:
+  explicit RequestChecker(bool allow_http, size_t capacity = 4096)
+      : allow_http_(allow_http), capacity_(capacity) {}
+  absl::StatusOr<CheckedRequest> Check(const core::HttpRequest& request);
+  size_t cached() const { return urls_.size(); }
+
+ private:
+  const bool allow_http_;
+  const size_t capacity_;
+  absl::flat_hash_map<std::string, CheckedRequest> urls_;
+};
 
 // "refused to connect to 127.0.0.1: loopback address (not in
 // allowed_cidrs)" for an address the policy refuses as `why`.
@@ -94,6 +113,11 @@ void ExplainClientCertificateFailure(bool presented, core::HttpResult* result);
 // "Expect:", "Accept:" and "Content-Type:" (which remove curl's defaults)
 // unless the request sets them.
 std::vector<std::string> CurlHeaderLines(const core::HttpHeaders& headers);
+// The same lines, each passed to `line` NUL-terminated in one reused
+// buffer (valid during the call), without a string per line; stops at the
+// first false.
+bool VisitCurlHeaderLines(const core::HttpHeaders& headers,
+                          absl::FunctionRef<bool(const char* line)> line);
 
 // The SSRF guard's record for one transfer: each address curl is about to
 // connect to is checked with the policy, and refusals are remembered so a

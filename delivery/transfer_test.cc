@@ -241,6 +241,40 @@ TEST(ParseProxyUrlTest, TakesCredentialsOutOfTheUrl) {
   }
 }
 
+TEST(RequestCheckerTest, AgreesWithCheckRequestAndRemembersUrls) {
+  RequestChecker checker(/*allow_http=*/true, /*capacity=*/2);
+  for (const char* url : {"HTTPS://Example.COM/hook?x=1", "http://127.0.0.1:8080/",
+                          "https://[2001:DB8::1]:8443/h",
+                          "HTTPS://Example.COM/hook?x=1", "ftp://example.com/",
+                          "https://user:pw@example.com/"}) {
+    core::HttpRequest request = Request(url);
+    absl::StatusOr<CheckedRequest> want = CheckRequest(request, true);
+    absl::StatusOr<CheckedRequest> got = checker.Check(request);
+    ASSERT_EQ(got.status(), want.status()) << url;
+    if (!want.ok()) continue;
+    EXPECT_EQ(got->url, want->url) << url;
+    EXPECT_EQ(got->destination, want->destination) << url;
+    EXPECT_EQ(got->host, want->host) << url;
+    EXPECT_EQ(got->port, want->port) << url;
+    EXPECT_EQ(got->host_is_ipv6, want->host_is_ipv6) << url;
+    EXPECT_LE(checker.cached(), 2u);  // forgets all when full
+  }
+  // A remembered URL still has its method and headers checked.
+  core::HttpRequest bad = Request("http://127.0.0.1:8080/");
+  ASSERT_TRUE(checker.Check(bad).ok());
+  bad.headers.push_back({"Content-Length", "1"});
+  EXPECT_EQ(checker.Check(bad).status(), CheckRequest(bad, true).status());
+  bad.headers.pop_back();
+  bad.method = "GET";
+  EXPECT_EQ(checker.Check(bad).status(), CheckRequest(bad, true).status());
+  EXPECT_EQ(checker.Check(bad).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  // http:// stays refused by a checker that does not allow it.
+  RequestChecker https_only(/*allow_http=*/false);
+  EXPECT_EQ(https_only.Check(Request("http://127.0.0.1:8080/")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 TEST(ConnectToEntryTest, PinsTheTunnelToTheCheckedAddress) {
   absl::StatusOr<CheckedRequest> checked = CheckRequest(
       core::HttpRequest{"https://hooks.example.com/h", "POST", {}, "{}"},
