@@ -55,6 +55,7 @@ DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
     : deps_(deps),
       options_(options),
       waiting_(options.max_waiting),
+      order_(options.max_waiting),
       cache_(std::make_unique<FetchCache>(deps.store)) {}
 
 DeliveryDispatcher::~DeliveryDispatcher() { Shutdown(absl::ZeroDuration()); }
@@ -99,7 +100,8 @@ void DeliveryDispatcher::Shutdown(absl::Duration grace) {
 bool DeliveryDispatcher::Busy(std::string_view id) const {
   const auto key = AsAbsl(id);
   return leased_.contains(key) || writing_.contains(key) ||
-         resolved_during_fetch_.contains(key) || waiting_.Contains(id);
+         resolved_during_fetch_.contains(key) || waiting_.Contains(id) ||
+         order_.Contains(id);
 }
 
 void DeliveryDispatcher::FetchLoop() {
@@ -165,6 +167,7 @@ bool DeliveryDispatcher::Fetch() {
   cache.events.Clear();
   cache.dialects.clear();
   bool storage_trouble = false;
+  SendReleased(cache, storage_trouble);
   SendWaiting(cache, storage_trouble);
   absl::StatusOr<std::vector<DeliveryRecord>> due = deps_.queue->NextDue(
       deps_.clock->Now(), limit, [this](std::string_view id) {
@@ -174,30 +177,13 @@ bool DeliveryDispatcher::Fetch() {
   if (!due.ok()) storage_trouble = true;
   if (due.ok()) {
     cache.events.Prefetch(*due);
+    OrderHeads heads;
     for (DeliveryRecord& delivery : *due) {
-      bool throttled = false;
-      absl::StatusOr<const SubscriptionRecord*> subscription =
-          SubscriptionOf(delivery.subscription_id(), cache);
-      if (subscription.ok() && Throttled((*subscription)->delivery())) {
-        const absl::Time now = deps_.clock->Now();
-        absl::MutexLock lock(&mu_);
-        if (Busy(delivery.id())) continue;
-        // Behind those waiting already, or over the limit: it waits.
-        if (waiting_.Front(delivery.subscription_id()) != nullptr ||
-            !throttle_.TryTake(delivery.subscription_id(),
-                               (*subscription)->delivery(), now)) {
-          const int64_t due_micros = delivery.next_attempt_micros();
-          if (!waiting_.Add(std::move(delivery))) {
-            // No room to wait in memory: left pending for a later scan.
-            deps_.queue->NoteEnqueued(due_micros);
-          } else {
-            throttle_wake_ = absl::Now();  // the next SendWaiting computes it
-          }
-          continue;
-        }
-        throttled = true;
+      if (delivery.order_seq() != 0) {
+        DispatchOrdered(std::move(delivery), cache, heads, storage_trouble);
+      } else {
+        Dispatch(std::move(delivery), cache, storage_trouble);
       }
-      Launch(std::move(delivery), cache, false, throttled, storage_trouble);
     }
   }
   absl::MutexLock lock(&mu_);
@@ -211,6 +197,33 @@ bool DeliveryDispatcher::Fetch() {
   resolved_during_fetch_due_ = DeliveryQueue::kNothingQueued;
   // After storage trouble, try again at the next poll rather than at once.
   return !storage_trouble && static_cast<int>(due->size()) >= limit;
+}
+
+void DeliveryDispatcher::Dispatch(DeliveryRecord delivery, FetchCache& cache,
+                                  bool& storage_trouble) {
+  bool throttled = false;
+  absl::StatusOr<const SubscriptionRecord*> subscription =
+      SubscriptionOf(delivery.subscription_id(), cache);
+  if (subscription.ok() && Throttled((*subscription)->delivery())) {
+    const absl::Time now = deps_.clock->Now();
+    absl::MutexLock lock(&mu_);
+    if (Busy(delivery.id())) return;
+    // Behind those waiting already, or over the limit: it waits.
+    if (waiting_.Front(delivery.subscription_id()) != nullptr ||
+        !throttle_.TryTake(delivery.subscription_id(),
+                           (*subscription)->delivery(), now)) {
+      const int64_t due_micros = delivery.next_attempt_micros();
+      if (!waiting_.Add(std::move(delivery))) {
+        // No room to wait in memory: left pending for a later scan.
+        deps_.queue->NoteEnqueued(due_micros);
+      } else {
+        throttle_wake_ = absl::Now();  // the next SendWaiting computes it
+      }
+      return;
+    }
+    throttled = true;
+  }
+  Launch(std::move(delivery), cache, false, throttled, storage_trouble);
 }
 
 absl::StatusOr<const SubscriptionRecord*> DeliveryDispatcher::SubscriptionOf(
@@ -278,7 +291,11 @@ void DeliveryDispatcher::SendWaiting(FetchCache& cache, bool& storage_trouble) {
         // Still busy (as leased) until Launch is done with it.
         leased_.emplace(next.id(), Lease{});
       }
+      const std::string lane =
+          next.order_seq() != 0 ? OrderLaneOf(next) : std::string();
+      const std::string next_id = next.id();
       Launch(std::move(next), cache, true, throttled, storage_trouble);
+      if (!lane.empty()) EndTurnIfIdle(lane, next_id);
     }
   }
   absl::MutexLock lock(&mu_);
@@ -480,6 +497,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       leases.push_back(std::move(node.mapped()));
     }
   }
+  std::vector<bool> staged(arrivals.size(), false);
   for (size_t i = 0; i < arrivals.size(); ++i) {
     Lease& lease = leases[i];
     if (lease.delivery.id().empty()) continue;
@@ -536,6 +554,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     written_min = std::min(written_min, leased_due);
     DeliveryQueue::StageReplacePending(leased_due, after, batch, &queued_min,
                                        deps_.queue->partitions());
+    staged[i] = true;
     health.push_back(
         {attempt.subscription_id(),
          c.success ? SubscriptionRegistry::AttemptOutcome::Kind::kSucceeded
@@ -571,6 +590,16 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     notices.clear();
     health.clear();
   }
+  // Ordered deliveries' turns end; a final outcome on disk lets the next go.
+  std::vector<TurnEnd> turns;
+  for (size_t i = 0; i < leases.size(); ++i) {
+    const DeliveryRecord& d = leases[i].delivery;
+    if (d.order_seq() == 0 || d.id().empty()) continue;
+    turns.push_back({OrderLaneOf(d), d.id(),
+                     written.ok() && staged[i] &&
+                         d.state() != DeliveryRecord::PENDING});
+  }
+  if (!turns.empty()) EndTurns(turns);
   absl::StatusOr<std::vector<SubscriptionRegistry::Deactivation>> deactivated =
       deps_.registry->RecordAttemptOutcomes(health, options_.failure_limit);
   stats_.in_flight -= static_cast<int64_t>(done.size());

@@ -38,6 +38,8 @@
 #include "common/random.h"
 #include "core/attempt_log.h"
 #include "core/delivery_metrics.h"
+#include "core/delivery_order.h"
+#include "core/delivery_order_gate.h"
 #include "core/delivery_queue.h"
 #include "core/delivery_throttle.h"
 #include "core/delivery_waitroom.h"
@@ -81,7 +83,8 @@ struct DispatcherOptions {
   size_t max_recorded_body = 64 << 10;
   // Deliveries held in memory while their subscription's rate limit or
   // in-flight cap makes them wait, at most (more stay in the queue, read
-  // again by later scans).
+  // again by later scans); as many again of ordered deliveries waiting for
+  // their turn.
   size_t max_waiting = 65536;
 };
 
@@ -191,6 +194,43 @@ class DeliveryDispatcher {
   absl::StatusOr<DeliveryRecord> RedeliverHeld(std::string_view delivery_id,
                                                const Scope& scope, bool held,
                                                int64_t& to_note);
+  // Hands one due delivery read by a scan to the sender, or to the
+  // waitroom when its subscription's limits hold it back.
+  void Dispatch(DeliveryRecord delivery, FetchCache& cache,
+                bool& storage_trouble) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Ordered delivery (delivery_dispatcher_order.cc). The heads read in one
+  // fetch, by lane.
+  using OrderHeads =
+      absl::flat_hash_map<std::string, std::optional<OrderHead>>;
+  // Dispatch for a delivery with an order_seq: only in its turn (it is
+  // its lane's head in the index and no other delivery of the lane is
+  // being sent); otherwise it waits in order_.
+  void DispatchOrdered(DeliveryRecord delivery, FetchCache& cache,
+                       OrderHeads& heads, bool& storage_trouble)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Sends the first follower of each lane whose turn ended, when the index
+  // says it is its turn now.
+  void SendReleased(FetchCache& cache, bool& storage_trouble)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Ends the turn of `id` if it is neither leased, written nor waiting for
+  // its subscription's limits (it was not sent after all, or resolved).
+  void EndTurnIfIdle(const std::string& lane, const std::string& id)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // The turns WriteBack ended: `released` when the outcome was final and
+  // written (the next of the lane may go).
+  struct TurnEnd {
+    std::string lane;
+    std::string id;
+    bool released = false;
+  };
+  void EndTurns(const std::vector<TurnEnd>& ends) ABSL_LOCKS_EXCLUDED(mu_);
+  // Redeliver and RecoverFailed: writes `batch` after `stage`, numbering
+  // `ordered` first (they join the end of their lane's order).
+  absl::Status WriteRedeliveries(storage::WriteBatch& batch,
+                                 std::vector<DeliveryRecord*> ordered,
+                                 absl::FunctionRef<void(storage::WriteBatch&)> stage);
+
   // Writes back what arrived.
   void WriteBack(std::vector<Arrival> arrivals) ABSL_LOCKS_EXCLUDED(mu_);
   // Resolves a delivery that cannot be attempted (subscription gone, ...).
@@ -222,6 +262,9 @@ class DeliveryDispatcher {
   // Read from the queue, waiting for their subscription's rate limit or
   // in-flight cap; busy like leased ones.
   DeliveryWaitroom waiting_ ABSL_GUARDED_BY(mu_);
+  // Ordered deliveries: whose turn it is, and who waits for it; busy like
+  // leased ones.
+  DeliveryOrderGate order_ ABSL_GUARDED_BY(mu_);
   // When a waiting delivery may go next (InfiniteFuture: none, or only
   // when an attempt ends).
   absl::Time throttle_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();

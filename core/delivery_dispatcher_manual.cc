@@ -102,16 +102,25 @@ absl::StatusOr<DeliveryRecord> DeliveryDispatcher::RedeliverHeld(
   after.set_next_attempt_micros(Micros(deps_.clock->Now()));
   storage::WriteBatch batch;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
-  DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min,
-                             deps_.queue->partitions());
-  RETURN_IF_ERROR(deps_.store->Write(batch));
+  // A pending one keeps its place; one that was done joins the end of its
+  // lane's order when the subscription is ordered now.
+  std::vector<DeliveryRecord*> ordered;
+  if (before->state() != DeliveryRecord::PENDING) {
+    after.set_order_seq(0);
+    if (subscription->delivery().ordered()) ordered.push_back(&after);
+  }
+  RETURN_IF_ERROR(WriteRedeliveries(batch, ordered, [&](auto& b) {
+    DeliveryQueue::StageUpdate(&*before, after, b, &queued_min,
+                               deps_.queue->partitions());
+  }));
   to_note = std::min(to_note, queued_min);
   return after;
 }
 
 absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
     std::string_view subscription_id, absl::Time since, const Scope& scope) {
-  RETURN_IF_ERROR(deps_.registry->Get(subscription_id, scope).status());
+  ASSIGN_OR_RETURN(const SubscriptionRecord subscription,
+                   deps_.registry->Get(subscription_id, scope));
   // Delivery ids begin with their creation time, so the scan starts there.
   std::vector<std::string> failed;
   absl::Status parse_error;
@@ -142,7 +151,7 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
   storage::WriteBatch batch;
   int64_t queued_min = DeliveryQueue::kNothingQueued;
   const int64_t now = Micros(deps_.clock->Now());
-  int64_t recovered = 0;
+  std::vector<DeliveryRecord> befores, afters;
   absl::Status status;
   for (const std::string& id : reserved) {
     absl::StatusOr<DeliveryRecord> before = deps_.queue->Get(id);
@@ -151,14 +160,27 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
       break;
     }
     if (before->state() != DeliveryRecord::FAILED) continue;
-    DeliveryRecord after = *before;
+    befores.push_back(*before);
+  }
+  // In creation order, each joins the end of its lane's order (ordered).
+  std::vector<DeliveryRecord*> ordered;
+  afters.reserve(befores.size());
+  for (const DeliveryRecord& before : befores) {
+    DeliveryRecord& after = afters.emplace_back(before);
     after.set_state(DeliveryRecord::PENDING);
     after.set_next_attempt_micros(now);
-    DeliveryQueue::StageUpdate(&*before, after, batch, &queued_min,
-                             deps_.queue->partitions());
-    ++recovered;
+    after.set_order_seq(0);
+    if (subscription.delivery().ordered()) ordered.push_back(&after);
   }
-  if (status.ok() && !batch.empty()) status = deps_.store->Write(batch);
+  const int64_t recovered = static_cast<int64_t>(afters.size());
+  if (status.ok() && !afters.empty()) {
+    status = WriteRedeliveries(batch, ordered, [&](auto& b) {
+      for (size_t i = 0; i < afters.size(); ++i) {
+        DeliveryQueue::StageUpdate(&befores[i], afters[i], b, &queued_min,
+                                   deps_.queue->partitions());
+      }
+    });
+  }
   // None of them was in the queue before: only what was written is noted.
   Release(std::move(reserved),
           status.ok() ? queued_min : DeliveryQueue::kNothingQueued);

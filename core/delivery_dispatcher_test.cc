@@ -3,6 +3,7 @@
 #include <pthread.h>
 
 #include <deque>
+#include <set>
 #include <functional>
 #include <thread>
 
@@ -885,6 +886,84 @@ TEST(RetryPolicyTest, ScheduleJitterAndRetryAfter) {
   EXPECT_EQ(*ParseRetryAfter("Wed, 21 Oct 2015 07:00:00 GMT", now),
             absl::ZeroDuration());
   EXPECT_FALSE(ParseRetryAfter("soon", now).has_value());
+}
+
+// Ordered delivery: one transaction's events, each with the body `bodies[i]`.
+void CommitBodies(TransactionLog& log, const std::string& tx,
+                  const std::vector<std::string>& bodies) {
+  std::vector<EventRecord> events;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    EventRecord& e = events.emplace_back();
+    e.set_id(StrCat("e", i));
+    e.set_site("/NOAA");
+    e.add_resource_types("user");
+    e.add_event_types("added");
+    (*e.mutable_representations())["webhook-delivery"].set_body(bodies[i]);
+  }
+  ASSERT_TRUE(log.Prepare("pub", tx, std::move(events), std::nullopt).ok());
+  ASSERT_TRUE(log.Commit("pub", tx).ok());
+}
+
+// The body of a request (the webhook-delivery envelope holds the event's).
+std::string BodyOf(const HttpRequest& request) { return request.body; }
+
+// An ordered subscription: the head fails and waits for its retry while the
+// others stay unsent (two whole fetches pass), then they go one at a time
+// in commit order.
+TEST_F(DeliveryDispatcherTest, OrderedDeliveriesWaitForTheHeadsRetries) {
+  SubscriptionRecord draft = Draft("/");
+  draft.mutable_delivery()->set_ordered(true);
+  MustCreate(draft);
+  Build();
+  storage::Sequencer sequencer(&view_);
+  log_->EnableOrdering(&registry_->ordering(), &sequencer);
+  CommitBodies(*log_, "tx", {"{\"n\":0}", "{\"n\":1}", "{\"n\":2}"});
+  dispatcher_->Wake();
+  EXPECT_THAT(BodyOf(sender_.Answer(Status(500, "Internal Server Error"))),
+              HasSubstr("\"n\":0"));
+  for (int fetch = 0; fetch < 2; ++fetch) {  // whole fetches pass
+    dispatch_clock_.Arm();
+    ASSERT_TRUE(dispatch_clock_.AwaitHeld());
+    dispatch_clock_.Release();
+  }
+  EXPECT_EQ(sender_.InFlight(), 0);  // the followers wait for the retry
+  clock_.Advance(absl::Seconds(7));
+  dispatcher_->Wake();
+  for (int n = 0; n < 3; ++n) {
+    const HttpRequest sent = sender_.Answer(Status(204, "No Content"));
+    EXPECT_THAT(BodyOf(sent), HasSubstr(StrCat("\"n\":", n)));
+    EXPECT_LE(sender_.InFlight(), 0) << "a follower went with its head";
+  }
+}
+
+// Ordering keys: the heads of keys a and b are in flight at once; a's
+// second waits for a's first.
+TEST_F(DeliveryDispatcherTest, OrderingKeysGoInParallel) {
+  SubscriptionRecord draft = Draft("/");
+  draft.mutable_delivery()->set_ordered(true);
+  draft.mutable_delivery()->set_order_key_path("k");
+  MustCreate(draft);
+  Build();
+  storage::Sequencer sequencer(&view_);
+  log_->EnableOrdering(&registry_->ordering(), &sequencer);
+  CommitBodies(*log_, "tx",
+               {"{\"k\":\"a\",\"n\":0}", "{\"k\":\"a\",\"n\":1}",
+                "{\"k\":\"b\",\"n\":2}"});
+  dispatcher_->Wake();
+  for (int i = 0; i < 2000 && sender_.InFlight() < 2; ++i) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(sender_.InFlight(), 2);
+  std::set<std::string> first_two;
+  for (int i = 0; i < 2; ++i) {
+    const std::string body = BodyOf(sender_.Answer(Status(204, "No Content")));
+    first_two.insert(body.find("\"n\":0") != std::string::npos   ? "a0"
+                     : body.find("\"n\":2") != std::string::npos ? "b2"
+                                                                  : body);
+  }
+  EXPECT_EQ(first_two, (std::set<std::string>{"a0", "b2"}));
+  EXPECT_THAT(BodyOf(sender_.Answer(Status(204, "No Content"))),
+              HasSubstr("\"n\":1"));
 }
 
 }  // namespace
