@@ -56,6 +56,7 @@ struct Transfer {
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   curl_slist* connect_to = nullptr;
+  std::shared_ptr<CURLU> url;  // parsed once per URL (CurlSenderImpl::urls_)
   ConnectGuard guard;
   ResponseCollector response;
   absl::Time start = absl::Now();
@@ -215,6 +216,10 @@ class CurlSenderImpl final : public CurlSender {
 
   // Loop thread only.
   RequestChecker checker_{options_.allow_http};
+  // Parsed URLs by normalized URL, at most kMaxUrls (all dropped when full;
+  // transfers keep theirs alive).
+  static constexpr size_t kMaxUrls = 4096;
+  absl::flat_hash_map<std::string, std::shared_ptr<CURLU>> urls_;
   Scheduler scheduler_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   // Idle easy handles, configured by ConfigureHandle (curl keeps options
@@ -362,7 +367,19 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
   // Every option a transfer sets differently, all of them each time: the
   // handle keeps the previous transfer's values.
   EasySetter set(t->easy);
-  set.Set(CURLOPT_URL, t->pending.checked.url.c_str())
+  auto parsed = urls_.find(t->pending.checked.url);
+  if (parsed == urls_.end()) {
+    std::shared_ptr<CURLU> url(curl_url(), &curl_url_cleanup);
+    if (url == nullptr || curl_url_set(url.get(), CURLUPART_URL,
+                                       t->pending.checked.url.c_str(),
+                                       0) != CURLUE_OK) {
+      return CURLE_URL_MALFORMAT;
+    }
+    if (urls_.size() >= kMaxUrls) urls_.clear();
+    parsed = urls_.emplace(t->pending.checked.url, std::move(url)).first;
+  }
+  t->url = parsed->second;
+  set.Set(CURLOPT_CURLU, t->url.get())
       .Set(CURLOPT_ERRORBUFFER, t->error)
       // Over TLS, wait for ALPN to tell whether an existing connection can
       // multiplex (HTTP/2) rather than open more. Not over plain http, where
@@ -426,64 +443,41 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   return transfer;
 }
 
-// What a timed-out transfer was waiting for. curl's own text can name the
-// wrong phase ("Failed to resolve host '127.0.0.1' with timeout after 0 ms"
-// for a receiver that accepts TCP but never completes TLS).
-std::string TimeoutMessage(CURL* easy, absl::Duration elapsed) {
+// What a timed-out transfer was waiting for (see TimeoutMessage).
+std::string TimeoutMessageOf(CURL* easy, absl::Duration elapsed) {
   curl_off_t connected_us = 0, tls_us = 0, first_byte_us = 0;
   curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_us);
   curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
   curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
   char* scheme = nullptr;
   curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
-  const bool https = scheme != nullptr && absl::EqualsIgnoreCase(scheme, "https");
-  const std::string after =
-      StrCat(" (timed out after ", absl::ToInt64Milliseconds(elapsed), " ms)");
   // curl 7.88 times the connect only once TLS is up too; a local port
   // means the TCP connection was made.
   long local_port = 0;
   curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &local_port);
-  if (connected_us == 0 && local_port == 0) {
-    return StrCat("no TCP connection to the receiver", after);
-  }
-  if (https && tls_us == 0) {
-    return StrCat(
-        "the receiver accepted the TCP connection but did not complete the "
-        "TLS handshake",
-        after);
-  }
-  if (first_byte_us == 0) {
-    return StrCat("the request was sent but no response came", after);
-  }
-  return StrCat("the response did not arrive in full", after);
+  return TimeoutMessage(
+      {.connected = connected_us != 0 || local_port != 0,
+       .https = scheme != nullptr && absl::EqualsIgnoreCase(scheme, "https"),
+       .tls_done = tls_us != 0,
+       .first_byte = first_byte_us != 0},
+      elapsed);
 }
 
-// An https:// proxy whose certificate did not verify.
-bool ProxyCertificateFailed(CURL* easy) {
-  long verify = 0;
-  return curl_easy_getinfo(easy, CURLINFO_PROXY_SSL_VERIFYRESULT, &verify) ==
-             CURLE_OK &&
-         verify != 0;
-}
-
-// Names the proxy in failures that are its own: it cannot be resolved or
-// reached, its certificate does not verify, or it answered CONNECT with
-// something other than 2xx.
-void ExplainProxyFailure(CURL* easy, CURLcode code, const std::string& proxy,
-                         HttpResult* result) {
-  long connect_code = 0;
+// Names the proxy in failures that are its own (see ExplainProxyFailure).
+void ExplainProxyFailureOf(CURL* easy, CURLcode code, const std::string& proxy,
+                           HttpResult* result) {
+  long connect_code = 0, verify = 0;
   curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-  if (connect_code != 0 && (connect_code < 200 || connect_code > 299)) {
-    result->error = StrCat("egress proxy ", proxy, " answered CONNECT with ",
-                           connect_code, " (", result->error, ")");
-  } else if (code == CURLE_OPERATION_TIMEDOUT && connect_code == 0) {
-    result->error =
-        StrCat("egress proxy ", proxy, ": no tunnel to the receiver (",
-               result->error, ")");
-  } else if (code == CURLE_COULDNT_RESOLVE_PROXY ||
-             code == CURLE_COULDNT_CONNECT || ProxyCertificateFailed(easy)) {
-    result->error = StrCat("egress proxy ", proxy, ": ", result->error);
-  }
+  const bool bad_certificate =  // an https:// proxy's
+      curl_easy_getinfo(easy, CURLINFO_PROXY_SSL_VERIFYRESULT, &verify) ==
+          CURLE_OK &&
+      verify != 0;
+  ExplainProxyFailure(
+      {.connect_code = connect_code,
+       .timed_out = code == CURLE_OPERATION_TIMEDOUT,
+       .unreachable = code == CURLE_COULDNT_RESOLVE_PROXY ||
+                      code == CURLE_COULDNT_CONNECT || bad_certificate},
+      proxy, result);
 }
 
 HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
@@ -514,10 +508,10 @@ HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
   }
   result.outcome = OutcomeOf(code);
   result.error = code == CURLE_OPERATION_TIMEDOUT
-                     ? TimeoutMessage(t->easy, result.elapsed)
+                     ? TimeoutMessageOf(t->easy, result.elapsed)
                  : t->error[0] != '\0' ? std::string(t->error)
                                        : std::string(curl_easy_strerror(code));
-  if (t->proxied) ExplainProxyFailure(t->easy, code, proxy_.url, &result);
+  if (t->proxied) ExplainProxyFailureOf(t->easy, code, proxy_.url, &result);
   ExplainClientCertificateFailure(
       !t->pending.request.client_certificate_pem.empty(), &result);
   if (!t->guard.refusal().empty()) {

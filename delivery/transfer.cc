@@ -265,6 +265,38 @@ absl::StatusOr<ProxyEndpoint> ParseProxyUrl(std::string_view field,
   return proxy;
 }
 
+std::string TimeoutMessage(const TimeoutFacts& facts, absl::Duration elapsed) {
+  const std::string after =
+      StrCat(" (timed out after ", absl::ToInt64Milliseconds(elapsed), " ms)");
+  if (!facts.connected) {
+    return StrCat("no TCP connection to the receiver", after);
+  }
+  if (facts.https && !facts.tls_done) {
+    return StrCat(
+        "the receiver accepted the TCP connection but did not complete the "
+        "TLS handshake",
+        after);
+  }
+  if (!facts.first_byte) {
+    return StrCat("the request was sent but no response came", after);
+  }
+  return StrCat("the response did not arrive in full", after);
+}
+
+void ExplainProxyFailure(const ProxyFailureFacts& facts,
+                         std::string_view proxy, core::HttpResult* result) {
+  const long code = facts.connect_code;
+  if (code != 0 && (code < 200 || code > 299)) {
+    result->error = StrCat("egress proxy ", proxy, " answered CONNECT with ",
+                           code, " (", result->error, ")");
+  } else if (facts.timed_out && code == 0) {
+    result->error = StrCat("egress proxy ", proxy,
+                           ": no tunnel to the receiver (", result->error, ")");
+  } else if (facts.unreachable) {
+    result->error = StrCat("egress proxy ", proxy, ": ", result->error);
+  }
+}
+
 // TLS alerts about client certificates arrive after curl's handshake (TLS
 // 1.3), as read errors; they are TLS failures with a plain reason.
 void ExplainClientCertificateFailure(bool presented, core::HttpResult* result) {

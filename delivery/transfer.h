@@ -22,6 +22,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "core/http_sender.h"
 #include "delivery/address_policy.h"
 
@@ -82,6 +83,33 @@ std::string RefusedConnectMessage(const sockaddr* address, std::string_view why)
 // The curl CONNECT_TO entry that sends a proxied request's tunnel to
 // pending.connect_ip: "host:port:ip:port" (IPv6 in brackets).
 std::string ConnectToEntry(const Pending& pending);
+
+// What a transfer that timed out had reached, from curl's timings.
+struct TimeoutFacts {
+  bool connected = false;   // the TCP connection was made
+  bool https = false;
+  bool tls_done = false;    // the TLS handshake completed
+  bool first_byte = false;  // the response began
+};
+// The attempt message for a timed-out transfer, naming the phase it was
+// waiting for: "the receiver accepted the TCP connection but did not
+// complete the TLS handshake (timed out after 5000 ms)". curl's own text
+// can name the wrong phase ("Failed to resolve host '127.0.0.1' with
+// timeout after 0 ms" for a receiver that never completes TLS).
+std::string TimeoutMessage(const TimeoutFacts& facts, absl::Duration elapsed);
+
+// How a proxied transfer failed, from curl.
+struct ProxyFailureFacts {
+  long connect_code = 0;  // the proxy's answer to CONNECT; 0: none
+  bool timed_out = false;
+  bool unreachable = false;  // not resolved or reached, or bad certificate
+};
+// Names the proxy (`proxy`, without credentials) in result->error for
+// failures that are its own: it cannot be resolved or reached, its
+// certificate does not verify, it answered CONNECT with something other
+// than 2xx, or no tunnel came before the timeout. Others are left alone.
+void ExplainProxyFailure(const ProxyFailureFacts& facts,
+                         std::string_view proxy, core::HttpResult* result);
 
 // An egress proxy, parsed from "scheme://[user:password@]host:port".
 struct ProxyEndpoint {

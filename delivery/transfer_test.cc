@@ -275,6 +275,40 @@ TEST(RequestCheckerTest, AgreesWithCheckRequestAndRemembersUrls) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TimeoutMessageTest, NamesThePhaseItWaitedFor) {
+  const absl::Duration after = absl::Milliseconds(5000);
+  EXPECT_EQ(TimeoutMessage({}, after),
+            "no TCP connection to the receiver (timed out after 5000 ms)");
+  EXPECT_EQ(TimeoutMessage({.connected = true, .https = true}, after),
+            "the receiver accepted the TCP connection but did not complete "
+            "the TLS handshake (timed out after 5000 ms)");
+  EXPECT_EQ(TimeoutMessage({.connected = true}, after),
+            "the request was sent but no response came (timed out after "
+            "5000 ms)");
+  EXPECT_EQ(TimeoutMessage({.connected = true, .https = true, .tls_done = true,
+                            .first_byte = true},
+                           after),
+            "the response did not arrive in full (timed out after 5000 ms)");
+}
+
+TEST(ExplainProxyFailureTest, NamesTheProxyOnlyForItsOwnFailures) {
+  auto explain = [](ProxyFailureFacts facts) {
+    HttpResult result;
+    result.error = "curl says";
+    ExplainProxyFailure(facts, "http://p:3128", &result);
+    return result.error;
+  };
+  EXPECT_EQ(explain({.connect_code = 407}),
+            "egress proxy http://p:3128 answered CONNECT with 407 (curl says)");
+  EXPECT_EQ(explain({.timed_out = true}),
+            "egress proxy http://p:3128: no tunnel to the receiver (curl says)");
+  EXPECT_EQ(explain({.unreachable = true}),
+            "egress proxy http://p:3128: curl says");
+  // The tunnel was made: the receiver's failure, not the proxy's.
+  EXPECT_EQ(explain({.connect_code = 200, .timed_out = true}), "curl says");
+  EXPECT_EQ(explain({}), "curl says");
+}
+
 TEST(ConnectToEntryTest, PinsTheTunnelToTheCheckedAddress) {
   absl::StatusOr<CheckedRequest> checked = CheckRequest(
       core::HttpRequest{"https://hooks.example.com/h", "POST", {}, "{}"},
