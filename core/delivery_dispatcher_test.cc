@@ -257,6 +257,7 @@ class FetchGateClock final : public Clock {
         held_ = true;
         mu_.Await(absl::Condition(
             +[](bool* armed) { return !*armed; }, &armed_));
+        held_ = false;
       }
     }
     return inner_->Now();
@@ -271,9 +272,13 @@ class FetchGateClock final : public Clock {
     absl::MutexLock lock(&mu_);
     return mu_.AwaitWithTimeout(absl::Condition(&held_), absl::Seconds(10));
   }
+  // Lets the fetch thread go, and waits until it has (so an Arm right
+  // after holds it at a later reading).
   void Release() {
     absl::MutexLock lock(&mu_);
     armed_ = false;
+    mu_.Await(absl::Condition(
+        +[](bool* held) { return !*held; }, &held_));
   }
 
  private:
@@ -919,8 +924,10 @@ TEST_F(DeliveryDispatcherTest, OrderedDeliveriesWaitForTheHeadsRetries) {
   log_->EnableOrdering(&registry_->ordering(), &sequencer);
   CommitBodies(*log_, "tx", {"{\"n\":0}", "{\"n\":1}", "{\"n\":2}"});
   dispatcher_->Wake();
-  EXPECT_THAT(BodyOf(sender_.Answer(Status(500, "Internal Server Error"))),
-              HasSubstr("\"n\":0"));
+  const HttpRequest head = sender_.Answer(Status(500, "Internal Server Error"));
+  EXPECT_THAT(BodyOf(head), HasSubstr("\"n\":0"));
+  WaitFor(Header(head, "webhook-id"),
+          [](const DeliveryRecord& d) { return d.attempt_count() == 1; });
   for (int fetch = 0; fetch < 2; ++fetch) {  // whole fetches pass
     dispatch_clock_.Arm();
     ASSERT_TRUE(dispatch_clock_.AwaitHeld());
