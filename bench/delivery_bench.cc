@@ -72,9 +72,10 @@ ABSL_FLAG(std::string, modes, "ceilings,ours,latency",
           "pending; run it alone, the peak is the process's).");
 ABSL_FLAG(std::string, schemes, "http,https", "http and/or https.");
 ABSL_FLAG(std::string, controls, "plain",
-          "ours/drain: `plain` and/or `limited` subscriptions (each with a "
-          "rate limit, burst and in-flight cap far above what is reached: "
-          "what the per-subscription machinery costs when nothing waits).");
+          "ours/drain: `plain`, `limited` and/or `ordered` subscriptions "
+          "(limited: a rate limit, burst and in-flight cap far above what is "
+          "reached; ordered: ordering on, keyed by each event's own id: what "
+          "the machinery costs when nothing waits).");
 ABSL_FLAG(std::string, subs_per_event, "1,10,1000",
           "Subscriptions (distinct URLs) each event matches.");
 ABSL_FLAG(double, duration_s, 5, "Measured seconds per throughput run.");
@@ -327,7 +328,7 @@ struct Bench {
     return channels[static_cast<size_t>(i) % channels.size()];
   }
 
-  // The runs' subscriptions: "plain" or "limited" (--controls).
+  // The runs' subscriptions: "plain", "limited" or "ordered" (--controls).
   static inline std::string control = "plain";
 
   static std::string Site(const std::string& scheme, int64_t k) {
@@ -355,6 +356,12 @@ struct Bench {
         c->mutable_rate_limit()->set_per_second(100000);
         c->mutable_rate_limit()->set_burst(100000);
         c->set_max_in_flight(10000);
+      } else if (control == "ordered") {
+        // Every event its own ordering key: the whole machinery runs
+        // (numbering in the commit, key from the payload, index written and
+        // removed, head read before sending) and nothing waits.
+        s->mutable_delivery()->mutable_ordering()->set_enabled(true);
+        s->mutable_delivery()->mutable_ordering()->set_key_path("id");
       }
       v1::Subscription created_sub;
       grpc::ClientContext context;
@@ -1244,8 +1251,8 @@ int Run() {
   const std::vector<std::string> schemes = Split(absl::GetFlag(FLAGS_schemes));
   const std::vector<std::string> controls = Split(absl::GetFlag(FLAGS_controls));
   for (const std::string& control : controls) {
-    if (control != "plain" && control != "limited") {
-      std::fprintf(stderr, "--controls: plain and/or limited, not %s\n",
+    if (control != "plain" && control != "limited" && control != "ordered") {
+      std::fprintf(stderr, "--controls: plain, limited, ordered; not %s\n",
                    control.c_str());
       return 2;
     }
@@ -1399,7 +1406,9 @@ int Run() {
         for (const std::string& control : controls) {
           Bench::control = control;
           const std::string label =
-              control == "plain" ? std::string(mode) : StrCat(mode, "+lim");
+              control == "plain"   ? std::string(mode)
+              : control == "limited" ? StrCat(mode, "+lim")
+                                     : StrCat(mode, "+ord");
           for (int rep = 0; rep < reps; ++rep) {
             if (absl::Status st = Prepare(bench, scheme, k); !st.ok()) {
               return Fail("prepare", st);
@@ -1467,7 +1476,8 @@ int Run() {
       std::printf("RESULT ceiling scheme=%s a=%.0f b=%.0f c=%.0f\n",
                   scheme.c_str(), a, b, c);
     }
-    for (const char* mode : {"ours", "ours+lim", "drain", "drain+lim"}) {
+    for (const char* mode : {"ours", "ours+lim", "ours+ord", "drain",
+                             "drain+lim", "drain+ord"}) {
       for (int64_t k : ks) {
         const std::string key = StrCat(mode, " ", scheme, " ", k);
         if (!rows.runs.contains(key)) continue;

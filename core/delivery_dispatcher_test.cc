@@ -297,6 +297,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
     log_ = std::make_unique<TransactionLog>(&view_, &queue_, matcher_.get(),
                                             catalog_.get(), &clock_, &random_,
                                             options_.limits, TransactionOptions());
+    log_->EnableOrdering(&registry_->ordering(), &sequencer_);
     attempts_ = std::make_unique<AttemptLog>(&store_, keep, options_.limits);
     retry_ = std::make_unique<RetryPolicy>(std::move(retry_options), &random_);
     DispatcherOptions options;
@@ -308,7 +309,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
         DispatcherDeps{&view_, &queue_, registry_.get(), catalog_.get(),
                        attempts_.get(), retry_.get(),
                        sender != nullptr ? sender : &sender_, &bus_,
-                       &dispatch_clock_, &random_},
+                       &dispatch_clock_, &random_, nullptr, &sequencer_},
         options);
     bus_.Subscribe([this](const OutcomeNotice& n) {
       absl::MutexLock lock(&notices_mu_);
@@ -359,6 +360,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
   OutcomeBus bus_;
   SnapshotScanStore view_{&store_};
   DeliveryQueue queue_{&view_};
+  storage::Sequencer sequencer_{&view_};
   std::unique_ptr<EventMatcher> matcher_;
   std::unique_ptr<TransactionLog> log_;
   std::unique_ptr<AttemptLog> attempts_;
@@ -920,8 +922,6 @@ TEST_F(DeliveryDispatcherTest, OrderedDeliveriesWaitForTheHeadsRetries) {
   draft.mutable_delivery()->set_ordered(true);
   MustCreate(draft);
   Build();
-  storage::Sequencer sequencer(&view_);
-  log_->EnableOrdering(&registry_->ordering(), &sequencer);
   CommitBodies(*log_, "tx", {"{\"n\":0}", "{\"n\":1}", "{\"n\":2}"});
   dispatcher_->Wake();
   const HttpRequest head = sender_.Answer(Status(500, "Internal Server Error"));
@@ -951,8 +951,6 @@ TEST_F(DeliveryDispatcherTest, OrderingKeysGoInParallel) {
   draft.mutable_delivery()->set_order_key_path("k");
   MustCreate(draft);
   Build();
-  storage::Sequencer sequencer(&view_);
-  log_->EnableOrdering(&registry_->ordering(), &sequencer);
   CommitBodies(*log_, "tx",
                {"{\"k\":\"a\",\"n\":0}", "{\"k\":\"a\",\"n\":1}",
                 "{\"k\":\"b\",\"n\":2}"});
@@ -971,6 +969,40 @@ TEST_F(DeliveryDispatcherTest, OrderingKeysGoInParallel) {
   EXPECT_EQ(first_two, (std::set<std::string>{"a0", "b2"}));
   EXPECT_THAT(BodyOf(sender_.Answer(Status(204, "No Content"))),
               HasSubstr("\"n\":1"));
+}
+
+// A head that fails for good (schedule used up) lets the next go; a
+// redelivery of it joins the end of the order with a new number.
+TEST_F(DeliveryDispatcherTest, FailedForGoodReleasesTheNextAndRedeliveryJoinsTheEnd) {
+  SubscriptionRecord draft = Draft("/");
+  draft.mutable_delivery()->set_ordered(true);
+  MustCreate(draft);
+  RetryOptions none;
+  none.schedule = {};
+  Build(none);
+  CommitBodies(*log_, "tx", {"{\"n\":0}", "{\"n\":1}"});
+  dispatcher_->Wake();
+  const HttpRequest head = sender_.Answer(Status(500, "Internal Server Error"));
+  EXPECT_THAT(BodyOf(head), HasSubstr("\"n\":0"));
+  const std::string id = Header(head, "webhook-id");
+  const DeliveryRecord failed = WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::FAILED;
+  });
+  const HttpRequest next = sender_.Answer(Status(204, "No Content"));
+  EXPECT_THAT(BodyOf(next), HasSubstr("\"n\":1"));
+  const DeliveryRecord second =
+      WaitFor(Header(next, "webhook-id"), [](const DeliveryRecord& d) {
+        return d.state() == DeliveryRecord::SUCCEEDED;
+      });
+  absl::StatusOr<DeliveryRecord> again = dispatcher_->Redeliver(id, Scope::All());
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_GT(again->order_seq(), second.order_seq());
+  EXPECT_GT(second.order_seq(), failed.order_seq());
+  EXPECT_THAT(BodyOf(sender_.Answer(Status(204, "No Content"))),
+              HasSubstr("\"n\":0"));
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
 }
 
 }  // namespace

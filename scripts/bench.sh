@@ -54,7 +54,7 @@ if [ "$which" = all ] || [ "$which" = delivery ]; then
   "$BUILD_DIR/bench/delivery_bench" --modes=ceilings,ours,latency \
     --schemes=http,https --subs_per_event=1,10,1000 --duration_s=3 \
     --warmup_s=1 --repetitions=3 --rates=100,1000,10000 \
-    --controls=plain,limited ${DELIVERY_FLAGS:-}
+    --controls=plain,limited,ordered ${DELIVERY_FLAGS:-}
   echo
   # Alone, so that the peak RSS is this phase's.
   # shellcheck disable=SC2086
