@@ -68,6 +68,9 @@ void DeliveryDispatcher::DispatchOrdered(DeliveryRecord delivery,
     }
     order_.StartSending(lane, id);
   }
+  // Its turn may end before this fetch reads the next of the lane: that
+  // one reads the index again.
+  heads.erase(lane);
   Dispatch(std::move(delivery), cache, storage_trouble);
   EndTurnIfIdle(lane, id);
 }
@@ -153,6 +156,8 @@ void DeliveryDispatcher::EndTurnIfIdle(const std::string& lane,
       writing_.contains(id) || waiting_.Contains(id)) {
     return;
   }
+  // Marked even with no follower waiting yet: one this fetch is about to
+  // hold back is looked at by the next.
   if (order_.EndSending(lane, id)) {
     order_.MarkReleased(lane);
     woken_ = true;

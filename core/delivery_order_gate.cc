@@ -27,9 +27,8 @@ bool DeliveryOrderGate::EndSending(const std::string& lane,
   auto it = lanes_.find(lane);
   if (it == lanes_.end() || it->second.sending != delivery_id) return false;
   it->second.sending.clear();
-  const bool followers = !it->second.waiting.empty();
   Tidy(lane);
-  return followers;
+  return true;
 }
 
 bool DeliveryOrderGate::Wait(DeliveryRecord delivery) {

@@ -39,7 +39,7 @@ class DeliveryOrderGate {
   std::string_view SendingId(const std::string& lane) const;
   void StartSending(const std::string& lane, std::string delivery_id);
   // Ends `delivery_id`'s turn (nothing when it does not have it). True when
-  // it had it and followers of the lane wait.
+  // it had it.
   bool EndSending(const std::string& lane, std::string_view delivery_id);
 
   // Keeps a follower waiting. False (not kept: it stays on disk, and
