@@ -16,6 +16,7 @@
 #include "tests/delivery_fixture.h"
 #include "tests/event_client.h"
 #include "tests/matchers.h"
+#include "tests/ordered_checks.h"
 
 namespace webhooks::e2e {
 namespace {
@@ -36,61 +37,6 @@ v1::Event KeyedEvent(const std::string& id, const std::string& key) {
   (*event.mutable_representations())["webhook-delivery"].set_body(
       StrCat("{\"id\":\"", id, "\",\"k\":\"", key, "\"}"));
   return event;
-}
-
-// The event id a request carries (its body's "id").
-std::string EventIdOf(const ReceivedRequest& r) {
-  const std::string marker = "\"id\":\"";
-  const size_t at = r.body.find(marker);
-  if (at == std::string::npos) return "";
-  const size_t from = at + marker.size();
-  return r.body.substr(from, r.body.find('"', from) - from);
-}
-
-// Checks commit order at `path` for the events `ids` (in commit order):
-// every request for an event comes after every request for the one before
-// it (its retries and a resend after a crash included), and each arrived.
-void ExpectCommitOrder(const HttpsReceiver& receiver, std::string_view path,
-                       const std::vector<std::string>& ids) {
-  std::map<std::string, size_t> index;
-  for (size_t i = 0; i < ids.size(); ++i) index[ids[i]] = i;
-  std::map<size_t, std::pair<size_t, size_t>> span;  // first, last arrival
-  const std::vector<ReceivedRequest> requests = receiver.Requests(path);
-  for (size_t n = 0; n < requests.size(); ++n) {
-    auto it = index.find(EventIdOf(requests[n]));
-    ASSERT_NE(it, index.end()) << requests[n].body;
-    auto [s, fresh] = span.try_emplace(it->second, n, n);
-    if (!fresh) s->second.second = n;
-  }
-  ASSERT_EQ(span.size(), ids.size()) << "not every event arrived";
-  for (size_t i = 1; i < ids.size(); ++i) {
-    EXPECT_GT(span[i].first, span[i - 1].second)
-        << ids[i] << " arrived before " << ids[i - 1] << " was done";
-  }
-}
-
-std::vector<std::string> Ids(std::string_view prefix, int n) {
-  std::vector<std::string> ids;
-  for (int i = 0; i < n; ++i) ids.push_back(StrCat(prefix, i));
-  return ids;
-}
-
-// Waits until every one of `ids` has arrived at `path`.
-bool WaitForAll(const HttpsReceiver& receiver, std::string_view path,
-                const std::vector<std::string>& ids) {
-  const absl::Time deadline = absl::Now() + kWait;
-  while (absl::Now() < deadline) {
-    std::set<std::string> seen;
-    for (const ReceivedRequest& r : receiver.Requests(path)) {
-      seen.insert(EventIdOf(r));
-    }
-    if (std::all_of(ids.begin(), ids.end(),
-                    [&](const std::string& id) { return seen.count(id); })) {
-      return true;
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return false;
 }
 
 class OrderedDeliveryE2eTest : public DeliveryE2eTest {
@@ -159,7 +105,7 @@ TEST_F(OrderedDeliveryE2eTest, CommitOrderHoldsWhileTheReceiverFailsFirstTries) 
   const std::vector<std::string> ids = Ids("o", 30);
   ASSERT_OK(Publish(ids));
   ASSERT_TRUE(WaitForAll(*receiver_, "/ordered", ids));
-  ExpectCommitOrder(*receiver_, "/ordered", ids);
+  ExpectCommitOrder(receiver_->Requests("/ordered"), ids);
   EXPECT_EQ(receiver_->Requests("/ordered").size(), replies.size());
 }
 
@@ -183,7 +129,7 @@ TEST_F(OrderedDeliveryE2eTest, KillNineMidStreamKeepsOrderAndLosesNothing) {
   std::vector<std::string> all = first;
   all.insert(all.end(), second.begin(), second.end());
   ASSERT_TRUE(WaitForAll(*receiver_, "/ordered", all));
-  ExpectCommitOrder(*receiver_, "/ordered", all);
+  ExpectCommitOrder(receiver_->Requests("/ordered"), all);
 }
 
 // Keys a, b and c, two events each; the receiver answers after a second.
