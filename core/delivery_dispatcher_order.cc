@@ -141,6 +141,9 @@ void DeliveryDispatcher::SendReleased(FetchCache& cache,
         continue;
       }
       next = order_.PopFront(lane);
+      // Its partition passed to another node while it waited: that node
+      // sends it, after reading the index itself; it stays on disk here.
+      if (!deps_.queue->Holds(next)) continue;
       order_.StartSending(lane, next.id());
     }
     const std::string id = next.id();
