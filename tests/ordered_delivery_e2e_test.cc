@@ -84,6 +84,37 @@ TEST_F(OrderedDeliveryE2eTest, SettingsAreCheckedKeptAndUpdated) {
   EXPECT_EQ(updated.delivery().ShortDebugString(), "ordering { enabled: true }");
 }
 
+// A static subscription from the config file takes the setting, and one
+// with a bad key_path stops start-up naming the field.
+TEST_F(OrderedDeliveryE2eTest, StaticSubscriptionsTakeOrderingFromTheConfig) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  const auto config = [&](std::string_view ordering) {
+    return StrCat(DeliveryConfig(""),
+                  "subscriptions { site: \"/\" resource_type: \"user\" "
+                  "event_type: \"added\" target_url: \"",
+                  receiver_->Url("/static"), "\" delivery { ordering { ",
+                  ordering, " } } }\n");
+  };
+  ASSERT_OK_AND_ASSIGN(server_, ServerProcess::Start(config("enabled: true"),
+                                                     TlsFlags(certs())));
+  admin_.emplace(server_->NewChannel(), kAdminToken);
+  publisher_.emplace(admin_->WithToken(kPublisherToken));
+  ASSERT_OK_AND_ASSIGN(auto all, admin().ListAllSubscriptions());
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].delivery().ShortDebugString(), "ordering { enabled: true }");
+  const std::vector<std::string> ids = Ids("s", 12);
+  ASSERT_OK(Publish(ids));
+  ASSERT_TRUE(WaitForAll(*receiver_, "/static", ids));
+  ExpectCommitOrder(receiver_->Requests("/static"), ids);
+
+  server_.reset();
+  absl::StatusOr<std::unique_ptr<ServerProcess>> refused =
+      ServerProcess::Start(config("key_path: \"k\""), TlsFlags(certs()));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("subscription.delivery.ordering.key_path"));
+}
+
 // 30 events; the receiver fails the first tries of several of them (one
 // twice): each failed head is retried before the next goes.
 TEST_F(OrderedDeliveryE2eTest, CommitOrderHoldsWhileTheReceiverFailsFirstTries) {
