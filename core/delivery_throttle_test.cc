@@ -5,6 +5,8 @@
 
 #include "common/random.h"
 #include "core/delivery_control.h"
+#include "core/delivery_order.h"
+#include "core/delivery_order_gate.h"
 #include "core/delivery_waitroom.h"
 #include "core/retry_policy.h"
 #include "gmock/gmock.h"
@@ -89,6 +91,46 @@ TEST(DeliveryWaitroomTest, KeepsDueOrderPerSubscriptionAndItsCapacity) {
   EXPECT_EQ(room.Front("s"), nullptr);
   EXPECT_EQ(room.Subscriptions(), std::vector<std::string>{"t"});
   EXPECT_EQ(room.size(), 1u);
+}
+
+// Ordered delivery's followers: lowest number first per lane, one turn per
+// lane, a capacity, and the earliest due time of those not kept.
+TEST(DeliveryOrderGateTest, FollowersByNumberTurnsAndOverflow) {
+  const auto ordered = [](std::string id, std::string key, uint64_t seq,
+                          int64_t due) {
+    DeliveryRecord d = Delivery(std::move(id), "s", due);
+    d.set_order_key(std::move(key));
+    d.set_order_seq(seq);
+    return d;
+  };
+  DeliveryOrderGate gate(3);
+  const std::string a = OrderLaneOf(ordered("", "a", 0, 0));
+  const std::string b = OrderLaneOf(ordered("", "b", 0, 0));
+  EXPECT_FALSE(gate.Sending(a));
+  gate.StartSending(a, "a1");
+  EXPECT_TRUE(gate.Sending(a));
+  EXPECT_FALSE(gate.Sending(b));  // keys are lanes of their own
+  EXPECT_TRUE(gate.Wait(ordered("a3", "a", 3, 30)));
+  EXPECT_TRUE(gate.Wait(ordered("a2", "a", 2, 40)));
+  EXPECT_FALSE(gate.Wait(ordered("a2", "a", 2, 40)));  // waits already
+  EXPECT_TRUE(gate.Wait(ordered("b2", "b", 2, 50)));
+  EXPECT_EQ(gate.TakeOverflow(), DeliveryQueue::kNothingQueued);
+  EXPECT_FALSE(gate.Wait(ordered("a5", "a", 5, 70)));  // full
+  EXPECT_FALSE(gate.Wait(ordered("a4", "a", 4, 60)));
+  EXPECT_EQ(gate.TakeOverflow(), 60);
+  EXPECT_EQ(gate.TakeOverflow(), DeliveryQueue::kNothingQueued);
+  EXPECT_TRUE(gate.Contains("a3"));
+  EXPECT_FALSE(gate.EndSending(a, "a2"));  // not its turn
+  EXPECT_TRUE(gate.EndSending(a, "a1"));
+  EXPECT_EQ(gate.Front(a)->id(), "a2");  // by number, not due time
+  EXPECT_EQ(gate.PopFront(a).id(), "a2");
+  EXPECT_EQ(gate.PopFront(a).id(), "a3");
+  EXPECT_EQ(gate.Front(a), nullptr);
+  gate.MarkReleased(b);
+  gate.MarkReleased(b);
+  EXPECT_EQ(gate.TakeReleased(), std::vector<std::string>{b});
+  EXPECT_TRUE(gate.TakeReleased().empty());
+  EXPECT_EQ(gate.size(), 1u);
 }
 
 TEST(DeliveryControlTest, BoundsNameTheField) {
