@@ -55,4 +55,13 @@ Classified ClassifyResult(const HttpResult& result, absl::Time now) {
   return c;
 }
 
+void CopyHeaders(const HttpHeaders& from,
+                 google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to) {
+  for (const auto& [name, value] : from) {
+    internal::HeaderRecord* header = to->Add();
+    header->set_name(name);
+    header->set_value(value);
+  }
+}
+
 }  // namespace webhooks::core

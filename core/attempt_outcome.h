@@ -9,6 +9,8 @@
 
 #include "absl/time/time.h"
 #include "core/http_sender.h"
+#include "google/protobuf/repeated_ptr_field.h"
+#include "webhooks/internal/records.pb.h"
 
 namespace webhooks::core {
 
@@ -21,6 +23,10 @@ struct Classified {
 };
 
 Classified ClassifyResult(const HttpResult& result, absl::Time now);
+
+// Appends `from` to an attempt record's headers, in order.
+void CopyHeaders(const HttpHeaders& from,
+                 google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to);
 
 }  // namespace webhooks::core
 

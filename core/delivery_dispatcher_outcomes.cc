@@ -1,0 +1,168 @@
+// Writing outcomes back (the dispatcher's writer thread): each arrived
+// result becomes the attempt's record, the delivery's next state (done,
+// failed for good, or queued for a retry) and the subscription's health,
+// all in one synced batch per wake-up; see delivery_dispatcher.h.
+#include <utility>
+
+#include "core/attempt_outcome.h"
+#include "core/delivery_dispatcher.h"
+
+namespace webhooks::core {
+namespace {
+
+int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
+
+}  // namespace
+
+void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
+  const absl::Time now = deps_.clock->Now();
+  const bool watched =
+      deps_.outcomes != nullptr && deps_.outcomes->HasListeners();
+  storage::WriteBatch batch;
+  int64_t queued_min = DeliveryQueue::kNothingQueued;
+  // Due times of leases left pending as they were: the queue must see them
+  // again (NextDue's contract).
+  int64_t unwritten_min = DeliveryQueue::kNothingQueued;
+  int64_t written_min = DeliveryQueue::kNothingQueued;
+  std::vector<SubscriptionRegistry::AttemptOutcome> health;
+  std::vector<OutcomeNotice> notices;
+  std::vector<std::string> done;
+  std::vector<Lease> leases;
+  bool draining;
+  {
+    absl::MutexLock lock(&mu_);
+    draining = draining_;
+    leases.reserve(arrivals.size());
+    for (const Arrival& arrival : arrivals) {
+      auto node = leased_.extract(arrival.delivery_id);
+      if (node.empty()) {
+        leases.emplace_back();  // not leased (cannot happen): skipped below
+        continue;
+      }
+      writing_.insert(arrival.delivery_id);
+      done.push_back(arrival.delivery_id);
+      if (node.mapped().throttled) {
+        throttle_.Done(node.mapped().delivery.subscription_id());
+      }
+      leases.push_back(std::move(node.mapped()));
+    }
+  }
+  std::vector<bool> staged(arrivals.size(), false);
+  for (size_t i = 0; i < arrivals.size(); ++i) {
+    Lease& lease = leases[i];
+    if (lease.delivery.id().empty()) continue;
+    const HttpResult& result = arrivals[i].result;
+    if (!deps_.queue->Holds(lease.delivery)) {
+      // Its partition may have passed to another node, which sends it
+      // again: it stays pending on disk as it was.
+      unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
+      continue;
+    }
+    if (result.outcome == HttpResult::Outcome::kRejected && draining) {
+      // Not sent (shutting down): stays pending on disk.
+      unwritten_min = std::min(unwritten_min, lease.delivery.next_attempt_micros());
+      continue;
+    }
+    // Otherwise a rejected request (say, a scheme no longer allowed) is a
+    // failed attempt like any other, so it is not fetched again at once.
+    const Classified c = ClassifyResult(result, now);
+    AttemptRecord& attempt = lease.attempt;
+    attempt.set_status(c.success ? AttemptRecord::SUCCESSFUL
+                                 : AttemptRecord::FAILED);
+    attempt.set_message(c.message);
+    attempt.set_response_status(result.status_code);
+    attempt.set_response_reason(result.reason);
+    CopyHeaders(result.headers, attempt.mutable_response_headers());
+    attempt.set_response_body(result.body);
+    attempt.set_response_body_truncated(result.body_truncated);
+    attempt.set_elapsed_micros(absl::ToInt64Microseconds(result.elapsed));
+    attempt.set_complete_time_micros(Micros(now));
+
+    // The lease's own record becomes the new one (no copy).
+    DeliveryRecord& after = lease.delivery;
+    const int64_t leased_due = after.next_attempt_micros();
+    after.set_attempt_count(after.attempt_count() + 1);
+    if (c.success) {
+      after.set_state(DeliveryRecord::SUCCEEDED);
+    } else if (c.gone) {
+      after.set_state(DeliveryRecord::FAILED);
+    } else {
+      std::optional<absl::Duration> delay = deps_.retry->DelayAfterFailure(
+          after.attempt_count(), c.retry_after, lease.retries);
+      if (delay.has_value()) {
+        after.set_next_attempt_micros(Micros(now + *delay));
+        ++stats_.retries_scheduled;
+      } else {
+        after.set_state(DeliveryRecord::FAILED);
+      }
+    }
+    if (after.state() == DeliveryRecord::FAILED) ++stats_.deliveries_failed;
+    if (!deps_.attempts->StageAppend(attempt, batch).ok()) {
+      unwritten_min = std::min(unwritten_min, leased_due);
+      continue;
+    }
+    written_min = std::min(written_min, leased_due);
+    DeliveryQueue::StageReplacePending(leased_due, after, batch, &queued_min,
+                                       deps_.queue->partitions());
+    staged[i] = true;
+    health.push_back(
+        {attempt.subscription_id(),
+         c.success ? SubscriptionRegistry::AttemptOutcome::Kind::kSucceeded
+         : c.gone  ? SubscriptionRegistry::AttemptOutcome::Kind::kGone
+                   : SubscriptionRegistry::AttemptOutcome::Kind::kFailed});
+    ++(c.success ? stats_.attempts_succeeded : stats_.attempts_failed);
+    if (deps_.metrics != nullptr) {
+      deps_.metrics->AttemptEnded(MetricOutcome(result, c), result.elapsed);
+    }
+    if (watched) {
+      notices.push_back(OutcomeNotice{
+          c.success ? OutcomeNotice::Kind::kAttemptSucceeded
+                    : OutcomeNotice::Kind::kAttemptFailed,
+          attempt.subscription_id(), lease.owner, std::move(attempt), "", now});
+    }
+  }
+  if (deps_.metrics != nullptr && !health.empty()) {
+    deps_.metrics->OutcomesWritten(static_cast<int>(health.size()));
+  }
+  absl::Status written = batch.empty() ? absl::OkStatus()
+                                       : deps_.store->Write(batch);
+  ++stats_.write_batches;
+  // Where the queue must look again; Release notes it (below) once these
+  // deliveries are no longer busy.
+  const int64_t to_note = written.ok() ? std::min(queued_min, unwritten_min)
+                                       : std::min(written_min, unwritten_min);
+  if (!written.ok()) {
+    // Nothing of this batch is on disk: the deliveries stay pending and are
+    // sent again; the attempt rings must be reloaded.
+    for (const auto& outcome : health) {
+      deps_.attempts->Invalidate(outcome.subscription_id);
+    }
+    notices.clear();
+    health.clear();
+  }
+  // Ordered deliveries' turns end; a final outcome on disk lets the next go.
+  std::vector<TurnEnd> turns;
+  for (size_t i = 0; i < leases.size(); ++i) {
+    const DeliveryRecord& d = leases[i].delivery;
+    if (d.order_seq() == 0 || d.id().empty()) continue;
+    turns.push_back({OrderLaneOf(d), d.id(),
+                     written.ok() && staged[i] &&
+                         d.state() != DeliveryRecord::PENDING});
+  }
+  if (!turns.empty()) EndTurns(turns);
+  absl::StatusOr<std::vector<SubscriptionRegistry::Deactivation>> deactivated =
+      deps_.registry->RecordAttemptOutcomes(health, options_.failure_limit);
+  stats_.in_flight -= static_cast<int64_t>(done.size());
+  Release(std::move(done), to_note);
+  if (deps_.outcomes == nullptr) return;
+  for (OutcomeNotice& notice : notices) deps_.outcomes->Publish(notice);
+  if (!deactivated.ok()) return;
+  for (const auto& d : *deactivated) {
+    ++stats_.subscriptions_deactivated;
+    deps_.outcomes->Publish(OutcomeNotice{
+        OutcomeNotice::Kind::kSubscriptionDeactivated, d.subscription_id,
+        d.owner, AttemptRecord(), d.message, now});
+  }
+}
+
+}  // namespace webhooks::core
