@@ -2,13 +2,15 @@
 // PostgreSQL. Two publishers commit through different nodes at the same
 // time, so both nodes number one subscription's deliveries concurrently
 // (the counter row is locked until COMMIT; a conflicting node retries);
-// then the node holding the subscription's partition may be killed with
-// -9 mid-stream and the other takes it over. Each publisher's events
+// then the node holding the subscription's partition is killed with -9
+// mid-stream and the other takes it over. Each publisher's events
 // arrive in its commit order, none lost.
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "core/delivery_queue.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/cluster_fixture.h"
@@ -25,7 +27,7 @@ TEST_F(ClusterTest, OrderHoldsAcrossNodesAndAKill9) {
                       Reply::Status(200).After(absl::Milliseconds(20)));
   v1::Subscription s = SubscriptionTo(receiver_->Url("/ordered"));
   s.mutable_delivery()->mutable_ordering()->set_enabled(true);
-  ASSERT_OK(admins_[0].CreateSubscription(s).status());
+  ASSERT_OK_AND_ASSIGN(v1::Subscription created, admins_[0].CreateSubscription(s));
   ASSERT_TRUE(WaitMatched(0, 1));
   ASSERT_TRUE(WaitMatched(1, 1));
   const std::vector<std::string> a = Ids("a", 20), b = Ids("b", 20);
@@ -40,7 +42,22 @@ TEST_F(ClusterTest, OrderHoldsAcrossNodesAndAKill9) {
   publish(0, a);
   through_1.join();
   ASSERT_TRUE(receiver_->WaitForRequests(5, kWait, "/ordered"));
-  ASSERT_OK(nodes_[1]->Kill9());  // maybe the sender; the other takes over
+  // The node holding the subscription's partition (hence sending its
+  // deliveries) is the one killed: the other must take the lane over.
+  ASSERT_OK_AND_ASSIGN(
+      std::string partitions,
+      postgres_->Sql(database_,
+                     "SELECT value FROM webhookd_meta WHERE name = 'partitions'"));
+  const int partition =
+      core::DeliveryQueue::PartitionOf(created.id(), std::stoi(partitions));
+  ASSERT_OK_AND_ASSIGN(
+      std::string owner,
+      postgres_->Sql(database_,
+                     absl::StrCat("SELECT owner FROM webhookd_leases WHERE "
+                                  "partition = ",
+                                  partition)));
+  ASSERT_THAT(owner, ::testing::AnyOf("node-0", "node-1"));
+  ASSERT_OK(nodes_[owner == "node-1" ? 1 : 0]->Kill9());
   ASSERT_TRUE(WaitForAll(*receiver_, "/ordered", a));
   ASSERT_TRUE(WaitForAll(*receiver_, "/ordered", b));
   // Each publisher's events, in its commit order (the other's interleave).
