@@ -21,10 +21,10 @@ void DeliveryDispatcher::DispatchOrdered(DeliveryRecord delivery,
                                          bool& storage_trouble) {
   absl::StatusOr<const SubscriptionRecord*> subscription =
       SubscriptionOf(delivery.subscription_id(), cache);
+  const std::string lane = OrderLaneOf(delivery);
   // Gone or inactive: no turn to wait for (Launch resolves it, which ends
   // its place in the index).
   if (!subscription.ok() || !(*subscription)->active()) {
-    const std::string lane = OrderLaneOf(delivery);
     Dispatch(std::move(delivery), cache, storage_trouble);
     absl::MutexLock lock(&mu_);
     if (order_.Front(lane) != nullptr) {
@@ -33,7 +33,6 @@ void DeliveryDispatcher::DispatchOrdered(DeliveryRecord delivery,
     }
     return;
   }
-  const std::string lane = OrderLaneOf(delivery);
   const std::string id = delivery.id();
   {
     absl::MutexLock lock(&mu_);

@@ -251,17 +251,16 @@ absl::StatusOr<ProxyEndpoint> ParseProxyUrl(std::string_view field,
         field, "must be scheme://host:port with no path or query");
   }
   // The authority must end in ":<port>": no implied default port.
-  std::string_view authority =
-      std::string_view(without_credentials)
-          .substr(without_credentials.find("://") + 3);
+  const std::string_view rest(without_credentials);
+  const size_t authority_start = rest.find("://") + 3;
+  std::string_view authority = rest.substr(authority_start);
   authority = authority.substr(0, authority.find('/'));
   const size_t colon = authority.rfind(':');
   if (colon == std::string_view::npos || colon + 1 == authority.size() ||
       authority.back() == ']') {
     return core::error::InvalidField(field, "must name the port: host:port");
   }
-  proxy.url = StrCat(without_credentials.substr(0, without_credentials.find("://") + 3),
-                     authority);
+  proxy.url = StrCat(rest.substr(0, authority_start), authority);
   return proxy;
 }
 
