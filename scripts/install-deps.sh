@@ -19,7 +19,7 @@ packages=(
   python3 python3-venv jq maven openjdk-17-jdk-headless
   curl ca-certificates xz-utils
   clang-15 libfuzzer-15-dev
-  postgresql-15 libpq-dev libmicrohttpd-dev
+  postgresql-15 libpq-dev libmicrohttpd-dev libgoogle-perftools-dev
   chromium chromium-driver
 )
 GRPCURL_VERSION=v1.9.1
