@@ -39,6 +39,28 @@ struct DeliveryDispatcher::FetchCache {
   explicit FetchCache(const storage::Store* store) : events(store) {}
   DeliveryEvents events;
   absl::flat_hash_map<std::string, absl::StatusOr<DialectRecord>> dialects;
+  // Each subscription's signer, kept with the secrets it was built from
+  // (they are checked at each use: a rotation's overlap ends in time, not
+  // by a registry change); cleared with `subscriptions`.
+  struct Signer {
+    std::string secret;
+    std::string previous;
+    std::unique_ptr<WebhookSigner> signer;
+  };
+  absl::flat_hash_map<std::string, Signer> signers;
+
+  const WebhookSigner& SignerOf(const SubscriptionRecord& subscription,
+                                absl::Time now) {
+    Signer& kept = signers[subscription.id()];
+    if (kept.signer == nullptr ||
+        !SameSigningSecrets(subscription, now, kept.secret, kept.previous)) {
+      std::vector<std::string> secrets = SigningSecrets(subscription, now);
+      kept.secret = secrets.front();
+      kept.previous = secrets.size() > 1 ? secrets[1] : std::string();
+      kept.signer = std::make_unique<WebhookSigner>(secrets);
+    }
+    return *kept.signer;
+  }
 };
 
 DeliveryDispatcher::DeliveryDispatcher(const DispatcherDeps& deps,
@@ -153,6 +175,7 @@ bool DeliveryDispatcher::Fetch() {
   if (generation != cache.registry_generation ||
       cache.subscriptions.size() > FetchCache::kMaxSubscriptions) {
     cache.subscriptions.clear();
+    cache.signers.clear();
     cache.registry_generation = generation;
   }
   cache.events.Clear();
@@ -403,15 +426,14 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   const absl::Time now = deps_.clock->Now();
   // The URL may have changed since commit: send where the subscription
   // points now.
+  const WebhookSigner& signer = cache.SignerOf(subscription, now);
   absl::StatusOr<HttpRequest> rendered;
   if (delivery.target_url() == subscription.target_url()) {
-    rendered = RenderRequest(delivery, event, dialect,
-                             SigningSecrets(subscription, now), now);
+    rendered = RenderRequest(delivery, event, dialect, signer, now);
   } else {
     DeliveryRecord current = delivery;
     current.set_target_url(subscription.target_url());
-    rendered = RenderRequest(current, event, dialect,
-                             SigningSecrets(subscription, now), now);
+    rendered = RenderRequest(current, event, dialect, signer, now);
   }
   if (!rendered.ok()) return rendered.status();
   HttpRequest& request = *rendered;
@@ -436,8 +458,7 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   attempt.set_status(AttemptRecord::PENDING);
   attempt.set_request_url(request.url);
   attempt.set_request_method(request.method);
-  CopyHeaders(RedactedHeaders(request.headers),
-              attempt.mutable_request_headers());
+  CopyRedactedHeaders(request.headers, attempt.mutable_request_headers());
   attempt.set_request_body(
       request.body.substr(0, options_.max_recorded_body));
   attempt.set_create_time_micros(Micros(now));

@@ -1,10 +1,9 @@
 #include "core/request_renderer.h"
 
-#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/dialect_catalog.h"
-#include "core/webhook_signature.h"
 
 namespace webhooks::core {
 namespace {
@@ -53,10 +52,21 @@ std::vector<std::string> SigningSecrets(
   return secrets;
 }
 
+bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
+                        absl::Time now, std::string_view secret,
+                        std::string_view previous) {
+  const bool overlap =
+      !subscription.previous_secret().empty() &&
+      subscription.previous_secret_expire_micros() > absl::ToUnixMicros(now);
+  return subscription.secret() == secret &&
+         (overlap ? subscription.previous_secret() : std::string_view()) ==
+             previous;
+}
+
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const std::vector<std::string>& secrets, absl::Time now) {
+    const WebhookSigner& signer, absl::Time now) {
   auto it = event.representations().find(delivery.representation());
   if (it == event.representations().end()) {
     return absl::FailedPreconditionError(
@@ -94,21 +104,22 @@ absl::StatusOr<HttpRequest> RenderRequest(
   request.headers.emplace_back("webhook-timestamp", StrCat(timestamp));
   if (dialect.signing() != kSigningNone) {
     ASSIGN_OR_RETURN(std::string signature,
-                     SignatureHeader(secrets, delivery.id(), timestamp,
-                                     request.body));
+                     signer.Header(delivery.id(), timestamp, request.body));
     request.headers.emplace_back("webhook-signature", std::move(signature));
   }
   return request;
 }
 
-HttpHeaders RedactedHeaders(const HttpHeaders& headers) {
-  HttpHeaders redacted = headers;
-  for (auto& [name, value] : redacted) {
-    if (absl::AsciiStrToLower(name) == "webhook-signature") {
-      value = std::string(kRedacted);
-    }
+void CopyRedactedHeaders(
+    const HttpHeaders& headers,
+    google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to) {
+  for (const auto& [name, value] : headers) {
+    internal::HeaderRecord* header = to->Add();
+    header->set_name(name);
+    header->set_value(absl::EqualsIgnoreCase(name, "webhook-signature")
+                          ? std::string(kRedacted)
+                          : value);
   }
-  return redacted;
 }
 
 }  // namespace webhooks::core

@@ -4,8 +4,9 @@
 // across retries), and the body from the chosen representation, optionally
 // wrapped in the Standard Webhooks JSON envelope.
 //
+//   WebhookSigner signer(SigningSecrets(subscription, now));
 //   ASSIGN_OR_RETURN(HttpRequest request,
-//                    RenderRequest(delivery, event, dialect, secrets, now));
+//                    RenderRequest(delivery, event, dialect, signer, now));
 #ifndef WEBHOOKS_CORE_REQUEST_RENDERER_H_
 #define WEBHOOKS_CORE_REQUEST_RENDERER_H_
 
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/http_sender.h"
+#include "core/webhook_signer.h"
 #include "webhooks/internal/records.pb.h"
 
 namespace webhooks::core {
@@ -26,16 +28,27 @@ inline constexpr std::string_view kRedacted = "[redacted]";
 std::vector<std::string> SigningSecrets(
     const internal::SubscriptionRecord& subscription, absl::Time now);
 
+// True when `secret`, `previous` and `previous_expire_micros` name the
+// secrets SigningSecrets gives at `now`: a signer built from them still
+// signs as the subscription does.
+bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
+                        absl::Time now, std::string_view secret,
+                        std::string_view previous);
+
 // FAILED_PRECONDITION when the event lacks the delivery's representation
-// (events always carry webhook-delivery, so only a corrupt store does that).
+// (events always carry webhook-delivery, so only a corrupt store does that);
+// the signer's error when the dialect signs and a secret is malformed.
+// `signer` holds the subscription's SigningSecrets.
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const std::vector<std::string>& secrets, absl::Time now);
+    const WebhookSigner& signer, absl::Time now);
 
-// The headers with the webhook-signature value replaced by "[redacted]",
-// for attempt records.
-HttpHeaders RedactedHeaders(const HttpHeaders& headers);
+// Adds `headers` to an attempt record's, the webhook-signature value
+// replaced by "[redacted]".
+void CopyRedactedHeaders(
+    const HttpHeaders& headers,
+    google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to);
 
 }  // namespace webhooks::core
 
