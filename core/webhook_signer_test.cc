@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/str_cat.h"
+#include "common/strings.h"
 #include "core/request_renderer.h"
 #include "gtest/gtest.h"
 
@@ -16,20 +16,20 @@ namespace webhooks::core {
 namespace {
 
 std::string SecretOf(const std::string& key) {
-  return absl::StrCat("whsec_", absl::Base64Escape(key));
+  return StrCat("whsec_", absl::Base64Escape(key));
 }
 
 // What the signer must agree with: OpenSSL's one-shot HMAC of the whole
 // signed string.
 std::string Expected(const std::string& key, std::string_view id,
                      int64_t timestamp, std::string_view body) {
-  const std::string content = absl::StrCat(id, ".", timestamp, ".", body);
+  const std::string content = StrCat(id, ".", timestamp, ".", body);
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(content.data()), content.size(),
        mac, &length);
-  return absl::StrCat("v1,", absl::Base64Escape(absl::string_view(
+  return StrCat("v1,", absl::Base64Escape(absl::string_view(
                                  reinterpret_cast<char*>(mac), length)));
 }
 
@@ -63,7 +63,7 @@ TEST(WebhookSignerTest, KeepsItsKeyScheduleAcrossMessages) {
   const std::string key = Bytes(32, 9);
   WebhookSigner signer({SecretOf(key)});
   for (int i = 0; i < 50; ++i) {
-    const std::string id = absl::StrCat("dlv_", i);
+    const std::string id = StrCat("dlv_", i);
     EXPECT_EQ(*signer.Header(id, i, "{}"), Expected(key, id, i, "{}"));
   }
   // Negative and zero timestamps are formatted as the one-shot path does.
@@ -76,7 +76,7 @@ TEST(WebhookSignerTest, SignsWithEverySecretInOrder) {
   const std::string previous = Bytes(32, 2);
   WebhookSigner signer({SecretOf(current), SecretOf(previous)});
   EXPECT_EQ(*signer.Header("dlv_2", 1700000001, "body"),
-            absl::StrCat(Expected(current, "dlv_2", 1700000001, "body"), " ",
+            StrCat(Expected(current, "dlv_2", 1700000001, "body"), " ",
                          Expected(previous, "dlv_2", 1700000001, "body")));
 }
 
@@ -98,7 +98,7 @@ TEST(WebhookSignerTest, ThreadsShareOneSigner) {
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 500; ++i) {
-        const std::string id = absl::StrCat("dlv_", t, "_", i);
+        const std::string id = StrCat("dlv_", t, "_", i);
         if (*signer.Header(id, i, id) != Expected(key, id, i, id)) ++wrong[t];
       }
     });
