@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -126,6 +128,34 @@ TEST_F(CurlSenderTest, ReusedHandleKeepsNothingOfThePreviousTransfer) {
   EXPECT_EQ(received[2].method, "POST");
   EXPECT_EQ(received[2].body, "");
   EXPECT_EQ(received[2].Header("Content-Length"), "0");
+}
+
+// The header lines go to curl as one list over one buffer; more headers
+// than its inline room for their offsets (16), long values and empty ones
+// all arrive as sent.
+TEST_F(CurlSenderTest, ManyHeadersArriveAsSent) {
+  auto sender = MakeSender(TestOptions());
+  ASSERT_NE(sender, nullptr);
+  HttpRequest request = Post(server_.Url("/ok"), "many");
+  for (int i = 0; i < 40; ++i) {
+    request.headers.push_back(
+        {absl::StrCat("X-H", i),
+         i % 7 == 3 ? "" : std::string(static_cast<size_t>(20 * i + 1), 'a' + i % 26)});
+  }
+  EXPECT_EQ(SendAndWait(*sender, request).status_code, 200);
+  const std::vector<ReceivedRequest> received = server_.requests();
+  ASSERT_EQ(received.size(), 1u);
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(received[0].Header(absl::StrCat("X-H", i)),
+              i % 7 == 3 ? "" : std::string(static_cast<size_t>(20 * i + 1), 'a' + i % 26))
+        << i;
+  }
+  // An empty value is sent as an empty header, not dropped.
+  int empty = 0;
+  for (const auto& [name, value] : received[0].headers) {
+    if (absl::StartsWith(name, "X-H") && value.empty()) ++empty;
+  }
+  EXPECT_EQ(empty, 6);
 }
 
 TEST_F(CurlSenderTest, StatusCodesAreResponses) {
