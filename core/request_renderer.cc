@@ -34,9 +34,14 @@ std::string JsonString(std::string_view s) {
 }
 
 std::string EventTypeName(const internal::EventRecord& event) {
-  std::string_view resource =
-      event.resource_types().empty() ? "" : event.resource_types(0);
-  std::string_view kind = event.event_types().empty() ? "" : event.event_types(0);
+  // Both arms views: `cond ? "" : a_string` would be a temporary std::string
+  // the view outlives.
+  const std::string_view resource = event.resource_types().empty()
+                                        ? std::string_view()
+                                        : std::string_view(event.resource_types(0));
+  const std::string_view kind = event.event_types().empty()
+                                    ? std::string_view()
+                                    : std::string_view(event.event_types(0));
   return StrCat(resource, ".", kind);
 }
 
