@@ -11,12 +11,10 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <vector>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
@@ -56,12 +54,7 @@ struct Transfer {
   // receiver's address was checked by the DestinationResolver.
   bool proxied = false;
   CURL* easy = nullptr;
-  // The request's header lines, NUL-separated in one buffer, and the list
-  // curl reads (CURLOPT_HTTPHEADER) built over it: two allocations per
-  // transfer rather than two per header (curl_slist_append copies each
-  // line). Freed with the Transfer; curl never frees this list.
-  std::string header_text;
-  std::vector<curl_slist> header_list;
+  curl_slist* headers = nullptr;
   curl_slist* connect_to = nullptr;
   std::shared_ptr<CURLU> url;  // parsed once per URL (CurlSenderImpl::urls_)
   ConnectGuard guard;
@@ -355,21 +348,13 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
 }
 
 CURLcode CurlSenderImpl::Configure(Transfer* t) {
-  absl::InlinedVector<size_t, 16> starts;
-  t->header_text.reserve(512);
-  VisitCurlHeaderLines(t->pending.request.headers, [t, &starts](const char* line) {
-    starts.push_back(t->header_text.size());
-    t->header_text.append(line);
-    t->header_text.push_back('\0');
-    return true;
-  });
-  // Linked only now: header_text no longer moves.
-  t->header_list.resize(starts.size());
-  for (size_t i = 0; i < starts.size(); ++i) {
-    t->header_list[i].data = t->header_text.data() + starts[i];
-    t->header_list[i].next =
-        i + 1 < starts.size() ? &t->header_list[i + 1] : nullptr;
-  }
+  const bool listed =
+      VisitCurlHeaderLines(t->pending.request.headers, [t](const char* line) {
+        curl_slist* list = curl_slist_append(t->headers, line);
+        if (list != nullptr) t->headers = list;
+        return list != nullptr;
+      });
+  if (!listed) return CURLE_OUT_OF_MEMORY;
   const core::HttpRequest& request = t->pending.request;
   t->proxied = Proxied(t->pending);
   if (t->proxied) {
@@ -407,8 +392,7 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
       // and would hold the other transfers back until then.
       .Set(CURLOPT_PIPEWAIT,
            absl::StartsWith(t->pending.checked.url, "https:") ? 1L : 0L)
-      .Set(CURLOPT_HTTPHEADER,
-           t->header_list.empty() ? nullptr : t->header_list.data())
+      .Set(CURLOPT_HTTPHEADER, t->headers)
       .Set(CURLOPT_WRITEDATA, static_cast<void*>(t))
       .Set(CURLOPT_HEADERDATA, static_cast<void*>(t))
       .Set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(t))
@@ -448,6 +432,8 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   curl_multi_remove_handle(multi_, easy);  // fine when it was never added
   in_flight_.fetch_sub(1);
   scheduler_.Finished(transfer->pending.checked.destination);
+  curl_slist_free_all(transfer->headers);
+  transfer->headers = nullptr;
   curl_slist_free_all(transfer->connect_to);
   transfer->connect_to = nullptr;
   transfer->easy = nullptr;

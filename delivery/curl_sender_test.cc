@@ -130,9 +130,7 @@ TEST_F(CurlSenderTest, ReusedHandleKeepsNothingOfThePreviousTransfer) {
   EXPECT_EQ(received[2].Header("Content-Length"), "0");
 }
 
-// The header lines go to curl as one list over one buffer; more headers
-// than its inline room for their offsets (16), long values and empty ones
-// all arrive as sent.
+// Many headers, long values and empty ones all arrive as sent.
 TEST_F(CurlSenderTest, ManyHeadersArriveAsSent) {
   auto sender = MakeSender(TestOptions());
   ASSERT_NE(sender, nullptr);
