@@ -395,7 +395,15 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
                                        storage::keys::TransactionEvent(
                                            key, event.id)));
           stored_event.emplace();
-          if (bytes.has_value()) stored_event->ParseFromString(*bytes);
+          // Its ordering key comes from the payload: without the stored
+          // event the commit would put every delivery on the empty key.
+          if (!bytes.has_value() || !stored_event->ParseFromString(*bytes)) {
+            return absl::DataLossError(
+                StrCat("event \"", event.id, "\" of transaction \"",
+                       transaction_id, "\" is ",
+                       bytes.has_value() ? "corrupt" : "missing",
+                       " in the store; nothing was committed"));
+          }
         }
         if (!key_path->empty()) {
           delivery.set_order_key(OrderKeyOf(

@@ -155,6 +155,41 @@ TEST_F(TransactionLogTest, CommitNumbersOrderedDeliveriesInEventOrder) {
   EXPECT_EQ((*head)->seq, 2u);
 }
 
+// An ordered subscription's key is read from the stored event at commit:
+// when that record is corrupt or gone the commit fails with DATA_LOSS and
+// writes nothing, rather than putting every delivery on the empty key.
+TEST_F(TransactionLogTest, CommitRefusesOrderedDeliveriesOfAnUnreadableEvent) {
+  storage::Sequencer sequencer(&store_);
+  log_->EnableOrdering(&registry_->ordering(), &sequencer);
+  SubscriptionRecord draft = Draft("/");
+  draft.mutable_delivery()->set_ordered(true);
+  draft.mutable_delivery()->set_order_key_path("customer");
+  MustCreate(draft);
+  for (const bool corrupt : {true, false}) {
+    const std::string tx = corrupt ? "tx-corrupt" : "tx-missing";
+    ASSERT_TRUE(log_->Prepare(kApp, tx, {Event("e1")}, std::nullopt).ok());
+    const std::string event_key = storage::keys::TransactionEvent(
+        storage::keys::Transaction(kApp, tx), "e1");
+    storage::WriteBatch damage;
+    if (corrupt) {
+      damage.Put(storage::Column::kTransactionEvents, event_key, "\xff\xff\xff");
+    } else {
+      damage.Delete(storage::Column::kTransactionEvents, event_key);
+    }
+    ASSERT_TRUE(store_.Write(damage).ok());
+    absl::StatusOr<CommitResult> committed = log_->Commit(kApp, tx);
+    EXPECT_EQ(committed.status().code(), absl::StatusCode::kDataLoss) << tx;
+    EXPECT_THAT(committed.status().message(),
+                HasSubstr(corrupt ? "\"e1\" of transaction \"tx-corrupt\" is corrupt"
+                                  : "\"e1\" of transaction \"tx-missing\" is missing"));
+    // Nothing was committed: still prepared, no delivery queued.
+    absl::StatusOr<TransactionRecord> after = log_->Get(kApp, tx);
+    ASSERT_TRUE(after.ok()) << after.status();
+    EXPECT_EQ(after->state(), TransactionRecord::PREPARED);
+    EXPECT_TRUE(Pending().empty());
+  }
+}
+
 TEST_F(TransactionLogTest, CommitTellsTheQueueWhatItEnqueued) {
   MustCreate(Draft("/"));
   const auto next = [&](absl::Time now) {
