@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -460,7 +461,8 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   attempt.set_request_method(request.method);
   CopyRedactedHeaders(request.headers, attempt.mutable_request_headers());
   attempt.set_request_body(
-      request.body.substr(0, options_.max_recorded_body));
+      request.body.data(),
+      std::min(request.body.size(), options_.max_recorded_body));
   attempt.set_create_time_micros(Micros(now));
   return std::move(request);
 }

@@ -306,6 +306,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
     options.max_leased = max_leased_;
     options.fetch_batch = fetch_batch_;
     options.max_waiting = max_waiting_;
+    options.max_recorded_body = max_recorded_body_;
     dispatcher_ = std::make_unique<DeliveryDispatcher>(
         DispatcherDeps{&view_, &queue_, registry_.get(), catalog_.get(),
                        attempts_.get(), retry_.get(),
@@ -357,6 +358,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
   absl::flat_hash_set<std::string> sender_first_;
   int fetch_batch_ = DispatcherOptions().fetch_batch;
   size_t max_waiting_ = DispatcherOptions().max_waiting;
+  size_t max_recorded_body_ = DispatcherOptions().max_recorded_body;
   FakeSender sender_;
   FetchGateClock dispatch_clock_{&clock_};
   OutcomeBus bus_;
@@ -503,6 +505,22 @@ TEST_F(DeliveryDispatcherTest, SuccessIsRecordedAndSigned) {
   }
   EXPECT_TRUE(redacted);
   EXPECT_EQ(*queue_.Depth(), 0);
+}
+
+// The attempt record keeps at most max_recorded_body bytes of the request's
+// body; the receiver gets all of it.
+TEST_F(DeliveryDispatcherTest, AttemptRecordsKeepTheBodyUpToTheirCap) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  max_recorded_body_ = 4;
+  Build();
+  const std::string id = Commit("tx");
+  EXPECT_EQ(sender_.Answer(Status(200, "OK")).body, "{\"n\":1}");
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  std::vector<AttemptRecord> attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].request_body(), "{\"n\"");
 }
 
 TEST_F(DeliveryDispatcherTest, FailureRetriesOnScheduleWithSameId) {
