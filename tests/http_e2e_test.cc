@@ -223,8 +223,9 @@ TEST_F(HttpE2eTest, WatchOutcomesStreamsOverHttp) {
   while (absl::Now() < deadline &&
          received.find("ATTEMPT_FAILED") == std::string::npos) {
     if (!published && received.find("\r\n\r\n") != std::string::npos) {
-      // The stream is open: publish an event that fails to deliver.
-      absl::SleepFor(absl::Milliseconds(200));
+      // The headers came: the watch is subscribed (the gateway answers only
+      // then), so an event published now must show. One that fails to
+      // deliver.
       JsonReply p = Post(port_, "/webhooks.v1.EventService/Publish",
           R"({"events": [{"id": "e1", "site": "/", "resourceTypes": ["user"],
               "eventTypes": ["added"],

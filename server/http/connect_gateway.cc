@@ -249,7 +249,11 @@ HttpResponse ConnectGateway::Stream(const pb::MethodDescriptor* method,
   call.response_type = method->output_type();
   call.json = json;
   call.open_streams = &open_streams_;
-  response.source = std::make_unique<ConnectStreamSource>(std::move(call));
+  auto source = std::make_unique<ConnectStreamSource>(std::move(call));
+  // The response's headers tell the client the stream is live: only once
+  // the server has subscribed it.
+  source->Start();
+  response.source = std::move(source);
   return response;
 }
 

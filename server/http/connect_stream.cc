@@ -15,7 +15,7 @@ constexpr auto kClientCheck = std::chrono::seconds(1);
 
 // Tags: which operation completed.
 void* Tag(int n) { return reinterpret_cast<void*>(static_cast<intptr_t>(n)); }
-enum : int { kStart = 1, kWrite, kWritesDone, kRead, kFinish };
+enum : int { kStart = 1, kWrite, kWritesDone, kInitialMetadata, kRead, kFinish };
 
 grpc::ByteBuffer Buffer(const std::string& bytes) {
   grpc::Slice slice(bytes);
@@ -120,43 +120,65 @@ std::string ConnectStreamSource::End(const grpc::Status& status) {
   return EndMessage(status);
 }
 
+std::string ConnectStreamSource::Finish(
+    const std::function<bool()>& client_gone) {
+  grpc::Status status;
+  stream_->Finish(&status, Tag(kFinish));
+  Wait(Tag(kFinish), client_gone);
+  return End(status);
+}
+
+std::optional<std::string> ConnectStreamSource::Begin(
+    const std::function<bool()>& client_gone) {
+  if (!call_.authorization.empty()) {
+    context_.AddMetadata("authorization", call_.authorization);
+  }
+  grpc::GenericStub stub(call_.channel);
+  stream_ = stub.PrepareCall(&context_, call_.method, &cq_);
+  if (stream_ == nullptr) {
+    ended_ = true;
+    return EndMessage(grpc::Status(grpc::StatusCode::INTERNAL,
+                                   "the stream could not be started"));
+  }
+  started_ = true;
+  stream_->StartCall(Tag(kStart));
+  if (!Wait(Tag(kStart), client_gone)) return Finish(client_gone);
+  stream_->Write(Buffer(call_.request), Tag(kWrite));
+  if (!Wait(Tag(kWrite), client_gone)) return Finish(client_gone);
+  stream_->WritesDone(Tag(kWritesDone));
+  if (!Wait(Tag(kWritesDone), client_gone)) return Finish(client_gone);
+  // The server's headers: a watch sends them once it is subscribed.
+  stream_->ReadInitialMetadata(Tag(kInitialMetadata));
+  if (!Wait(Tag(kInitialMetadata), client_gone)) return Finish(client_gone);
+  return std::nullopt;
+}
+
+void ConnectStreamSource::Start() {
+  if (started_ || ended_) return;
+  // The client cannot have left: it has not had an answer yet.
+  start_end_ = Begin([] { return false; });
+}
+
 std::optional<std::string> ConnectStreamSource::Next(
     const std::function<bool()>& client_gone) {
+  if (start_end_.has_value()) {
+    std::string end = *std::move(start_end_);
+    start_end_.reset();
+    return end;
+  }
   if (ended_) return std::nullopt;
-  auto finish = [&]() {
-    grpc::Status status;
-    stream_->Finish(&status, Tag(kFinish));
-    Wait(Tag(kFinish), client_gone);
-    return End(status);
-  };
   if (!started_) {
-    if (!call_.authorization.empty()) {
-      context_.AddMetadata("authorization", call_.authorization);
-    }
-    grpc::GenericStub stub(call_.channel);
-    stream_ = stub.PrepareCall(&context_, call_.method, &cq_);
-    if (stream_ == nullptr) {
-      ended_ = true;
-      return EndMessage(grpc::Status(grpc::StatusCode::INTERNAL,
-                                     "the stream could not be started"));
-    }
-    started_ = true;
-    stream_->StartCall(Tag(kStart));
-    if (!Wait(Tag(kStart), client_gone)) return finish();
-    stream_->Write(Buffer(call_.request), Tag(kWrite));
-    if (!Wait(Tag(kWrite), client_gone)) return finish();
-    stream_->WritesDone(Tag(kWritesDone));
-    if (!Wait(Tag(kWritesDone), client_gone)) return finish();
+    if (std::optional<std::string> end = Begin(client_gone)) return end;
   }
   grpc::ByteBuffer message;
   stream_->Read(&message, Tag(kRead));
-  if (!Wait(Tag(kRead), client_gone)) return finish();
+  if (!Wait(Tag(kRead), client_gone)) return Finish(client_gone);
   const std::string bytes = Bytes(message);
   if (!call_.json) return ConnectEnvelope(0, bytes);
   absl::StatusOr<std::string> json = BinaryToJson(call_.response_type, bytes);
   if (!json.ok()) {
     context_.TryCancel();
-    finish();
+    Finish(client_gone);
     return EndMessage(grpc::Status(grpc::StatusCode::INTERNAL,
                                    std::string(json.status().message())));
   }

@@ -4,9 +4,10 @@
 // big-endian length, payload), and the call's end becomes the end-of-stream
 // message (flags 0x02): {} or {"error": {...}}.
 //
-// The call starts on the first Next(), on the connection's thread, which it
-// then holds: each Next() blocks until a message, the end, or the client's
-// leaving (checked every second; the call is then cancelled).
+// The call starts in Start() (or on the first Next()), on the connection's
+// thread, which it then holds: each Next() blocks until a message, the end,
+// or the client's leaving (checked every second; the call is then
+// cancelled).
 #ifndef WEBHOOKS_SERVER_HTTP_CONNECT_STREAM_H_
 #define WEBHOOKS_SERVER_HTTP_CONNECT_STREAM_H_
 
@@ -49,7 +50,18 @@ class ConnectStreamSource final : public HttpBodySource {
   std::optional<std::string> Next(
       const std::function<bool()>& client_gone) override;
 
+  // Starts the call now and waits for the server's initial metadata, which
+  // a watch sends once it is subscribed (OutcomeWatcher): the gateway calls
+  // it before the HTTP response's headers go out, so a client that has them
+  // knows the stream is live and sees every later outcome. Next() starts
+  // the call itself when Start was not called.
+  void Start();
+
  private:
+  // Starts the call; the end-of-stream message when that failed.
+  std::optional<std::string> Begin(const std::function<bool()>& client_gone);
+  // Finishes the call and gives its end-of-stream message.
+  std::string Finish(const std::function<bool()>& client_gone);
   // Waits for `tag`'s completion; cancels the call when the client leaves.
   bool Wait(void* tag, const std::function<bool()>& client_gone);
   // The end-of-stream message once the call has finished with `status`.
@@ -62,6 +74,9 @@ class ConnectStreamSource final : public HttpBodySource {
   bool started_ = false;
   bool finished_ = false;
   bool ended_ = false;
+  // Start's end-of-stream message when the call could not start; Next
+  // gives it first.
+  std::optional<std::string> start_end_;
 };
 
 }  // namespace webhooks::server
