@@ -63,9 +63,10 @@ bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
   const bool overlap =
       !subscription.previous_secret().empty() &&
       subscription.previous_secret_expire_micros() > absl::ToUnixMicros(now);
-  return subscription.secret() == secret &&
-         (overlap ? subscription.previous_secret() : std::string_view()) ==
-             previous;
+  const std::string_view signing_previous =
+      overlap ? std::string_view(subscription.previous_secret())
+              : std::string_view();
+  return subscription.secret() == secret && signing_previous == previous;
 }
 
 absl::StatusOr<HttpRequest> RenderRequest(

@@ -1,10 +1,13 @@
 #include "core/webhook_signer.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/escaping.h"
 #include "core/signing_secret.h"
