@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/attempt_outcome.h"
 #include "core/dialect_catalog.h"
 
 namespace webhooks::core {
@@ -45,14 +46,23 @@ std::string EventTypeName(const internal::EventRecord& event) {
   return StrCat(resource, ".", kind);
 }
 
+// The previous secret while a rotation's overlap lasts, else empty.
+std::string_view PreviousSigningSecret(
+    const internal::SubscriptionRecord& subscription, absl::Time now) {
+  if (subscription.previous_secret_expire_micros() <= absl::ToUnixMicros(now)) {
+    return {};
+  }
+  return subscription.previous_secret();
+}
+
 }  // namespace
 
 std::vector<std::string> SigningSecrets(
     const internal::SubscriptionRecord& subscription, absl::Time now) {
   std::vector<std::string> secrets = {subscription.secret()};
-  if (!subscription.previous_secret().empty() &&
-      subscription.previous_secret_expire_micros() > absl::ToUnixMicros(now)) {
-    secrets.push_back(subscription.previous_secret());
+  if (const std::string_view previous = PreviousSigningSecret(subscription, now);
+      !previous.empty()) {
+    secrets.emplace_back(previous);
   }
   return secrets;
 }
@@ -60,13 +70,8 @@ std::vector<std::string> SigningSecrets(
 bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
                         absl::Time now, std::string_view secret,
                         std::string_view previous) {
-  const bool overlap =
-      !subscription.previous_secret().empty() &&
-      subscription.previous_secret_expire_micros() > absl::ToUnixMicros(now);
-  const std::string_view signing_previous =
-      overlap ? std::string_view(subscription.previous_secret())
-              : std::string_view();
-  return subscription.secret() == secret && signing_previous == previous;
+  return subscription.secret() == secret &&
+         PreviousSigningSecret(subscription, now) == previous;
 }
 
 absl::StatusOr<HttpRequest> RenderRequest(
@@ -119,12 +124,13 @@ absl::StatusOr<HttpRequest> RenderRequest(
 void CopyRedactedHeaders(
     const HttpHeaders& headers,
     google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to) {
-  for (const auto& [name, value] : headers) {
-    internal::HeaderRecord* header = to->Add();
-    header->set_name(name);
-    header->set_value(absl::EqualsIgnoreCase(name, "webhook-signature")
-                          ? std::string(kRedacted)
-                          : value);
+  const int first = to->size();
+  CopyHeaders(headers, to);
+  for (int i = first; i < to->size(); ++i) {
+    internal::HeaderRecord& header = (*to)[i];
+    if (absl::EqualsIgnoreCase(header.name(), "webhook-signature")) {
+      header.set_value(std::string(kRedacted));
+    }
   }
 }
 

@@ -397,7 +397,7 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
           stored_event.emplace();
           // Its ordering key comes from the payload: without the stored
           // event the commit would put every delivery on the empty key.
-          if (!bytes.has_value() || !stored_event->ParseFromString(*bytes)) {
+          if (!bytes.has_value() || !ParseEvent(*bytes, *stored_event)) {
             return absl::DataLossError(
                 StrCat("event \"", event.id, "\" of transaction \"",
                        transaction_id, "\" is ",

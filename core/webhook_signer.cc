@@ -22,9 +22,6 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
 };
 using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-struct MdFree {
-  void operator()(EVP_MD* md) const { EVP_MD_free(md); }
-};
 
 // SHA-256 fetched once for the process: EVP_sha256() would be looked up by
 // name at every DigestInit.
