@@ -49,10 +49,21 @@ class TransactionLogTest : public RegistryFixture {
     return due.ok() ? *due : std::vector<DeliveryRecord>{};
   }
 
+  // Turns ordering on for the log and creates `draft` ordered, by the
+  // payload's value at `key_path` ("" : the whole subscription one lane).
+  SubscriptionRecord MustCreateOrdered(SubscriptionRecord draft,
+                                       std::string key_path = "") {
+    log_->EnableOrdering(&registry_->ordering(), &sequencer_);
+    draft.mutable_delivery()->set_ordered(true);
+    draft.mutable_delivery()->set_order_key_path(std::move(key_path));
+    return MustCreate(draft);
+  }
+
   TransactionOptions tx_options_;
   std::unique_ptr<EventMatcher> matcher_;
   std::unique_ptr<TransactionLog> log_;
   DeliveryQueue queue_{&store_};
+  storage::Sequencer sequencer_{&store_};
 
   // The value at `key` of kDeliveryOrder ("<absent>" when none).
   std::string OrderEntry(const std::string& key) {
@@ -101,15 +112,9 @@ TEST_F(TransactionLogTest, PrepareThenCommitCreatesDeliveries) {
 // deliveries in event order, from where the last commit left off, keys
 // them by the payload's value at key_path, and indexes them pending.
 TEST_F(TransactionLogTest, CommitNumbersOrderedDeliveriesInEventOrder) {
-  storage::Sequencer sequencer(&store_);
-  log_->EnableOrdering(&registry_->ordering(), &sequencer);
-  SubscriptionRecord keyed_draft = Draft("/");
-  keyed_draft.mutable_delivery()->set_ordered(true);
-  keyed_draft.mutable_delivery()->set_order_key_path("customer");
-  const SubscriptionRecord keyed = MustCreate(keyed_draft);
-  SubscriptionRecord whole_draft = Draft("/NOAA", "https://whole.example.com/");
-  whole_draft.mutable_delivery()->set_ordered(true);
-  const SubscriptionRecord whole = MustCreate(whole_draft);
+  const SubscriptionRecord keyed = MustCreateOrdered(Draft("/"), "customer");
+  const SubscriptionRecord whole =
+      MustCreateOrdered(Draft("/NOAA", "https://whole.example.com/"));
   const SubscriptionRecord plain =
       MustCreate(Draft("/NOAA/NWS", "https://plain.example.com/"));
   const auto event = [](std::string id, std::string customer) {
@@ -159,12 +164,7 @@ TEST_F(TransactionLogTest, CommitNumbersOrderedDeliveriesInEventOrder) {
 // when that record is corrupt or gone the commit fails with DATA_LOSS and
 // writes nothing, rather than putting every delivery on the empty key.
 TEST_F(TransactionLogTest, CommitRefusesOrderedDeliveriesOfAnUnreadableEvent) {
-  storage::Sequencer sequencer(&store_);
-  log_->EnableOrdering(&registry_->ordering(), &sequencer);
-  SubscriptionRecord draft = Draft("/");
-  draft.mutable_delivery()->set_ordered(true);
-  draft.mutable_delivery()->set_order_key_path("customer");
-  MustCreate(draft);
+  MustCreateOrdered(Draft("/"), "customer");
   for (const bool corrupt : {true, false}) {
     const std::string tx = corrupt ? "tx-corrupt" : "tx-missing";
     ASSERT_TRUE(log_->Prepare(kApp, tx, {Event("e1")}, std::nullopt).ok());

@@ -47,15 +47,7 @@ std::vector<std::string> EventIds(std::string_view prefix, int n) {
   return ids;
 }
 
-class DeliveryControlE2eTest : public DeliveryE2eTest {
- protected:
-  absl::StatusOr<v1::Subscription> SubscribeWith(std::string_view path,
-                                                 v1::DeliveryControl control) {
-    v1::Subscription s = SubscriptionTo(receiver_->Url(path));
-    *s.mutable_delivery() = std::move(control);
-    return admin().CreateSubscription(s);
-  }
-};
+class DeliveryControlE2eTest : public DeliveryE2eTest {};
 
 TEST_F(DeliveryControlE2eTest, SettingsAreCheckedKeptAndUpdated) {
   ASSERT_NO_FATAL_FAILURE(StartReceiver());

@@ -43,6 +43,13 @@ absl::StatusOr<v1::Subscription> DeliveryE2eTest::Subscribe(
       .CreateSubscription(SubscriptionTo(url, owner));
 }
 
+absl::StatusOr<v1::Subscription> DeliveryE2eTest::SubscribeWith(
+    std::string_view path, v1::DeliveryControl control) {
+  v1::Subscription s = SubscriptionTo(receiver_->Url(path));
+  *s.mutable_delivery() = std::move(control);
+  return admin().CreateSubscription(s);
+}
+
 absl::Status DeliveryE2eTest::Publish(const std::vector<std::string>& event_ids,
                                       std::string_view allow) {
   std::vector<v1::Event> events;

@@ -46,6 +46,10 @@ class DeliveryE2eTest : public ::testing::Test {
   absl::StatusOr<v1::Subscription> Subscribe(std::string_view url,
                                              const Api* as = nullptr,
                                              std::string_view owner = "");
+  // Creates, as admin, a subscription to the receiver's `path` with
+  // `control` as its delivery settings.
+  absl::StatusOr<v1::Subscription> SubscribeWith(std::string_view path,
+                                                 v1::DeliveryControl control);
   // Publishes one user/added event per id (body {"id":"<id>"}); each event's
   // ACL allows `allow` when not empty.
   absl::Status Publish(const std::vector<std::string>& event_ids,

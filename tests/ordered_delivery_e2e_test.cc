@@ -39,15 +39,7 @@ v1::Event KeyedEvent(const std::string& id, const std::string& key) {
   return event;
 }
 
-class OrderedDeliveryE2eTest : public DeliveryE2eTest {
- protected:
-  absl::StatusOr<v1::Subscription> SubscribeWith(std::string_view path,
-                                                 v1::DeliveryControl control) {
-    v1::Subscription s = SubscriptionTo(receiver_->Url(path));
-    *s.mutable_delivery() = std::move(control);
-    return admin().CreateSubscription(s);
-  }
-};
+class OrderedDeliveryE2eTest : public DeliveryE2eTest {};
 
 TEST_F(OrderedDeliveryE2eTest, SettingsAreCheckedKeptAndUpdated) {
   ASSERT_NO_FATAL_FAILURE(StartReceiver());
