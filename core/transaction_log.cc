@@ -28,11 +28,11 @@ std::string DeadlineKey(const TransactionRecord& t) {
       TransactionKeyOf(t));
 }
 
-bool ParseEvent(std::string_view bytes, EventRecord& event) {
+}  // namespace
+
+bool TransactionLog::ParseEvent(std::string_view bytes, EventRecord& event) {
   return event.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
-
-}  // namespace
 
 std::string TransactionKeyOf(const TransactionRecord& record) {
   return storage::keys::Transaction(record.owner(), record.id());
@@ -121,12 +121,12 @@ absl::Status TransactionLog::StageDropEvents(std::string_view key,
   std::vector<std::string> keys;
   RETURN_IF_ERROR(store_->ScanPrefix(
       Column::kTransactionEvents, storage::keys::TransactionEventsPrefix(key),
-      [&](std::string_view key, std::string_view) {
-        keys.emplace_back(key);
+      [&](std::string_view event_key, std::string_view) {
+        keys.emplace_back(event_key);
         return true;
       }));
-  for (const std::string& key : keys) {
-    batch.Delete(Column::kTransactionEvents, key);
+  for (const std::string& event_key : keys) {
+    batch.Delete(Column::kTransactionEvents, event_key);
   }
   return absl::OkStatus();
 }
@@ -145,22 +145,12 @@ absl::Status TransactionLog::Expire(TransactionRecord record) {
   return store_->Write(batch);
 }
 
-absl::StatusOr<PrepareResult> TransactionLog::Prepare(
-    std::string_view owner, std::string_view transaction_id,
-    std::vector<EventRecord> events, std::optional<absl::Duration> ttl) {
-  RETURN_IF_ERROR(
-      ValidateTransactionId("transaction_id", transaction_id, limits_));
+absl::Status TransactionLog::NormalizeEvents(
+    std::vector<EventRecord>& events) const {
   if (events.empty()) return error::RequiredField("events");
   if (events.size() > static_cast<size_t>(limits_.max_events_per_call)) {
     return error::LimitExceeded("events", limits_.max_events_per_call,
                                 "events per call");
-  }
-  if (ttl.has_value() && *ttl <= absl::ZeroDuration()) {
-    return error::InvalidField("ttl", "must be positive");
-  }
-  if (ttl.has_value() && *ttl > options_.max_ttl) {
-    return error::InvalidField(
-        "ttl", StrCat("at most ", absl::FormatDuration(options_.max_ttl)));
   }
   absl::flat_hash_map<std::string, size_t> seen;
   for (size_t i = 0; i < events.size(); ++i) {
@@ -174,6 +164,22 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
           StrCat("duplicates events[", it->second, "].id"));
     }
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PrepareResult> TransactionLog::Prepare(
+    std::string_view owner, std::string_view transaction_id,
+    std::vector<EventRecord> events, std::optional<absl::Duration> ttl) {
+  RETURN_IF_ERROR(
+      ValidateTransactionId("transaction_id", transaction_id, limits_));
+  if (ttl.has_value() && *ttl <= absl::ZeroDuration()) {
+    return error::InvalidField("ttl", "must be positive");
+  }
+  if (ttl.has_value() && *ttl > options_.max_ttl) {
+    return error::InvalidField(
+        "ttl", StrCat("at most ", absl::FormatDuration(options_.max_ttl)));
+  }
+  RETURN_IF_ERROR(NormalizeEvents(events));
 
   return RetryOnConflict([&]() -> absl::StatusOr<PrepareResult> {
     absl::MutexLock lock(&LockFor(transaction_id));
@@ -304,136 +310,6 @@ absl::StatusOr<std::vector<PreparedEvent>> TransactionLog::MatchStored(
   return events;
 }
 
-absl::StatusOr<CommitResult> TransactionLog::Commit(
-    std::string_view owner, std::string_view transaction_id) {
-  RETURN_IF_ERROR(
-      ValidateTransactionId("transaction_id", transaction_id, limits_));
-  return RetryOnConflict([&]() -> absl::StatusOr<CommitResult> {
-    absl::MutexLock lock(&LockFor(transaction_id));
-    const absl::Time now = clock_->Now();
-    ASSIGN_OR_RETURN(std::optional<TransactionRecord> existing,
-                     Find(owner, transaction_id));
-    if (!existing.has_value()) return error::TransactionNotFound(transaction_id);
-    if (existing->state() == TransactionRecord::COMMITTED) {
-      return CommitResult{*existing, existing->delivery_count()};
-    }
-    if (existing->state() == TransactionRecord::PREPARED &&
-        existing->expire_time_micros() <= Micros(now)) {
-      RETURN_IF_ERROR(Expire(*existing));
-      return error::TransactionResolved(transaction_id, "expired", "committed");
-    }
-    if (existing->state() != TransactionRecord::PREPARED) {
-      return error::TransactionResolved(
-          transaction_id, TransactionStateName(existing->state()), "committed");
-    }
-
-    // Matching happens at commit: what Prepare matched is reused while nothing
-    // matching reads has changed since; otherwise the events are read back
-    // and matched again.
-    const std::string key = TransactionKeyOf(*existing);
-    const EventMatcher::State state = matcher_->CurrentState();
-    std::optional<std::vector<PreparedEvent>> events =
-        prepared_.Take(key, existing->event_count(), state);
-    if (!events.has_value()) {
-      ASSIGN_OR_RETURN(events, MatchStored(key));
-    }
-
-    storage::WriteBatch batch;
-    int64_t created = 0;
-    int64_t queued_min = DeliveryQueue::kNothingQueued;
-    absl::flat_hash_map<std::string, std::string> representation_cache;
-    DeliveryRecord delivery;  // reused: Clear keeps its strings' buffers
-    const int partitions = queue_ != nullptr ? queue_->partitions() : 1;
-    // Deliveries of ordered subscriptions, in event order: numbered when
-    // written (DeliverySequencer).
-    std::vector<DeliveryRecord> ordered;
-    std::optional<EventRecord> stored_event;  // for ordering keys
-    JsonPayload payload;
-    for (const PreparedEvent& event : *events) {
-      stored_event.reset();
-      for (const Recipient& recipient : event.recipients) {
-        delivery.Clear();
-        delivery.set_id(
-            NewId(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(now), *random_));
-        delivery.set_subscription_id(recipient.subscription_id);
-        delivery.set_transaction_id(transaction_id.data(), transaction_id.size());
-        delivery.set_transaction_owner(existing->owner());
-        delivery.set_event_id(event.id);
-        delivery.set_state(DeliveryRecord::PENDING);
-        // Due at once: at the millisecond its id carries, so that the queue
-        // alone holds it until it changes (see DeliveryQueue).
-        delivery.set_next_attempt_micros(
-            *DeliveryQueue::InitialDueMicros(delivery.id()));
-        delivery.set_create_time_micros(Micros(now));
-        auto cached = representation_cache.find(recipient.dialect);
-        if (cached == representation_cache.end()) {
-          cached = representation_cache
-                       .emplace(recipient.dialect,
-                                DialectRepresentation(recipient.dialect))
-                       .first;
-        }
-        const bool carried =
-            std::find(event.representations.begin(), event.representations.end(),
-                      cached->second) != event.representations.end();
-        delivery.set_representation(
-            carried ? cached->second : std::string(kDeliveryRepresentation));
-        delivery.set_target_url(recipient.target_url);
-        delivery.set_dialect(recipient.dialect);
-        ++created;
-        const std::optional<std::string> key_path =
-            ordering_ != nullptr && sequencer_ != nullptr
-                ? ordering_->KeyPath(recipient.subscription_id)
-                : std::nullopt;
-        if (!key_path.has_value()) {
-          DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued_min,
-                                     partitions);
-          continue;
-        }
-        if (!key_path->empty() && !stored_event.has_value()) {
-          ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           store_->Get(storage::Column::kTransactionEvents,
-                                       storage::keys::TransactionEvent(
-                                           key, event.id)));
-          stored_event.emplace();
-          // Its ordering key comes from the payload: without the stored
-          // event the commit would put every delivery on the empty key.
-          if (!bytes.has_value() || !ParseEvent(*bytes, *stored_event)) {
-            return absl::DataLossError(
-                StrCat("event \"", event.id, "\" of transaction \"",
-                       transaction_id, "\" is ",
-                       bytes.has_value() ? "corrupt" : "missing",
-                       " in the store; nothing was committed"));
-          }
-        }
-        if (!key_path->empty()) {
-          delivery.set_order_key(OrderKeyOf(
-              *stored_event, delivery.representation(), *key_path, payload));
-        }
-        ordered.push_back(delivery);
-      }
-    }
-    TransactionRecord record = *existing;
-    record.set_state(TransactionRecord::COMMITTED);
-    record.set_delivery_count(created);
-    record.set_resolve_time_micros(Micros(now));
-    record.set_deadline_micros(Micros(now + options_.retention));
-    StageTransaction(&*existing, record, batch);
-    if (ordered.empty()) {
-      RETURN_IF_ERROR(store_->Write(batch));
-    } else {
-      std::vector<DeliveryRecord*> numbered;
-      for (DeliveryRecord& d : ordered) numbered.push_back(&d);
-      RETURN_IF_ERROR(WriteOrdered(*sequencer_, batch, numbered, [&](auto& b) {
-        for (const DeliveryRecord& d : ordered) {
-          DeliveryQueue::StageUpdate(nullptr, d, b, &queued_min, partitions);
-        }
-      }));
-    }
-    if (queue_ != nullptr) queue_->NoteEnqueued(queued_min);
-    return CommitResult{std::move(record), created};
-  });
-}
-
 absl::StatusOr<TransactionRecord> TransactionLog::Abort(
     std::string_view owner, std::string_view transaction_id) {
   RETURN_IF_ERROR(
@@ -482,17 +358,6 @@ absl::StatusOr<TransactionRecord> TransactionLog::Get(
     existing->set_resolve_time_micros(existing->expire_time_micros());
   }
   return *existing;
-}
-
-absl::StatusOr<CommitResult> TransactionLog::Publish(
-    std::string_view owner, std::vector<EventRecord> events,
-    std::vector<EventResult>* results) {
-  const std::string id =
-      NewId("pub_", absl::ToUnixMillis(clock_->Now()), *random_);
-  ASSIGN_OR_RETURN(PrepareResult prepared,
-                   Prepare(owner, id, std::move(events), std::nullopt));
-  if (results != nullptr) *results = std::move(prepared.event_results);
-  return Commit(owner, id);
 }
 
 absl::StatusOr<int> TransactionLog::Reap(int limit) {

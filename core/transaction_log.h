@@ -31,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -129,7 +130,8 @@ class TransactionLog {
                                         std::string_view transaction_id) const;
 
   // Prepare and Commit of a new transaction of `owner` with a generated id
-  // ("pub_...").
+  // ("pub_..."), in one write: the transaction is stored committed, with
+  // its events and deliveries, or not at all.
   absl::StatusOr<CommitResult> Publish(std::string_view owner,
                                        std::vector<EventRecord> events,
                                        std::vector<EventResult>* results);
@@ -170,6 +172,33 @@ class TransactionLog {
   // matches them, in order.
   absl::StatusOr<std::vector<PreparedEvent>> MatchStored(
       std::string_view key) const;
+
+  // Checks and completes a call's events (fields named "events[i]...").
+  absl::Status NormalizeEvents(std::vector<EventRecord>& events) const;
+  static bool ParseEvent(std::string_view bytes, EventRecord& event);
+
+  // What a commit writes besides the transaction and its events.
+  struct StagedDeliveries {
+    int64_t created = 0;
+    int64_t queued_min = DeliveryQueue::kNothingQueued;
+    // Deliveries of ordered subscriptions, in event order: numbered when
+    // written (WriteOrdered).
+    std::vector<internal::DeliveryRecord> ordered;
+  };
+  // An event's record, for ordering keys taken from its payload.
+  using EventLookup = absl::FunctionRef<absl::StatusOr<const EventRecord*>(
+      const PreparedEvent&)>;
+  // Stages one pending delivery per recipient of `events` into `batch`,
+  // but those of ordered subscriptions into `staged.ordered`.
+  absl::Status StageDeliveries(const TransactionRecord& transaction,
+                               const std::vector<PreparedEvent>& events,
+                               absl::Time now, EventLookup event_of,
+                               storage::WriteBatch& batch,
+                               StagedDeliveries& staged) const;
+  // Writes `batch` with the ordered deliveries numbered, then tells the
+  // queue.
+  absl::Status WriteCommitted(storage::WriteBatch& batch,
+                              StagedDeliveries& staged);
 
   // Constant after construction.
   storage::Store* const store_;

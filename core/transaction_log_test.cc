@@ -7,7 +7,7 @@
 #include "common/strings.h"
 #include "core/delivery_order.h"
 #include "core/delivery_queue.h"
-#include "core/registry_fixture.h"
+#include "core/transaction_log_fixture.h"
 #include "gmock/gmock.h"
 #include "storage/key_codec.h"
 
@@ -16,62 +16,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using internal::DeliveryRecord;
-
-// The principal the tests' transactions belong to, unless they say.
-constexpr char kApp[] = "app";
-
-class TransactionLogTest : public RegistryFixture {
- protected:
-  void SetUp() override {
-    RegistryFixture::SetUp();
-    matcher_ = std::make_unique<EventMatcher>(&registry_->index(),
-                                              directory_.get());
-    log_ = std::make_unique<TransactionLog>(&store_, &queue_, matcher_.get(),
-                                            catalog_.get(), &clock_, &random_,
-                                            options_.limits, tx_options_);
-  }
-
-  static EventRecord Event(std::string id, std::string site = "/NOAA/NWS/OUN",
-                           std::string resource_type = "user") {
-    EventRecord e;
-    e.set_id(std::move(id));
-    e.set_site(std::move(site));
-    e.add_resource_types(std::move(resource_type));
-    e.add_event_types("added");
-    (*e.mutable_representations())["webhook-delivery"].set_body("{\"id\":1}");
-    return e;
-  }
-
-  std::vector<DeliveryRecord> Pending() {
-    absl::StatusOr<std::vector<DeliveryRecord>> due =
-        queue_.Due(clock_.Now() + absl::Hours(1000), 100000);
-    EXPECT_TRUE(due.ok()) << due.status();
-    return due.ok() ? *due : std::vector<DeliveryRecord>{};
-  }
-
-  // Turns ordering on for the log and creates `draft` ordered, by the
-  // payload's value at `key_path` ("" : the whole subscription one lane).
-  SubscriptionRecord MustCreateOrdered(SubscriptionRecord draft,
-                                       std::string key_path = "") {
-    log_->EnableOrdering(&registry_->ordering(), &sequencer_);
-    draft.mutable_delivery()->set_ordered(true);
-    draft.mutable_delivery()->set_order_key_path(std::move(key_path));
-    return MustCreate(draft);
-  }
-
-  TransactionOptions tx_options_;
-  std::unique_ptr<EventMatcher> matcher_;
-  std::unique_ptr<TransactionLog> log_;
-  DeliveryQueue queue_{&store_};
-  storage::Sequencer sequencer_{&store_};
-
-  // The value at `key` of kDeliveryOrder ("<absent>" when none).
-  std::string OrderEntry(const std::string& key) {
-    absl::StatusOr<std::optional<std::string>> v =
-        store_.Get(storage::Column::kDeliveryOrder, key);
-    return v.ok() && v->has_value() ? **v : "<absent>";
-  }
-};
 
 TEST_F(TransactionLogTest, PrepareThenCommitCreatesDeliveries) {
   SubscriptionRecord root = MustCreate(Draft("/"));
@@ -446,18 +390,6 @@ TEST_F(TransactionLogTest, DialectChoosesRepresentationWithFallback) {
   EXPECT_EQ(chosen["without"], "webhook-delivery");
 }
 
-TEST_F(TransactionLogTest, PublishPreparesAndCommits) {
-  MustCreate(Draft("/"));
-  std::vector<EventResult> results;
-  absl::StatusOr<CommitResult> published =
-      log_->Publish(kApp, {Event(""), Event("")}, &results);
-  ASSERT_TRUE(published.ok()) << published.status();
-  EXPECT_EQ(published->deliveries_created, 2);
-  EXPECT_EQ(results.size(), 2u);
-  EXPECT_NE(results[0].event_id, results[1].event_id);  // generated ids
-  EXPECT_EQ(published->transaction.state(), TransactionRecord::COMMITTED);
-}
-
 TEST_F(TransactionLogTest, PreparedTransactionSurvivesReopen) {
   MustCreate(Draft("/"));
   ASSERT_TRUE(log_->Prepare(kApp, "tx", {Event("e")}, std::nullopt).ok());
@@ -615,17 +547,6 @@ TEST_F(TransactionLogTest, ReaperHandlesOwnedTransactions) {
             absl::StatusCode::kNotFound);
   EXPECT_EQ(log_->Get("app2", "tx").status().code(),
             absl::StatusCode::kNotFound);
-}
-
-TEST_F(TransactionLogTest, PublishBelongsToItsOwner) {
-  MustCreate(Draft("/"));
-  absl::StatusOr<CommitResult> published =
-      log_->Publish("app1", {Event("")}, nullptr);
-  ASSERT_TRUE(published.ok()) << published.status();
-  EXPECT_EQ(published->transaction.owner(), "app1");
-  const std::string& id = published->transaction.id();
-  EXPECT_TRUE(log_->Get("app1", id).ok());
-  EXPECT_EQ(log_->Get("app2", id).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace
