@@ -32,17 +32,9 @@ const bearer: Interceptor = (next) => async (req) => {
   }
 };
 
-/** Fired on document when a stream's response has begun: it is live. */
-export const LIVE_EVENT = "webhookd:live";
-const liveSignal: Interceptor = (next) => async (req) => {
-  const res = await next(req);
-  if (req.stream) document.dispatchEvent(new Event(LIVE_EVENT));
-  return res;
-};
-
 const transport = createConnectTransport({
   baseUrl: location.origin,
-  interceptors: [bearer, liveSignal],
+  interceptors: [bearer],
   // JSON, as curl users see it; credentials are never sent (no cookies).
   useBinaryFormat: false,
   fetch: (input, init) => globalThis.fetch(input, { ...init, credentials: "omit" }),

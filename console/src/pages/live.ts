@@ -1,6 +1,6 @@
 // Every outcome the key may see, as it happens (WatchOutcomes).
 import { h, show, announce, time } from "../dom.js";
-import { deliveries, describe, LIVE_EVENT } from "../api.js";
+import { deliveries, describe } from "../api.js";
 import { Outcome_Kind } from "../gen/webhooks/v1/delivery_pb.js";
 
 const MAX_ROWS = 200;
@@ -14,12 +14,14 @@ export async function livePage(signal: AbortSignal): Promise<void> {
         h("caption", {}, "Newest first; at most the last 200."),
         h("thead", {}, h("tr", {}, ["Time", "Outcome", "Subscription", "Attempt", "Message"].map((c) => h("th", { scope: "col" }, c)))),
         body)));
-  document.addEventListener(LIVE_EVENT, () => {
+  // Live once this stream's response has begun (its own headers: another
+  // page's stream, closing, must not say so).
+  const onHeader = () => {
     state.textContent = "Live: outcomes appear here as they happen.";
     state.dataset.live = "on";
-  }, { once: true, signal });
+  };
   try {
-    for await (const o of deliveries.watchOutcomes({}, { signal })) {
+    for await (const o of deliveries.watchOutcomes({}, { signal, onHeader })) {
       const a = o.attempt;
       body.prepend(h("tr", {},
         h("td", {}, time(o.time)),

@@ -2,7 +2,7 @@
 // with outcomes streamed in as they happen.
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { h, show, field, announce, time } from "../dom.js";
-import { deliveries, describe, subscriptions, LIVE_EVENT } from "../api.js";
+import { deliveries, describe, subscriptions } from "../api.js";
 import { attemptItem } from "./attempts.js";
 import { DeliveryAttempt_Status, type DeliveryAttempt } from "../gen/webhooks/v1/delivery_pb.js";
 import type { Subscription } from "../gen/webhooks/v1/subscription_pb.js";
@@ -115,7 +115,7 @@ export async function subscriptionPage(id: string, signal: AbortSignal): Promise
   // is open, the list is read again so that nothing falls between the two.
   const live = h("span", { class: "live", id: "live-state" }, "connecting…");
   list.before(live);
-  document.addEventListener(LIVE_EVENT, async () => {
+  const onHeader = async () => {
     if (signal.aborted) return;
     try {
       const fresh = await deliveries.listAttempts({ subscriptionId: id, pageSize: 50 });
@@ -125,9 +125,9 @@ export async function subscriptionPage(id: string, signal: AbortSignal): Promise
     } catch { /* the stream reports its own errors */ }
     live.textContent = "live";
     live.dataset.live = "on";
-  }, { once: true, signal });
+  };
   try {
-    for await (const outcome of deliveries.watchOutcomes({ subscriptionId: id }, { signal })) {
+    for await (const outcome of deliveries.watchOutcomes({ subscriptionId: id }, { signal, onHeader: () => void onHeader() })) {
       if (outcome.attempt) {
         attempts = [outcome.attempt, ...attempts.filter((a) => a.id !== outcome.attempt!.id)];
         render();
