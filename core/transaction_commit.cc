@@ -102,6 +102,14 @@ absl::Status TransactionLog::WriteCommitted(storage::WriteBatch& batch,
   return absl::OkStatus();
 }
 
+void TransactionLog::MarkCommitted(TransactionRecord& record,
+                                   int64_t deliveries, absl::Time now) const {
+  record.set_state(TransactionRecord::COMMITTED);
+  record.set_delivery_count(deliveries);
+  record.set_resolve_time_micros(Micros(now));
+  record.set_deadline_micros(Micros(now + options_.retention));
+}
+
 absl::StatusOr<CommitResult> TransactionLog::Commit(
     std::string_view owner, std::string_view transaction_id) {
   RETURN_IF_ERROR(
@@ -163,10 +171,7 @@ absl::StatusOr<CommitResult> TransactionLog::Commit(
     RETURN_IF_ERROR(
         StageDeliveries(*existing, *events, now, stored_event, batch, staged));
     TransactionRecord record = *existing;
-    record.set_state(TransactionRecord::COMMITTED);
-    record.set_delivery_count(staged.created);
-    record.set_resolve_time_micros(Micros(now));
-    record.set_deadline_micros(Micros(now + options_.retention));
+    MarkCommitted(record, staged.created, now);
     StageTransaction(&*existing, record, batch);
     RETURN_IF_ERROR(WriteCommitted(batch, staged));
     return CommitResult{std::move(record), staged.created};
@@ -191,12 +196,9 @@ absl::StatusOr<CommitResult> TransactionLog::Publish(
     TransactionRecord record;
     record.set_id(id);
     record.set_owner(std::string(owner));
-    record.set_state(TransactionRecord::COMMITTED);
     record.set_create_time_micros(Micros(now));
     record.set_expire_time_micros(Micros(now + options_.default_ttl));
     record.set_event_count(static_cast<int64_t>(events.size()));
-    record.set_resolve_time_micros(Micros(now));
-    record.set_deadline_micros(Micros(now + options_.retention));
     const std::string key = TransactionKeyOf(record);
 
     storage::WriteBatch batch;
@@ -206,15 +208,9 @@ absl::StatusOr<CommitResult> TransactionLog::Publish(
     std::vector<EventResult> event_results;
     event_results.reserve(events.size());
     for (size_t i = 0; i < events.size(); ++i) {
-      EventRecord& event = events[i];
-      event.set_seq(i);
-      const PreparedEvent& prepared = matched.emplace_back(Match(event, state));
-      event.set_matched_at_prepare(
-          static_cast<int64_t>(prepared.recipients.size()));
-      event_results.push_back({event.id(), event.matched_at_prepare()});
-      batch.Put(storage::Column::kTransactionEvents,
-                storage::keys::TransactionEvent(key, event.id()),
-                event.SerializeAsString());
+      event_results.push_back(StageNewEvent(
+          storage::keys::TransactionEvent(key, events[i].id()), i, state,
+          events[i], matched, batch));
     }
     auto event_of =
         [&](const PreparedEvent& event) -> absl::StatusOr<const EventRecord*> {
@@ -223,7 +219,7 @@ absl::StatusOr<CommitResult> TransactionLog::Publish(
     StagedDeliveries staged;
     RETURN_IF_ERROR(
         StageDeliveries(record, matched, now, event_of, batch, staged));
-    record.set_delivery_count(staged.created);
+    MarkCommitted(record, staged.created, now);
     StageTransaction(nullptr, record, batch);
     RETURN_IF_ERROR(WriteCommitted(batch, staged));
     if (results != nullptr) *results = std::move(event_results);

@@ -167,6 +167,20 @@ absl::Status TransactionLog::NormalizeEvents(
   return absl::OkStatus();
 }
 
+EventResult TransactionLog::StageNewEvent(std::string_view event_key,
+                                          uint64_t seq,
+                                          const EventMatcher::State& state,
+                                          EventRecord& event,
+                                          std::vector<PreparedEvent>& matched,
+                                          storage::WriteBatch& batch) const {
+  event.set_seq(seq);
+  const PreparedEvent& prepared = matched.emplace_back(Match(event, state));
+  event.set_matched_at_prepare(
+      static_cast<int64_t>(prepared.recipients.size()));
+  batch.Put(Column::kTransactionEvents, event_key, event.SerializeAsString());
+  return {event.id(), event.matched_at_prepare()};
+}
+
 absl::StatusOr<PrepareResult> TransactionLog::Prepare(
     std::string_view owner, std::string_view transaction_id,
     std::vector<EventRecord> events, std::optional<absl::Duration> ttl) {
@@ -233,13 +247,9 @@ absl::StatusOr<PrepareResult> TransactionLog::Prepare(
             {previous.id(), previous.matched_at_prepare()});
         continue;
       }
-      event.set_seq(static_cast<uint64_t>(record.event_count() + added));
-      const PreparedEvent& prepared =
-          matched.emplace_back(Match(event, state));
-      event.set_matched_at_prepare(
-          static_cast<int64_t>(prepared.recipients.size()));
-      result.event_results.push_back({event.id(), event.matched_at_prepare()});
-      batch.Put(Column::kTransactionEvents, key, event.SerializeAsString());
+      result.event_results.push_back(StageNewEvent(
+          key, static_cast<uint64_t>(record.event_count() + added), state,
+          event, matched, batch));
       ++added;
     }
     if (record.event_count() + added > limits_.max_events_per_transaction) {

@@ -175,6 +175,17 @@ class TransactionLog {
 
   // Checks and completes a call's events (fields named "events[i]...").
   absl::Status NormalizeEvents(std::vector<EventRecord>& events) const;
+  // Stages `event`, new to its transaction, as its `seq`th at `event_key`:
+  // matched against `state` (the matches go on `matched`, their count into
+  // the stored record). Returns what the call reports of it.
+  EventResult StageNewEvent(std::string_view event_key, uint64_t seq,
+                            const EventMatcher::State& state,
+                            EventRecord& event,
+                            std::vector<PreparedEvent>& matched,
+                            storage::WriteBatch& batch) const;
+  // Turns `record` into the committed transaction holding `deliveries`.
+  void MarkCommitted(TransactionRecord& record, int64_t deliveries,
+                     absl::Time now) const;
   static bool ParseEvent(std::string_view bytes, EventRecord& event);
 
   // What a commit writes besides the transaction and its events.
