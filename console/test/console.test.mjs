@@ -88,7 +88,7 @@ test("an admin creates, watches, redelivers and asks who would receive", async (
   // Its page, live.
   await created.click();
   await page.getByRole("heading", { name: `Subscription ${id}` }).waitFor();
-  await page.locator('#live-state[data-live="on"]').waitFor();
+  await page.locator('#attempts-live[data-live="on"]').waitFor();
   assert.equal(await page.locator("#attempts .attempt").count(), 0);
 
   // Publish through the API; the attempt appears without a reload.
@@ -131,15 +131,15 @@ test("an admin creates, watches, redelivers and asks who would receive", async (
   await page.getByText("Recovering 0 failed deliveries.").waitFor();
 
   // The live view of every outcome: a redelivery's shows. This step failed
-  // twice in CI runs (never in a local run): it waited for any
-  // #live-state that was on, and the subscription page's, still shown just
-  // after the click, is one; the redelivery could then go out before the
-  // live page's stream was open. It now waits for the live page's own
-  // (a <p>, set by that stream's headers). Should it fail again, what the
+  // twice in CI runs (never in a local run): the subscription page's live
+  // mark had the same id as the live page's, so the wait below could see
+  // the old page's, still shown just after the click, and redeliver before
+  // the live page's stream was open. Each page's mark now has its own id,
+  // set by that page's own stream's headers. Should it fail again, what the
   // receiver got, the rows and the server's log are printed and the
   // delivery is redelivered, at most three times in all.
   await page.getByRole("link", { name: "Live outcomes" }).click();
-  await page.locator('p#live-state[data-live="on"]').waitFor();
+  await page.locator('#live-state[data-live="on"]').waitFor();
   const succeeded = page.locator("#outcomes tr", { hasText: "ATTEMPT_SUCCEEDED" }).first();
   for (let round = 1; ; ++round) {
     const sent = receiver.requests.filter((r) => r.url === "/ops").length;

@@ -113,9 +113,9 @@ export async function subscriptionPage(id: string, signal: AbortSignal): Promise
 
   // Outcomes as they happen: each new attempt goes on top. Once the stream
   // is open, the list is read again so that nothing falls between the two.
-  const live = h("span", { class: "live", id: "live-state" }, "connecting…");
+  const live = h("span", { class: "live", id: "attempts-live" }, "connecting…");
   list.before(live);
-  const onHeader = async () => {
+  const catchUp = async () => {
     if (signal.aborted) return;
     try {
       const fresh = await deliveries.listAttempts({ subscriptionId: id, pageSize: 50 });
@@ -127,7 +127,7 @@ export async function subscriptionPage(id: string, signal: AbortSignal): Promise
     live.dataset.live = "on";
   };
   try {
-    for await (const outcome of deliveries.watchOutcomes({ subscriptionId: id }, { signal, onHeader: () => void onHeader() })) {
+    for await (const outcome of deliveries.watchOutcomes({ subscriptionId: id }, { signal, onHeader: () => void catchUp() })) {
       if (outcome.attempt) {
         attempts = [outcome.attempt, ...attempts.filter((a) => a.id !== outcome.attempt!.id)];
         render();
