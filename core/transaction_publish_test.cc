@@ -143,7 +143,7 @@ TEST_F(TransactionLogTest, PublishHoldsToTheEventsPerTransactionLimit) {
 // Ordered subscriptions' keys come from the published events themselves
 // (there is no stored event to read back yet).
 TEST_F(TransactionLogTest, PublishNumbersOrderedDeliveriesFromItsEvents) {
-  const SubscriptionRecord keyed = MustCreateOrdered(Draft("/"), "customer");
+  MustCreateOrdered(Draft("/"), "customer");
   const auto event = [](std::string id, std::string customer) {
     EventRecord e = Event(std::move(id));
     (*e.mutable_representations())["webhook-delivery"].set_body(
