@@ -69,6 +69,8 @@ ABSL_FLAG(int, receiver_status, 204, "What the receiver answers: 200 or 204.");
 ABSL_FLAG(std::string, wrk, "wrk", "The wrk binary.");
 ABSL_FLAG(int, wrk_threads, 1, "wrk -t.");
 ABSL_FLAG(int, publishers, 4, "Publishing threads for ours and drain.");
+ABSL_FLAG(int, body_bytes, 200,
+          "Bytes of each event's JSON body (padded; at least ~120).");
 ABSL_FLAG(int64_t, backlog, 20000,
           "ours: publishers keep about this many deliveries committed and "
           "not yet received, so the delivery side never runs dry.");

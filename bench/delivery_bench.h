@@ -44,6 +44,7 @@ ABSL_DECLARE_FLAG(int, max_in_flight);
 ABSL_DECLARE_FLAG(std::string, wrk);
 ABSL_DECLARE_FLAG(int, wrk_threads);
 ABSL_DECLARE_FLAG(int, publishers);
+ABSL_DECLARE_FLAG(int, body_bytes);
 ABSL_DECLARE_FLAG(int64_t, backlog);
 ABSL_DECLARE_FLAG(int64_t, drain_deliveries);
 ABSL_DECLARE_FLAG(double, latency_duration_s);

@@ -99,13 +99,15 @@ std::string Use(const ThreadTimes& t, double n, double seconds) {
 
 namespace {
 
-// The ~200-byte JSON body of event `seq`; the receiver finds "seq" in it.
+// The JSON body of event `seq`, padded to --body_bytes; the receiver finds
+// "seq" in it.
 std::string EventBody(int64_t seq) {
+  const size_t size = static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes));
   std::string body = StrCat(R"({"type":"employee","event":"added","seq":)", seq,
                             R"(,"id":"emp-)", seq,
                             R"(","name":"Ada Lovelace","title":"engineer",)"
                             R"("pad":""})");
-  if (body.size() < 200) body.insert(body.size() - 2, 200 - body.size(), '.');
+  if (body.size() < size) body.insert(body.size() - 2, size - body.size(), '.');
   return body;
 }
 

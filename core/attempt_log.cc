@@ -1,6 +1,7 @@
 #include "core/attempt_log.h"
 
 #include "common/status_macros.h"
+#include "core/attempt_body.h"
 #include "common/strings.h"
 #include "core/errors.h"
 #include "core/page_token.h"
@@ -120,6 +121,7 @@ absl::StatusOr<AttemptPage> AttemptLog::List(
     }
     page.attempts.push_back(it->second);
   }
+  RETURN_IF_ERROR(FillRequestBodies(*store_, page.attempts));
   return page;
 }
 
@@ -140,6 +142,7 @@ absl::StatusOr<AttemptRecord> AttemptLog::Get(
   if (!found.has_value()) {
     return absl::NotFoundError(StrCat("attempt \"", attempt_id, "\" not found"));
   }
+  RETURN_IF_ERROR(FillRequestBodies(*store_, std::span(&*found, 1)));
   return *std::move(found);
 }
 

@@ -54,7 +54,8 @@ class AttemptLog {
   // over, their subscriptions' rings were written by another node).
   void InvalidateAll();
 
-  // Newest first, optionally only with `status`.
+  // Newest first, optionally only with `status`. Request bodies are read
+  // from their events (core/attempt_body.h).
   absl::StatusOr<AttemptPage> List(std::string_view subscription_id,
                                    std::optional<AttemptRecord::Status> status,
                                    int page_size,

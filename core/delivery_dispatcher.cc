@@ -8,6 +8,7 @@
 
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/attempt_body.h"
 #include "core/attempt_outcome.h"
 #include "core/delivery_control.h"
 #include "core/delivery_events.h"
@@ -460,9 +461,9 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   attempt.set_request_url(request.url);
   attempt.set_request_method(request.method);
   CopyRedactedHeaders(request.headers, attempt.mutable_request_headers());
-  attempt.set_request_body(
-      request.body.data(),
-      std::min(request.body.size(), options_.max_recorded_body));
+  ReferToRequestBody(delivery, dialect.envelope(), options_.max_recorded_body,
+                     attempt);
+  lease.event = std::move(stored);
   attempt.set_create_time_micros(Micros(now));
   return std::move(request);
 }

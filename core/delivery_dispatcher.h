@@ -137,6 +137,9 @@ class DeliveryDispatcher {
   struct Lease {
     DeliveryRecord delivery;  // as stored when leased
     AttemptRecord attempt;    // PENDING, with the request
+    // What the attempt's request body was rendered from (its record only
+    // refers to it: core/attempt_body.h).
+    std::shared_ptr<const internal::EventRecord> event;
     std::string owner;        // the subscription's, for watchers' scopes
     // The subscription's retry delays (empty: the server's schedule).
     std::vector<absl::Duration> retries;

@@ -6,6 +6,7 @@
 
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "core/attempt_body.h"
 #include "core/delivery_dispatcher.h"
 #include "core/validation.h"
 #include "storage/key_codec.h"
@@ -196,6 +197,7 @@ std::vector<AttemptRecord> DeliveryDispatcher::InFlight(
   for (const auto& [id, lease] : leased_) {
     if (lease.attempt.subscription_id() == subscription_id) {
       attempts.push_back(lease.attempt);
+      FillRequestBody(lease.event.get(), attempts.back());
     }
   }
   std::sort(attempts.begin(), attempts.end(),

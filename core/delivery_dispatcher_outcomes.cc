@@ -4,6 +4,7 @@
 // all in one synced batch per wake-up; see delivery_dispatcher.h.
 #include <utility>
 
+#include "core/attempt_body.h"
 #include "core/attempt_outcome.h"
 #include "core/delivery_dispatcher.h"
 
@@ -115,6 +116,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       deps_.metrics->AttemptEnded(MetricOutcome(result, c), result.elapsed);
     }
     if (watched) {
+      FillRequestBody(lease.event.get(), attempt);
       notices.push_back(OutcomeNotice{
           c.success ? OutcomeNotice::Kind::kAttemptSucceeded
                     : OutcomeNotice::Kind::kAttemptFailed,

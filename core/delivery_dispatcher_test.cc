@@ -58,6 +58,52 @@ TEST_F(DeliveryDispatcherTest, AttemptRecordsKeepTheBodyUpToTheirCap) {
   EXPECT_EQ(attempts[0].request_body(), "{\"n\"");
 }
 
+// The stored attempt refers to its event for the request body instead of
+// holding a copy; the body is read back from the event until the event's
+// transaction is forgotten after the retention, then reads as forgotten.
+TEST_F(DeliveryDispatcherTest, AttemptRecordsReadTheirBodyFromTheEvent) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  Build();
+  const std::string id = Commit("tx");
+  EXPECT_EQ(sender_.Answer(Status(200, "OK")).body, "{\"n\":1}");
+  WaitFor(id, [](const DeliveryRecord& d) {
+    return d.state() == DeliveryRecord::SUCCEEDED;
+  });
+  int stored = 0;
+  ASSERT_TRUE(store_
+                  .ScanPrefix(storage::Column::kAttempts, "",
+                              [&](std::string_view, std::string_view value) {
+                                AttemptRecord record;
+                                EXPECT_TRUE(record.ParseFromArray(
+                                    value.data(), static_cast<int>(value.size())));
+                                EXPECT_EQ(record.request_body(), "");
+                                EXPECT_EQ(record.request_body_reference()
+                                              .representation(),
+                                          "webhook-delivery");
+                                ++stored;
+                                return true;
+                              })
+                  .ok());
+  EXPECT_EQ(stored, 1);
+  std::vector<AttemptRecord> attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].request_body(), "{\"n\":1}");
+  EXPECT_FALSE(attempts[0].request_body_forgotten());
+  absl::StatusOr<AttemptRecord> one = attempts_->Get(sub.id(), attempts[0].id());
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_EQ(one->request_body(), "{\"n\":1}");
+
+  clock_.Advance(TransactionOptions().retention + absl::Hours(1));
+  ASSERT_TRUE(log_->Reap(100).ok());
+  attempts = Attempts(sub.id());
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0].request_body(), "");
+  EXPECT_TRUE(attempts[0].request_body_forgotten());
+  one = attempts_->Get(sub.id(), attempts[0].id());
+  ASSERT_TRUE(one.ok()) << one.status();
+  EXPECT_TRUE(one->request_body_forgotten());
+}
+
 TEST_F(DeliveryDispatcherTest, FailureRetriesOnScheduleWithSameId) {
   SubscriptionRecord sub = MustCreate(Draft("/"));
   Build();

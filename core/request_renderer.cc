@@ -74,31 +74,37 @@ bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
          PreviousSigningSecret(subscription, now) == previous;
 }
 
+absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
+                                       std::string_view representation_name,
+                                       int envelope) {
+  auto it = event.representations().find(std::string(representation_name));
+  if (it == event.representations().end()) {
+    return absl::FailedPreconditionError(
+        StrCat("event \"", event.id(), "\" has no representation \"",
+               representation_name, "\""));
+  }
+  const internal::RepresentationRecord& representation = it->second;
+  if (envelope != kEnvelopeStandardJson) return representation.body();
+  return StrCat(
+      "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
+      JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                                  absl::FromUnixMicros(event.occur_time_micros()),
+                                  absl::UTCTimeZone())),
+      ",\"data\":", representation.body().empty() ? "null" : representation.body(),
+      "}");
+}
+
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
     const WebhookSigner& signer, absl::Time now) {
-  auto it = event.representations().find(delivery.representation());
-  if (it == event.representations().end()) {
-    return absl::FailedPreconditionError(
-        StrCat("event \"", event.id(), "\" has no representation \"",
-               delivery.representation(), "\""));
-  }
-  const internal::RepresentationRecord& representation = it->second;
   HttpRequest request;
+  ASSIGN_OR_RETURN(request.body, RenderBody(event, delivery.representation(),
+                                            dialect.envelope()));
+  const internal::RepresentationRecord& representation =
+      event.representations().at(delivery.representation());
   request.url = delivery.target_url();
   request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
-  if (dialect.envelope() == kEnvelopeStandardJson) {
-    request.body = StrCat(
-        "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
-        JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
-                                    absl::FromUnixMicros(event.occur_time_micros()),
-                                    absl::UTCTimeZone())),
-        ",\"data\":", representation.body().empty() ? "null" : representation.body(),
-        "}");
-  } else {
-    request.body = representation.body();
-  }
   const std::string& content_type = dialect.envelope() == kEnvelopeStandardJson ||
                                             representation.content_type().empty()
                                         ? dialect.content_type()

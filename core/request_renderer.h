@@ -11,6 +11,7 @@
 #define WEBHOOKS_CORE_REQUEST_RENDERER_H_
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -34,6 +35,14 @@ std::vector<std::string> SigningSecrets(
 bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
                         absl::Time now, std::string_view secret,
                         std::string_view previous);
+
+// The body of a request for `event`'s representation `representation_name`
+// in `envelope` (a DialectEnvelope): the representation's body, or the
+// Standard Webhooks JSON envelope around it. FAILED_PRECONDITION when the
+// event lacks that representation.
+absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
+                                       std::string_view representation_name,
+                                       int envelope);
 
 // FAILED_PRECONDITION when the event lacks the delivery's representation
 // (events always carry webhook-delivery, so only a corrupt store does that);

@@ -33,6 +33,7 @@ v1::DeliveryAttempt AttemptToApi(const internal::AttemptRecord& r) {
   request->set_method(r.request_method());
   CopyHeaders(r.request_headers(), request->mutable_headers());
   request->set_body(r.request_body());
+  request->set_body_forgotten(r.request_body_forgotten());
   if (r.status() != internal::AttemptRecord::PENDING) {
     v1::AttemptResponse* response = api.mutable_response();
     response->set_status_code(r.response_status());

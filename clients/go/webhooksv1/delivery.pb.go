@@ -235,11 +235,16 @@ func (x *Header) GetValue() string {
 
 // The request as sent; the signature header is redacted.
 type AttemptRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Url           string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
-	Method        string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
-	Headers       []*Header              `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
-	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Url     string                 `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
+	Method  string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	Headers []*Header              `protobuf:"bytes,3,rep,name=headers,proto3" json:"headers,omitempty"`
+	// Read from the attempt's event, which is kept as long as its transaction
+	// (the retention, 7 days after it resolves, by default).
+	Body []byte `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	// The body is no longer known: the event it was rendered from was
+	// forgotten after the retention. `body` is then empty.
+	BodyForgotten bool `protobuf:"varint,5,opt,name=body_forgotten,json=bodyForgotten,proto3" json:"body_forgotten,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -300,6 +305,13 @@ func (x *AttemptRequest) GetBody() []byte {
 		return x.Body
 	}
 	return nil
+}
+
+func (x *AttemptRequest) GetBodyForgotten() bool {
+	if x != nil {
+		return x.BodyForgotten
+	}
+	return false
 }
 
 // The response as received, read up to the server's caps.
@@ -1123,12 +1135,13 @@ const file_webhooks_v1_delivery_proto_rawDesc = "" +
 	"\x1awebhooks/v1/delivery.proto\x12\vwebhooks.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"2\n" +
 	"\x06Header\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value\"}\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"\xa4\x01\n" +
 	"\x0eAttemptRequest\x12\x10\n" +
 	"\x03url\x18\x01 \x01(\tR\x03url\x12\x16\n" +
 	"\x06method\x18\x02 \x01(\tR\x06method\x12-\n" +
 	"\aheaders\x18\x03 \x03(\v2\x13.webhooks.v1.HeaderR\aheaders\x12\x12\n" +
-	"\x04body\x18\x04 \x01(\fR\x04body\"\xe9\x01\n" +
+	"\x04body\x18\x04 \x01(\fR\x04body\x12%\n" +
+	"\x0ebody_forgotten\x18\x05 \x01(\bR\rbodyForgotten\"\xe9\x01\n" +
 	"\x0fAttemptResponse\x12\x1f\n" +
 	"\vstatus_code\x18\x01 \x01(\x05R\n" +
 	"statusCode\x12\x16\n" +

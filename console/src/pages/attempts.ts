@@ -41,7 +41,7 @@ export function attemptItem(a: DeliveryAttempt, onRedeliver: (deliveryId: string
     h("details", {},
       h("summary", {}, "Request and response"),
       h("h4", {}, "Request"),
-      h("pre", {}, req ? `${req.method} ${req.url}\n${redactHeaders(req.headers)}\n\n${body(req.body)}` : "(not sent)"),
+      h("pre", {}, req ? `${req.method} ${req.url}\n${redactHeaders(req.headers)}\n\n${req.bodyForgotten ? "(body forgotten: its event is past the retention)" : body(req.body)}` : "(not sent)"),
       h("h4", {}, "Response"),
       h("pre", {}, res && res.statusCode ? `${res.statusCode} ${res.reason}\n${redactHeaders(res.headers)}\n\n${body(res.body, res.bodyTruncated)}` : "(no response)"),
     ),

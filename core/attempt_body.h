@@ -1,0 +1,43 @@
+// An attempt's request body is not stored with the attempt: its record
+// names the stored event the body was rendered from (RequestBodyReference),
+// so a body is stored once per event instead of once per delivery, and it
+// is rendered again when the attempt is read. While the event is kept (its
+// transaction's retention, 7 days after it resolves by default) that gives
+// the body exactly as sent; afterwards the attempt reads as
+// request_body_forgotten, with an empty body, as other webhook services
+// treat payloads past their retention.
+//
+//   ReferToRequestBody(delivery, dialect.envelope(), 64 << 10, attempt);
+//   ...
+//   RETURN_IF_ERROR(FillRequestBodies(store, page.attempts));
+#ifndef WEBHOOKS_CORE_ATTEMPT_BODY_H_
+#define WEBHOOKS_CORE_ATTEMPT_BODY_H_
+
+#include <cstddef>
+#include <span>
+
+#include "absl/status/status.h"
+#include "storage/store.h"
+#include "webhooks/internal/records.pb.h"
+
+namespace webhooks::core {
+
+// Makes `attempt` refer to the body `delivery` is sent with in `envelope`
+// (a DialectEnvelope), of which it keeps `max_bytes`.
+void ReferToRequestBody(const internal::DeliveryRecord& delivery, int envelope,
+                        size_t max_bytes, internal::AttemptRecord& attempt);
+
+// Fills in the request_body of an attempt that refers to it, from `event`
+// (the one its reference names; null when that is no longer stored, or
+// corrupt: request_body_forgotten). Leaves other attempts alone.
+void FillRequestBody(const internal::EventRecord* event,
+                     internal::AttemptRecord& attempt);
+
+// FillRequestBody for each of `attempts`, reading each event they refer to
+// once. The store's error when an event cannot be read.
+absl::Status FillRequestBodies(const storage::Store& store,
+                               std::span<internal::AttemptRecord> attempts);
+
+}  // namespace webhooks::core
+
+#endif  // WEBHOOKS_CORE_ATTEMPT_BODY_H_
