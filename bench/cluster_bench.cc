@@ -59,6 +59,8 @@ ABSL_FLAG(int, sites, 12,
           "delivery: sites, each with K subscriptions (spreads them over "
           "partitions, hence nodes).");
 ABSL_FLAG(int, publishers, 4, "delivery: publishing threads.");
+ABSL_FLAG(int, body_bytes, 200,
+          "delivery: bytes of each event's JSON body (padded; at least ~120).");
 ABSL_FLAG(int64_t, backlog, 20000,
           "delivery: deliveries committed and not yet written back that the "
           "publishers keep.");
@@ -282,7 +284,8 @@ std::string EventBody(int64_t seq) {
                             R"(,"id":"emp-)", seq,
                             R"(","name":"Ada Lovelace","title":"engineer",)"
                             R"("pad":""})");
-  if (body.size() < 200) body.insert(body.size() - 2, 200 - body.size(), '.');
+  const size_t size = static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes));
+  if (body.size() < size) body.insert(body.size() - 2, size - body.size(), '.');
   return body;
 }
 
