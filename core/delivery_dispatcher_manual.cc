@@ -2,6 +2,7 @@
 // RecoverFailed (which hold a delivery busy while they rewrite it), and what
 // is in flight.
 #include <algorithm>
+#include <memory>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -193,12 +194,19 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
 std::vector<AttemptRecord> DeliveryDispatcher::InFlight(
     std::string_view subscription_id) const {
   std::vector<AttemptRecord> attempts;
-  absl::MutexLock lock(&mu_);
-  for (const auto& [id, lease] : leased_) {
-    if (lease.attempt.subscription_id() == subscription_id) {
-      attempts.push_back(lease.attempt);
-      FillRequestBody(lease.event.get(), attempts.back());
+  std::vector<std::shared_ptr<const internal::EventRecord>> events;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, lease] : leased_) {
+      if (lease.attempt.subscription_id() == subscription_id) {
+        attempts.push_back(lease.attempt);
+        events.push_back(lease.event);
+      }
     }
+  }
+  // Bodies rendered without holding up the fetch and write threads.
+  for (size_t i = 0; i < attempts.size(); ++i) {
+    FillRequestBody(events[i].get(), attempts[i]);
   }
   std::sort(attempts.begin(), attempts.end(),
             [](const AttemptRecord& a, const AttemptRecord& b) {

@@ -332,6 +332,7 @@ TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
   std::vector<AttemptRecord> in_flight = dispatcher_->InFlight(sub.id());
   ASSERT_EQ(in_flight.size(), 1u);
   EXPECT_EQ(in_flight[0].status(), AttemptRecord::PENDING);
+  EXPECT_EQ(in_flight[0].request_body(), "{\"n\":1}");  // from its event
   dispatcher_->Shutdown(absl::Milliseconds(50));
   absl::StatusOr<DeliveryRecord> still = queue_.Get(id);
   EXPECT_EQ(still->state(), DeliveryRecord::PENDING);

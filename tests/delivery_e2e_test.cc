@@ -92,7 +92,8 @@ TEST_F(DeliveryE2eTest, PostsSignedRequestOverHttpsAndRecordsTheAttempt) {
   EXPECT_THAT(a.transaction_id(), Not(IsEmpty()));
   EXPECT_EQ(a.request().url(), receiver_->Url("/hook"));
   EXPECT_EQ(a.request().method(), "POST");
-  EXPECT_EQ(a.request().body(), got.body);
+  EXPECT_EQ(a.request().body(), got.body);  // read back from the event
+  EXPECT_FALSE(a.request().body_forgotten());
   EXPECT_EQ(HeaderValue(a.request().headers(), "webhook-signature"),
             "[redacted]");
   EXPECT_EQ(HeaderValue(a.request().headers(), "webhook-id"), id);

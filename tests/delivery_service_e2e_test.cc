@@ -174,6 +174,9 @@ TEST_F(DeliveryE2eTest, WatchOutcomesStreamsWhatTheCallerMaySee) {
   EXPECT_EQ(ok.attempt().status(), v1::DeliveryAttempt::SUCCESSFUL);
   EXPECT_EQ(ok.attempt().message(), "200 OK");
   EXPECT_EQ(ok.attempt().event_id(), "e1");
+  // Not stored with the attempt: filled in from the event it was sent for.
+  EXPECT_EQ(ok.attempt().request().body(), EventBody("e1"));
+  EXPECT_FALSE(ok.attempt().request().body_forgotten());
   EXPECT_TRUE(ok.has_time());
   const v1::Outcome failed =
       OutcomesOf(all, v1::Outcome::ATTEMPT_FAILED, ops_fail.id())[0];
