@@ -29,11 +29,11 @@ void FillRequestBody(const EventRecord* event, AttemptRecord& attempt) {
   if (!attempt.has_request_body_reference()) return;
   const internal::RequestBodyReference& reference =
       attempt.request_body_reference();
-  absl::StatusOr<std::string> body =
-      event == nullptr
-          ? absl::NotFoundError("forgotten")
-          : RenderBody(*event, reference.representation(), reference.envelope());
-  if (!body.ok()) {
+  absl::StatusOr<std::string> body = absl::NotFoundError("no event");
+  if (event != nullptr) {
+    body = RenderBody(*event, reference.representation(), reference.envelope());
+  }
+  if (!body.ok()) {  // the event is gone, or lacks the representation
     attempt.clear_request_body();
     attempt.set_request_body_forgotten(true);
     return;

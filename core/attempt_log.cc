@@ -1,8 +1,8 @@
 #include "core/attempt_log.h"
 
 #include "common/status_macros.h"
-#include "core/attempt_body.h"
 #include "common/strings.h"
+#include "core/attempt_body.h"
 #include "core/errors.h"
 #include "core/page_token.h"
 #include "core/validation.h"

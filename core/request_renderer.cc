@@ -55,6 +55,32 @@ std::string_view PreviousSigningSecret(
   return subscription.previous_secret();
 }
 
+// The event's representation `name`; FAILED_PRECONDITION naming both when
+// the event lacks it.
+absl::StatusOr<const internal::RepresentationRecord*> RepresentationOf(
+    const internal::EventRecord& event, std::string_view name) {
+  auto it = event.representations().find(std::string(name));
+  if (it == event.representations().end()) {
+    return absl::FailedPreconditionError(StrCat(
+        "event \"", event.id(), "\" has no representation \"", name, "\""));
+  }
+  return &it->second;
+}
+
+// The body for `representation` of `event` in `envelope` (RenderBody).
+std::string BodyOf(const internal::EventRecord& event,
+                   const internal::RepresentationRecord& representation,
+                   int envelope) {
+  if (envelope != kEnvelopeStandardJson) return representation.body();
+  return StrCat(
+      "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
+      JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
+                                  absl::FromUnixMicros(event.occur_time_micros()),
+                                  absl::UTCTimeZone())),
+      ",\"data\":", representation.body().empty() ? "null" : representation.body(),
+      "}");
+}
+
 }  // namespace
 
 std::vector<std::string> SigningSecrets(
@@ -77,32 +103,20 @@ bool SameSigningSecrets(const internal::SubscriptionRecord& subscription,
 absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
                                        std::string_view representation_name,
                                        int envelope) {
-  auto it = event.representations().find(std::string(representation_name));
-  if (it == event.representations().end()) {
-    return absl::FailedPreconditionError(
-        StrCat("event \"", event.id(), "\" has no representation \"",
-               representation_name, "\""));
-  }
-  const internal::RepresentationRecord& representation = it->second;
-  if (envelope != kEnvelopeStandardJson) return representation.body();
-  return StrCat(
-      "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
-      JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
-                                  absl::FromUnixMicros(event.occur_time_micros()),
-                                  absl::UTCTimeZone())),
-      ",\"data\":", representation.body().empty() ? "null" : representation.body(),
-      "}");
+  ASSIGN_OR_RETURN(const internal::RepresentationRecord* representation,
+                   RepresentationOf(event, representation_name));
+  return BodyOf(event, *representation, envelope);
 }
 
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
     const WebhookSigner& signer, absl::Time now) {
+  ASSIGN_OR_RETURN(const internal::RepresentationRecord* found,
+                   RepresentationOf(event, delivery.representation()));
+  const internal::RepresentationRecord& representation = *found;
   HttpRequest request;
-  ASSIGN_OR_RETURN(request.body, RenderBody(event, delivery.representation(),
-                                            dialect.envelope()));
-  const internal::RepresentationRecord& representation =
-      event.representations().at(delivery.representation());
+  request.body = BodyOf(event, representation, dialect.envelope());
   request.url = delivery.target_url();
   request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
   const std::string& content_type = dialect.envelope() == kEnvelopeStandardJson ||
