@@ -279,14 +279,10 @@ absl::StatusOr<Row> RunIngest(Bench& bench, const Config& config,
   return r;
 }
 
+// Event `seq`'s body, --body_bytes long.
 std::string EventBody(int64_t seq) {
-  std::string body = StrCat(R"({"type":"employee","event":"added","seq":)", seq,
-                            R"(,"id":"emp-)", seq,
-                            R"(","name":"Ada Lovelace","title":"engineer",)"
-                            R"("pad":""})");
-  const size_t size = static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes));
-  if (body.size() < size) body.insert(body.size() - 2, size - body.size(), '.');
-  return body;
+  return DeliveryEventBody(
+      seq, static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes)));
 }
 
 absl::Status CreateSubscriptions(const NodeProcess& node, HttpReceiver* receiver,

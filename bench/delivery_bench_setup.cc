@@ -24,6 +24,7 @@
 #include "bench/http_receiver.h"
 #include "bench/observed_store.h"
 #include "bench/stats.h"
+#include "bench/workload.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/strings.h"
@@ -99,16 +100,10 @@ std::string Use(const ThreadTimes& t, double n, double seconds) {
 
 namespace {
 
-// The JSON body of event `seq`, padded to --body_bytes; the receiver finds
-// "seq" in it.
+// Event `seq`'s body, --body_bytes long.
 std::string EventBody(int64_t seq) {
-  const size_t size = static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes));
-  std::string body = StrCat(R"({"type":"employee","event":"added","seq":)", seq,
-                            R"(,"id":"emp-)", seq,
-                            R"(","name":"Ada Lovelace","title":"engineer",)"
-                            R"("pad":""})");
-  if (body.size() < size) body.insert(body.size() - 2, size - body.size(), '.');
-  return body;
+  return DeliveryEventBody(
+      seq, static_cast<size_t>(absl::GetFlag(FLAGS_body_bytes)));
 }
 
 int64_t ParseSeq(std::string_view body) {

@@ -180,4 +180,13 @@ core::IndexEntry Workload::ToIndexEntry(const SubscriptionSpec& spec,
                           .active = true};
 }
 
+std::string DeliveryEventBody(int64_t seq, size_t bytes) {
+  std::string body = StrCat(R"({"type":"employee","event":"added","seq":)", seq,
+                            R"(,"id":"emp-)", seq,
+                            R"(","name":"Ada Lovelace","title":"engineer",)"
+                            R"("pad":""})");
+  if (body.size() < bytes) body.insert(body.size() - 2, bytes - body.size(), '.');
+  return body;
+}
+
 }  // namespace webhooks::bench

@@ -106,6 +106,11 @@ class Workload {
   std::vector<size_t> start_;
 };
 
+// The JSON body of the delivery benchmarks' event `seq`, padded with dots
+// to `bytes` (the receiver finds "seq" in it): `delivery_bench` and
+// `cluster_bench` send the same events.
+std::string DeliveryEventBody(int64_t seq, size_t bytes);
+
 }  // namespace webhooks::bench
 
 #endif  // WEBHOOKS_BENCH_WORKLOAD_H_
