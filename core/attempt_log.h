@@ -3,6 +3,13 @@
 // are written once, when resolved, in the same batch as their delivery's
 // new state; attempts in flight live in memory with the dispatcher.
 //
+// The ring is one in storage too: attempt `seq` is stored under slot
+// `seq % keep` (keys::Attempt(subscription, slot)), so a new attempt
+// overwrites the one that falls out, and appending costs one write, not a
+// write and a delete. Records stored under their seq (before slots, or
+// under another `keep`) are read alike, ordered by their seq, and deleted
+// as they fall out.
+//
 //   AttemptLog log(store, 50);
 //   log.StageAppend(attempt, batch);   // assigns id and seq, prunes
 //   ...write batch...
@@ -66,9 +73,13 @@ class AttemptLog {
                                     std::string_view attempt_id) const;
 
  private:
+  struct Stored {
+    uint64_t seq;
+    uint64_t key;  // the number in its key: its slot, or its seq
+  };
   struct Ring {
     uint64_t next_seq = 0;
-    std::deque<uint64_t> resolved;  // seqs, oldest first
+    std::deque<Stored> resolved;  // oldest first
   };
   // Loads the ring from storage when it is not in memory.
   absl::StatusOr<Ring*> RingFor(std::string_view subscription_id)

@@ -142,7 +142,8 @@ std::string DeliveryOrderPrefix(std::string_view subscription_id,
 // The sequence number of a DeliveryOrder key.
 std::optional<uint64_t> ParseDeliveryOrderSeq(std::string_view key);
 
-// kAttempts: a subscription's attempts in the order made.
+// kAttempts: a subscription's attempts, by slot in its ring (seq % keep;
+// records stored before slots: by seq). core/attempt_log.h.
 std::string Attempt(std::string_view subscription_id, uint64_t seq);
 std::string AttemptsPrefix(std::string_view subscription_id);
 

@@ -40,7 +40,7 @@ enum class Column : int {
   kTransactionEvents,     // keys::TransactionEvent(tx key, event id) -> event
   kDeliveries,            // delivery id -> delivery record
   kDeliveryQueue,         // keys::QueueEntry(due, delivery id) -> ""
-  kAttempts,              // keys::Attempt(subscription id, seq) -> attempt
+  kAttempts,              // keys::Attempt(subscription id, slot) -> attempt
   kMeta,                  // store-wide values (schema version, counters)
   kTransactionDeadlines,  // keys::TransactionDeadline(when, tx key) -> ""
   kApiKeys,               // API key id -> ApiKeyRecord

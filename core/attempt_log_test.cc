@@ -1,0 +1,184 @@
+// AttemptLog: the ring in storage (one slot per kept attempt, overwritten
+// in turn), reading records stored under their seq before slots, a
+// smaller `keep`, listing newest first across pages, and Get.
+#include "core/attempt_log.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "storage/key_codec.h"
+#include "storage/memory_store.h"
+
+namespace webhooks::core {
+namespace {
+
+using storage::Column;
+
+AttemptRecord Resolved(std::string id, bool ok = true) {
+  AttemptRecord attempt;
+  attempt.set_id(std::move(id));
+  attempt.set_subscription_id("sub");
+  attempt.set_status(ok ? AttemptRecord::SUCCESSFUL : AttemptRecord::FAILED);
+  return attempt;
+}
+
+class AttemptLogTest : public ::testing::Test {
+ protected:
+  // Appends attempts named prefix0, prefix1, ... in one write each.
+  void Append(AttemptLog& log, const std::string& prefix, int count,
+              int first = 0) {
+    for (int i = first; i < first + count; ++i) {
+      AttemptRecord attempt = Resolved(absl::StrCat(prefix, i), i % 3 != 2);
+      storage::WriteBatch batch;
+      ASSERT_TRUE(log.StageAppend(attempt, batch).ok());
+      ASSERT_TRUE(store_.Write(batch).ok());
+    }
+  }
+  // The numbers in the stored keys, in key order.
+  std::vector<uint64_t> StoredKeys() {
+    std::vector<uint64_t> numbers;
+    EXPECT_TRUE(store_
+                    .ScanPrefix(Column::kAttempts,
+                                storage::keys::AttemptsPrefix("sub"),
+                                [&](std::string_view key, std::string_view) {
+                                  storage::KeyReader reader(key);
+                                  std::string sub;
+                                  uint64_t n = 0;
+                                  EXPECT_TRUE(reader.ReadString(&sub));
+                                  EXPECT_TRUE(reader.ReadUint64(&n));
+                                  numbers.push_back(n);
+                                  return true;
+                                })
+                    .ok());
+    return numbers;
+  }
+  // Every attempt, newest first, walking pages of `page_size`.
+  std::vector<std::string> ListIds(const AttemptLog& log, int page_size,
+                                   std::optional<AttemptRecord::Status> status =
+                                       std::nullopt) {
+    std::vector<std::string> ids;
+    std::string token;
+    for (int pages = 0; pages < 100; ++pages) {
+      absl::StatusOr<AttemptPage> page =
+          log.List("sub", status, page_size, token);
+      EXPECT_TRUE(page.ok()) << page.status();
+      if (!page.ok()) break;
+      EXPECT_LE(page->attempts.size(), static_cast<size_t>(page_size));
+      for (const AttemptRecord& a : page->attempts) ids.push_back(a.id());
+      token = page->next_page_token;
+      if (token.empty()) break;
+    }
+    return ids;
+  }
+
+  storage::MemoryStore store_;
+  Limits limits_;
+};
+
+TEST_F(AttemptLogTest, AFullRingOverwritesItsSlotsWithoutDeleting) {
+  AttemptLog log(&store_, 4, limits_);
+  Append(log, "a", 4);
+  EXPECT_EQ(StoredKeys(), (std::vector<uint64_t>{0, 1, 2, 3}));
+  // Past the ring's size: each append is one put into the oldest's slot.
+  AttemptRecord attempt = Resolved("a4");
+  storage::WriteBatch batch;
+  ASSERT_TRUE(log.StageAppend(attempt, batch).ok());
+  ASSERT_EQ(batch.size(), 1u);
+  EXPECT_EQ(batch.op(0).type, storage::WriteBatch::OpType::kPut);
+  EXPECT_EQ(batch.op(0).key, storage::keys::Attempt("sub", 0));
+  EXPECT_EQ(attempt.seq(), 4u);
+  ASSERT_TRUE(store_.Write(batch).ok());
+  Append(log, "a", 6, 5);
+  EXPECT_EQ(StoredKeys(), (std::vector<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(ListIds(log, 10),
+            (std::vector<std::string>{"a10", "a9", "a8", "a7"}));
+}
+
+TEST_F(AttemptLogTest, ListsNewestFirstAcrossPagesAndWithAStatus) {
+  AttemptLog log(&store_, 7, limits_);
+  Append(log, "a", 17);  // seqs 10..16 kept, in slots 3,4,5,6,0,1,2
+  EXPECT_EQ(ListIds(log, 3), (std::vector<std::string>{"a16", "a15", "a14",
+                                                        "a13", "a12", "a11",
+                                                        "a10"}));
+  // Failed: every third (i % 3 == 2).
+  EXPECT_EQ(ListIds(log, 1, AttemptRecord::FAILED),
+            (std::vector<std::string>{"a14", "a11"}));
+  absl::StatusOr<AttemptPage> page = log.List("sub", std::nullopt, 2, "");
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->attempts.size(), 2u);
+  EXPECT_EQ(page->attempts[0].seq(), 16u);
+  // A token of another listing (another status) is refused.
+  EXPECT_EQ(log.List("sub", AttemptRecord::FAILED, 2, page->next_page_token)
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AttemptLogTest, GetFindsKeptAttemptsOnly) {
+  AttemptLog log(&store_, 3, limits_);
+  Append(log, "a", 5);
+  absl::StatusOr<AttemptRecord> kept = log.Get("sub", "a3");
+  ASSERT_TRUE(kept.ok()) << kept.status();
+  EXPECT_EQ(kept->seq(), 3u);
+  EXPECT_EQ(log.Get("sub", "a1").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(AttemptLogTest, RecordsStoredUnderTheirSeqAreReadAndReplaced) {
+  // As stored before slots: keys are seqs, records without seq 0 have one.
+  storage::WriteBatch old;
+  for (uint64_t seq = 20; seq < 24; ++seq) {
+    AttemptRecord attempt = Resolved(absl::StrCat("old", seq));
+    attempt.set_seq(seq);
+    old.Put(Column::kAttempts, storage::keys::Attempt("sub", seq),
+            attempt.SerializeAsString());
+  }
+  ASSERT_TRUE(store_.Write(old).ok());
+  AttemptLog log(&store_, 4, limits_);
+  EXPECT_EQ(ListIds(log, 2),
+            (std::vector<std::string>{"old23", "old22", "old21", "old20"}));
+  // New attempts continue the seqs, in slots; the old records are deleted
+  // as they fall out.
+  Append(log, "n", 2);
+  EXPECT_EQ(StoredKeys(), (std::vector<uint64_t>{0, 1, 22, 23}));  // 24%4, 25%4
+  EXPECT_EQ(ListIds(log, 10),
+            (std::vector<std::string>{"n1", "n0", "old23", "old22"}));
+  Append(log, "n", 3, 2);
+  EXPECT_EQ(StoredKeys(), (std::vector<uint64_t>{0, 1, 2, 3}));
+  EXPECT_EQ(ListIds(log, 10),
+            (std::vector<std::string>{"n4", "n3", "n2", "n1"}));
+  // A fresh log (a restart) reads the same ring.
+  AttemptLog reloaded(&store_, 4, limits_);
+  Append(reloaded, "r", 1);
+  EXPECT_EQ(ListIds(reloaded, 10),
+            (std::vector<std::string>{"r0", "n4", "n3", "n2"}));
+}
+
+TEST_F(AttemptLogTest, ASmallerKeepShrinksTheRing) {
+  {
+    AttemptLog log(&store_, 6, limits_);
+    Append(log, "a", 9);  // seqs 3..8 in slots 3,4,5,0,1,2
+  }
+  AttemptLog log(&store_, 2, limits_);
+  Append(log, "b", 1);  // seq 9 into slot 1
+  EXPECT_EQ(ListIds(log, 10), (std::vector<std::string>{"b0", "a8"}));
+  EXPECT_EQ(StoredKeys().size(), 2u);
+  Append(log, "b", 3, 1);
+  EXPECT_EQ(ListIds(log, 10), (std::vector<std::string>{"b3", "b2"}));
+  EXPECT_EQ(StoredKeys(), (std::vector<uint64_t>{0, 1}));
+}
+
+TEST_F(AttemptLogTest, AFailedWriteIsForgottenOnceInvalidated) {
+  AttemptLog log(&store_, 3, limits_);
+  Append(log, "a", 3);
+  AttemptRecord lost = Resolved("lost");
+  storage::WriteBatch never_written;
+  ASSERT_TRUE(log.StageAppend(lost, never_written).ok());
+  log.Invalidate("sub");
+  Append(log, "a", 1, 3);
+  EXPECT_EQ(ListIds(log, 10), (std::vector<std::string>{"a3", "a2", "a1"}));
+}
+
+}  // namespace
+}  // namespace webhooks::core
