@@ -50,6 +50,8 @@ struct DeliveryDispatcher::FetchCache {
     std::unique_ptr<WebhookSigner> signer;
   };
   absl::flat_hash_map<std::string, Signer> signers;
+  // Emptied leases taken from spare_leases_, filled again by Launch.
+  std::vector<Lease> spare_leases;
 
   const WebhookSigner& SignerOf(const SubscriptionRecord& subscription,
                                 absl::Time now) {
@@ -182,6 +184,17 @@ bool DeliveryDispatcher::Fetch() {
   }
   cache.events.Clear();
   cache.dialects.clear();
+  {
+    absl::MutexLock lock(&spare_mu_);
+    if (cache.spare_leases.empty()) {
+      cache.spare_leases.swap(spare_leases_);
+    } else {
+      for (Lease& lease : spare_leases_) {
+        cache.spare_leases.push_back(std::move(lease));
+      }
+      spare_leases_.clear();
+    }
+  }
   bool storage_trouble = false;
   SendReleased(cache, storage_trouble);
   SendWaiting(cache, storage_trouble);
@@ -351,8 +364,12 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
     if (throttled) throttle_.Return(delivery.subscription_id());
     return;
   }
-  AttemptRecord attempt;
   Lease lease;
+  if (!cache.spare_leases.empty()) {
+    lease = std::move(cache.spare_leases.back());
+    cache.spare_leases.pop_back();
+  }
+  AttemptRecord& attempt = lease.attempt;
   absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt, lease, cache);
   if (!request.ok()) {
     const int64_t due_micros = delivery.next_attempt_micros();
@@ -376,7 +393,6 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   const int64_t since_commit_micros =
       attempt.create_time_micros() - delivery.create_time_micros();
   lease.delivery = std::move(delivery);
-  lease.attempt = std::move(attempt);
   lease.throttled = throttled;
   {
     absl::MutexLock lock(&mu_);

@@ -145,6 +145,11 @@ class DeliveryDispatcher {
     std::vector<absl::Duration> retries;
     bool throttled = false;   // took from throttle_: Done when it ends
   };
+  // Empties a lease whose outcome was written so the fetch thread can fill
+  // it again: its records keep their strings' and headers' storage, and
+  // what they allocated is freed (if ever) on the thread that allocated
+  // it. False when it holds too much to keep (a large response).
+  static bool ClearForReuse(Lease& lease);
   struct Arrival {
     std::string delivery_id;
     HttpResult result;
@@ -272,6 +277,10 @@ class DeliveryDispatcher {
   // when an attempt ends).
   absl::Time throttle_wake_ ABSL_GUARDED_BY(mu_) = absl::InfiniteFuture();
   DeliveryThrottle throttle_;
+  // Leases the writer emptied (ClearForReuse), for the fetch thread to
+  // take; never more than max_leased.
+  absl::Mutex spare_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::vector<Lease> spare_leases_ ABSL_GUARDED_BY(spare_mu_);
   // Only the fetch thread touches it.
   std::unique_ptr<FetchCache> cache_;
   std::thread fetch_thread_;

@@ -13,7 +13,26 @@ namespace {
 
 int64_t Micros(absl::Time t) { return absl::ToUnixMicros(t); }
 
+// A lease whose response kept more than this is not reused: its storage
+// would stay allocated while it waits to be filled again.
+constexpr size_t kMaxReusedResponseBytes = 4 << 10;
+constexpr int kMaxReusedResponseHeaders = 32;
+
 }  // namespace
+
+bool DeliveryDispatcher::ClearForReuse(Lease& lease) {
+  if (lease.attempt.response_body().capacity() > kMaxReusedResponseBytes ||
+      lease.attempt.response_headers_size() > kMaxReusedResponseHeaders) {
+    return false;
+  }
+  lease.delivery.Clear();
+  lease.attempt.Clear();
+  lease.event.reset();
+  lease.owner.clear();
+  lease.retries.clear();
+  lease.throttled = false;
+  return true;
+}
 
 void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   const absl::Time now = deps_.clock->Now();
@@ -156,6 +175,24 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       deps_.registry->RecordAttemptOutcomes(health, options_.failure_limit);
   stats_.in_flight -= static_cast<int64_t>(done.size());
   Release(std::move(done), to_note);
+  // The leases go back to the fetch thread, emptied but with their storage.
+  size_t kept = 0;
+  for (size_t i = 0; i < leases.size(); ++i) {
+    if (!ClearForReuse(leases[i])) continue;
+    if (kept != i) leases[kept] = std::move(leases[i]);
+    ++kept;
+  }
+  leases.resize(kept);
+  {
+    absl::MutexLock lock(&spare_mu_);
+    const size_t room =
+        static_cast<size_t>(options_.max_leased) > spare_leases_.size()
+            ? static_cast<size_t>(options_.max_leased) - spare_leases_.size()
+            : 0;
+    for (size_t i = 0; i < leases.size() && i < room; ++i) {
+      spare_leases_.push_back(std::move(leases[i]));
+    }
+  }
   if (deps_.outcomes == nullptr) return;
   for (OutcomeNotice& notice : notices) deps_.outcomes->Publish(notice);
   if (!deactivated.ok()) return;
