@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/delivery_bench.h"
@@ -80,7 +82,23 @@ ThreadTimes ThreadSched(int tid) {
   std::ifstream in(StrCat("/proc/self/task/", tid, "/schedstat"));
   uint64_t cpu_ns = 0, wait_ns = 0;
   in >> cpu_ns >> wait_ns;
-  return {static_cast<double>(cpu_ns) / 1e9, static_cast<double>(wait_ns) / 1e9};
+  ThreadTimes times{static_cast<double>(cpu_ns) / 1e9,
+                    static_cast<double>(wait_ns) / 1e9};
+  std::ifstream status(StrCat("/proc/self/task/", tid, "/status"));
+  std::string line;
+  while (std::getline(status, line)) {
+    double* field = absl::StartsWith(line, "voluntary_ctxt_switches:")
+                        ? &times.blocked
+                    : absl::StartsWith(line, "nonvoluntary_ctxt_switches:")
+                        ? &times.preempted
+                        : nullptr;
+    if (field != nullptr) {
+      (void)absl::SimpleAtod(absl::StripAsciiWhitespace(
+                                 line.substr(line.find(':') + 1)),
+                             field);
+    }
+  }
+  return times;
 }
 
 ThreadTimes ThreadsSched(const std::vector<int>& tids) {
@@ -89,12 +107,14 @@ ThreadTimes ThreadsSched(const std::vector<int>& tids) {
   return sum;
 }
 
-// "0.35 cores (+0.20 waiting for a CPU), 60.4 us CPU per delivery"
 std::string Use(const ThreadTimes& t, double n, double seconds) {
-  char text[160];
+  char text[240];
+  const double per_1000 = n > 0 ? 1000 / n : 0;
   std::snprintf(text, sizeof(text),
-                "%.2f cores (+%.2f waiting for a CPU), %.1f us CPU each",
-                t.cpu / seconds, t.waiting / seconds, n > 0 ? t.cpu * 1e6 / n : 0);
+                "%.2f cores (+%.2f waiting for a CPU), %.1f us CPU each, "
+                "switched out %.0f (%.0f preempted) per 1000",
+                t.cpu / seconds, t.waiting / seconds, n > 0 ? t.cpu * 1e6 / n : 0,
+                (t.blocked + t.preempted) * per_1000, t.preempted * per_1000);
   return text;
 }
 
