@@ -95,11 +95,17 @@ absl::Status AttemptLog::StageAppend(AttemptRecord& attempt,
             storage::keys::Attempt(attempt.subscription_id(), slot),
             attempt.SerializeAsString());
   // What was stored in the slot is overwritten: the oldest, once the ring
-  // is full of slotted records.
+  // is full of slotted records (checked first); otherwise any (a ring not
+  // yet full, or holding records stored by seq, is searched).
   std::deque<Stored>& resolved = ring->resolved;
-  auto overwritten = std::find_if(resolved.begin(), resolved.end(),
-                                  [&](const Stored& s) { return s.key == slot; });
-  if (overwritten != resolved.end()) resolved.erase(overwritten);
+  if (!resolved.empty() && resolved.front().key == slot) {
+    resolved.pop_front();
+  } else {
+    auto overwritten =
+        std::find_if(resolved.begin(), resolved.end(),
+                     [&](const Stored& s) { return s.key == slot; });
+    if (overwritten != resolved.end()) resolved.erase(overwritten);
+  }
   if (attempt.status() != AttemptRecord::PENDING) {
     resolved.push_back(Stored{seq, slot});
   }
