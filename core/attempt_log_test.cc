@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/page_token.h"
 #include "gtest/gtest.h"
 #include "storage/key_codec.h"
 #include "storage/memory_store.h"
@@ -114,6 +115,23 @@ TEST_F(AttemptLogTest, ListsNewestFirstAcrossPagesAndWithAStatus) {
                 .status()
                 .code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(AttemptLogTest, ATokenOfTheKeyedListingIsRefused) {
+  AttemptLog log(&store_, 5, limits_);
+  Append(log, "a", 3);
+  // Signed and for this listing, but holding a key, as tokens did before
+  // the ring had slots.
+  const std::string old = EncodePageToken(
+      RequestFingerprint({"sub", "-1"}), storage::keys::Attempt("sub", 2));
+  absl::StatusOr<AttemptPage> page = log.List("sub", std::nullopt, 2, old);
+  EXPECT_EQ(page.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(page.status().message().find("page_token: not a token of this "
+                                        "listing (was it issued by an older"),
+            std::string::npos)
+      << page.status();
+  // The same listing from the start still works.
+  EXPECT_EQ(ListIds(log, 2), (std::vector<std::string>{"a2", "a1", "a0"}));
 }
 
 TEST_F(AttemptLogTest, GetFindsKeptAttemptsOnly) {
