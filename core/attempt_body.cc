@@ -1,11 +1,11 @@
 #include "core/attempt_body.h"
 
 #include <algorithm>
-#include <optional>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "core/delivery_events.h"
 #include "core/request_renderer.h"
 
@@ -45,28 +45,22 @@ void FillRequestBody(const EventRecord* event, AttemptRecord& attempt) {
 
 absl::Status FillRequestBodies(const storage::Store& store,
                                std::span<AttemptRecord> attempts) {
+  DeliveryEvents events(&store);
   std::vector<std::string> keys;
-  absl::flat_hash_map<std::string, std::optional<EventRecord>> events;
   for (const AttemptRecord& attempt : attempts) {
-    if (!attempt.has_request_body_reference()) continue;
-    const std::string& key = attempt.request_body_reference().event_key();
-    if (events.emplace(key, std::nullopt).second) keys.push_back(key);
+    if (attempt.has_request_body_reference()) {
+      keys.push_back(attempt.request_body_reference().event_key());
+    }
   }
   if (keys.empty()) return absl::OkStatus();
-  absl::StatusOr<std::vector<std::optional<std::string>>> values =
-      store.MultiGet(storage::Column::kTransactionEvents, keys);
-  if (!values.ok()) return values.status();
-  for (size_t i = 0; i < keys.size() && i < values->size(); ++i) {
-    if (!(*values)[i].has_value()) continue;
-    EventRecord event;
-    // A corrupt event gives no body: it reads as forgotten.
-    if (event.ParseFromString(*(*values)[i])) events[keys[i]] = std::move(event);
-  }
+  events.PrefetchKeys(std::move(keys));
   for (AttemptRecord& attempt : attempts) {
     if (!attempt.has_request_body_reference()) continue;
-    const std::optional<EventRecord>& event =
-        events[attempt.request_body_reference().event_key()];
-    FillRequestBody(event.has_value() ? &*event : nullptr, attempt);
+    absl::StatusOr<std::shared_ptr<const EventRecord>> event =
+        events.GetByKey(attempt.request_body_reference().event_key());
+    // A corrupt event gives no body: it reads as forgotten.
+    if (!event.ok() && !absl::IsDataLoss(event.status())) return event.status();
+    FillRequestBody(event.ok() ? event->get() : nullptr, attempt);
   }
   return absl::OkStatus();
 }

@@ -21,12 +21,16 @@ std::string DeliveryEvents::KeyOf(const DeliveryRecord& delivery) {
 
 void DeliveryEvents::Prefetch(std::span<const DeliveryRecord> deliveries) {
   std::vector<std::string> keys;
+  keys.reserve(deliveries.size());
+  for (const DeliveryRecord& delivery : deliveries) keys.push_back(KeyOf(delivery));
+  PrefetchKeys(std::move(keys));
+}
+
+void DeliveryEvents::PrefetchKeys(std::vector<std::string> keys) {
   absl::flat_hash_set<std::string> asked;
-  for (const DeliveryRecord& delivery : deliveries) {
-    std::string key = KeyOf(delivery);
-    if (events_.contains(key) || !asked.insert(key).second) continue;
-    keys.push_back(std::move(key));
-  }
+  std::erase_if(keys, [&](const std::string& key) {
+    return events_.contains(key) || !asked.insert(key).second;
+  });
   if (keys.empty()) return;
   absl::StatusOr<std::vector<std::optional<std::string>>> values =
       store_->MultiGet(storage::Column::kTransactionEvents, keys);
@@ -37,9 +41,8 @@ void DeliveryEvents::Prefetch(std::span<const DeliveryRecord> deliveries) {
   }
 }
 
-absl::StatusOr<std::shared_ptr<const EventRecord>> DeliveryEvents::Get(
-    const DeliveryRecord& delivery) {
-  std::string key = KeyOf(delivery);
+absl::StatusOr<std::shared_ptr<const EventRecord>> DeliveryEvents::GetByKey(
+    std::string key) {
   auto it = events_.find(key);
   if (it != events_.end()) return it->second;
   absl::StatusOr<std::optional<std::string>> bytes =

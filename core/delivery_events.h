@@ -1,9 +1,9 @@
-// The events that one fetch of the dispatcher sends, read from the store at
-// most once per fetch: those of every delivery the fetch took in one
-// Store::MultiGet (one round trip on PostgreSQL, where reading them one by
-// one cost a round trip per delivery), any other on first use. Events are
-// kept only until Clear (the next fetch): a transaction that is forgotten
-// meanwhile is seen as gone by the next fetch.
+// Stored events read at most once each: those of every delivery one fetch
+// of the dispatcher took (or of every attempt on a page, core/attempt_body.h)
+// in one Store::MultiGet (one round trip on PostgreSQL, where reading them
+// one by one cost a round trip per delivery), any other on first use.
+// Events are kept only until Clear (the dispatcher's next fetch): a
+// transaction that is forgotten meanwhile is seen as gone by the next fetch.
 //
 //   events.Clear();
 //   events.Prefetch(due);                       // one read
@@ -16,6 +16,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
@@ -37,11 +38,18 @@ class DeliveryEvents {
   // Reads, in one MultiGet, the events of `deliveries` not read yet. A
   // failed read is not an error here: Get meets it again, per delivery.
   void Prefetch(std::span<const internal::DeliveryRecord> deliveries);
+  // The same for the events stored at `keys` (KeyOf).
+  void PrefetchKeys(std::vector<std::string> keys);
 
   // The event of `delivery`: null when it is no longer stored; DATA_LOSS
   // when it is corrupt; the store's error when it cannot be read.
   absl::StatusOr<std::shared_ptr<const internal::EventRecord>> Get(
-      const internal::DeliveryRecord& delivery);
+      const internal::DeliveryRecord& delivery) {
+    return GetByKey(KeyOf(delivery));
+  }
+  // The same for the event stored at `key` (KeyOf).
+  absl::StatusOr<std::shared_ptr<const internal::EventRecord>> GetByKey(
+      std::string key);
 
  private:
   // Parses `bytes` (nullopt: absent) into events_[key].
