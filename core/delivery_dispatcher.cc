@@ -52,6 +52,8 @@ struct DeliveryDispatcher::FetchCache {
   absl::flat_hash_map<std::string, Signer> signers;
   // Emptied leases taken from spare_leases_, filled again by Launch.
   std::vector<Lease> spare_leases;
+  // The emptied records those leases held, for the next scan to parse into.
+  std::vector<DeliveryRecord> spare_records;
 
   const WebhookSigner& SignerOf(const SubscriptionRecord& subscription,
                                 absl::Time now) {
@@ -199,10 +201,12 @@ bool DeliveryDispatcher::Fetch() {
   SendReleased(cache, storage_trouble);
   SendWaiting(cache, storage_trouble);
   absl::StatusOr<std::vector<DeliveryRecord>> due = deps_.queue->NextDue(
-      deps_.clock->Now(), limit, [this](std::string_view id) {
+      deps_.clock->Now(), limit,
+      [this](std::string_view id) {
         absl::MutexLock lock(&mu_);
         return Busy(id);
-      });
+      },
+      &cache.spare_records);
   if (!due.ok()) storage_trouble = true;
   if (due.ok()) {
     cache.events.Prefetch(*due);
@@ -392,7 +396,10 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   const bool first_attempt = delivery.attempt_count() == 0;
   const int64_t since_commit_micros =
       attempt.create_time_micros() - delivery.create_time_micros();
-  lease.delivery = std::move(delivery);
+  lease.delivery = std::move(delivery);  // a swap: `delivery` is now empty
+  if (cache.spare_records.size() < static_cast<size_t>(options_.max_leased)) {
+    cache.spare_records.push_back(std::move(delivery));
+  }
   lease.throttled = throttled;
   {
     absl::MutexLock lock(&mu_);
@@ -477,8 +484,8 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   attempt.set_request_url(request.url);
   attempt.set_request_method(request.method);
   CopyRedactedHeaders(request.headers, attempt.mutable_request_headers());
-  ReferToRequestBody(delivery, dialect.envelope(), options_.max_recorded_body,
-                     attempt);
+  ReferToRequestBody(delivery, cache.events.KeyFor(delivery),
+                     dialect.envelope(), options_.max_recorded_body, attempt);
   lease.event = std::move(stored);
   attempt.set_create_time_micros(Micros(now));
   return std::move(request);

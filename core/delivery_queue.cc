@@ -61,11 +61,15 @@ uint64_t EndMicros(absl::Time now) {
          1;
 }
 
+absl::Status Corrupt(std::string_view id) {
+  return absl::DataLossError(StrCat("stored delivery \"", id, "\" is corrupt"));
+}
+
 absl::StatusOr<DeliveryRecord> Parse(std::string_view id,
                                      std::string_view bytes) {
   DeliveryRecord record;
   if (!record.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return absl::DataLossError(StrCat("stored delivery \"", id, "\" is corrupt"));
+    return Corrupt(id);
   }
   return record;
 }
@@ -148,12 +152,18 @@ bool DeliveryQueue::DueCollector::Add(std::string_view entry_key,
     to_read_.emplace_back(std::move(entry->delivery_id));
     return true;
   }
-  absl::StatusOr<DeliveryRecord> record = Parse(entry->delivery_id, value);
-  if (!record.ok()) {
-    error_ = record.status();
+  if (spare_ != nullptr && !spare_->empty()) {
+    due_.push_back(std::move(spare_->back()));  // its storage, not a copy
+    spare_->pop_back();
+  } else {
+    due_.emplace_back();
+  }
+  if (!due_.back().ParseFromArray(value.data(),
+                                  static_cast<int>(value.size()))) {
+    due_.pop_back();
+    error_ = Corrupt(entry->delivery_id);
     return false;
   }
-  due_.push_back(*std::move(record));
   return true;
 }
 
@@ -180,9 +190,10 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Finish(
 
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
     std::string_view prefix, uint64_t from_micros, absl::Time now, int limit,
-    SkipFn skip, uint64_t* last_due) const {
+    SkipFn skip, uint64_t* last_due,
+    std::vector<DeliveryRecord>* spare) const {
   if (limit <= 0) return std::vector<DeliveryRecord>();
-  DueCollector collected(skip);
+  DueCollector collected(skip, spare);
   RETURN_IF_ERROR(store_->Scan(
       Column::kDeliveryQueue,
       from_micros == 0 ? std::string(prefix)
@@ -218,7 +229,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
 }
 
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
-    absl::Time now, int limit, SkipFn skip) {
+    absl::Time now, int limit, SkipFn skip,
+    std::vector<DeliveryRecord>* spare) {
   // Other nodes enqueue into these partitions too, at due times this node
   // never hears of: each partition is scanned from its head. The partitions
   // take turns at going first, so one with a long backlog cannot keep the
@@ -250,7 +262,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
     std::string prefix =
         PartitionPrefix(owned[(first + i) % owned.size()], partitions_);
     parts.push_back(Part{prefix, prefix});
-    collected.emplace_back(skip);
+    collected.emplace_back(skip, spare);
   }
   size_t found = 0;
   while (found < static_cast<size_t>(limit)) {
@@ -305,9 +317,10 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
 }
 
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
-    absl::Time now, int limit, SkipFn skip) {
+    absl::Time now, int limit, SkipFn skip,
+    std::vector<DeliveryRecord>* spare) {
   absl::MutexLock lock(&scan_mu_);
-  if (partitions_ > 1) return NextDueInPartitions(now, limit, skip);
+  if (partitions_ > 1) return NextDueInPartitions(now, limit, skip, spare);
   // Entries noted from here on may be missed by this scan; they lower the
   // mark for the next one.
   const int64_t noted = noted_min_.exchange(kNothingQueued);
@@ -322,7 +335,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
   uint64_t last_due =
       static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) + 1;
   absl::StatusOr<std::vector<DeliveryRecord>> due =
-      Scan("", from, now, limit, skip, &last_due);
+      Scan("", from, now, limit, skip, &last_due, spare);
   low_water_ = due.ok() ? last_due : from;
   return due;
 }

@@ -134,9 +134,13 @@ class DeliveryQueue {
 
   // Like Due, but from the low-water mark, leaving out what `skip` names.
   // For one caller at a time (the dispatcher), who must note what it leaves
-  // pending (see above).
-  absl::StatusOr<std::vector<DeliveryRecord>> NextDue(absl::Time now,
-                                                      int limit, SkipFn skip)
+  // pending (see above). Records are parsed into those taken from the back
+  // of `spare` (if given) while it has any: emptied records keep their
+  // strings' storage, so a steady caller that hands them back allocates
+  // little.
+  absl::StatusOr<std::vector<DeliveryRecord>> NextDue(
+      absl::Time now, int limit, SkipFn skip,
+      std::vector<DeliveryRecord>* spare = nullptr)
       ABSL_LOCKS_EXCLUDED(scan_mu_);
 
   // NOT_FOUND when there is no such delivery.
@@ -153,7 +157,8 @@ class DeliveryQueue {
   // hold, and the ids of old entries without one (read by Finish).
   class DueCollector {
    public:
-    explicit DueCollector(SkipFn skip) : skip_(skip) {}
+    DueCollector(SkipFn skip, std::vector<DeliveryRecord>* spare)
+        : skip_(skip), spare_(spare) {}
     // `entry_key` without its partition prefix. False when the record is
     // corrupt (the scan must stop; Finish reports it).
     bool Add(std::string_view entry_key, std::string_view value);
@@ -164,6 +169,7 @@ class DeliveryQueue {
    private:
     friend class DeliveryQueue;
     SkipFn skip_;
+    std::vector<DeliveryRecord>* spare_;  // may be null
     std::vector<DeliveryRecord> due_;
     std::vector<std::string> to_read_;
     absl::Status error_;
@@ -179,9 +185,12 @@ class DeliveryQueue {
                                                    uint64_t from_micros,
                                                    absl::Time now, int limit,
                                                    SkipFn skip,
-                                                   uint64_t* last_due) const;
+                                                   uint64_t* last_due,
+                                                   std::vector<DeliveryRecord>*
+                                                       spare = nullptr) const;
   absl::StatusOr<std::vector<DeliveryRecord>> NextDueInPartitions(
-      absl::Time now, int limit, SkipFn skip)
+      absl::Time now, int limit, SkipFn skip,
+      std::vector<DeliveryRecord>* spare)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
 
   storage::Store* const store_;

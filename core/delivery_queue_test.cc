@@ -176,6 +176,38 @@ TEST_F(DeliveryQueueTest, ReadsQueueEntriesWithoutACopyOfTheRecord) {
   EXPECT_EQ(DueIds(1000), (std::vector<std::string>{"b", "a"}));
 }
 
+TEST_F(DeliveryQueueTest, NextDueParsesIntoSpareRecordsAsIfFresh) {
+  DeliveryRecord a = Delivery("a", 100);
+  a.set_subscription_id("sub_a");
+  Apply(nullptr, a);
+  Apply(nullptr, Delivery("b", 200));
+  // Spares still holding another delivery's fields: nothing of them shows.
+  DeliveryRecord stale = Delivery("stale", 7);
+  stale.set_subscription_id("sub_stale");
+  stale.set_attempt_count(3);
+  std::vector<DeliveryRecord> spare(1, stale);
+  auto due = queue_.NextDue(absl::FromUnixMicros(1000), 10,
+                            [](std::string_view) { return false; }, &spare);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 2u);
+  EXPECT_EQ((*due)[0].SerializeAsString(), a.SerializeAsString());
+  EXPECT_EQ((*due)[1].SerializeAsString(), Delivery("b", 200).SerializeAsString());
+  EXPECT_TRUE(spare.empty());  // the one spare was used, then fresh ones
+
+  // A corrupt entry is reported as before, with spares or without.
+  storage::WriteBatch batch;
+  batch.Put(storage::Column::kDeliveryQueue,
+            storage::keys::QueueEntry(300, "bad"), "\xff\xff\xff");
+  ASSERT_TRUE(store_.Write(batch).ok());
+  queue_.NoteEnqueued(0);
+  spare.assign(3, stale);
+  due = queue_.NextDue(absl::FromUnixMicros(1000), 10,
+                       [](std::string_view) { return false; }, &spare);
+  EXPECT_EQ(due.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(due.status().message().find("\"bad\""), std::string::npos)
+      << due.status();
+}
+
 TEST_F(DeliveryQueueTest, NextDueRescansFromTheHeadPeriodically) {
   const int64_t t0 = 1'000'000'000;
   auto due = queue_.NextDue(absl::FromUnixMicros(t0), 10,

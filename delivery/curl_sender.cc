@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -54,7 +55,11 @@ struct Transfer {
   // receiver's address was checked by the DestinationResolver.
   bool proxied = false;
   CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
+  // The header lines, each NUL-terminated, and the list curl reads over
+  // them (curl never changes or frees it): two blocks, where
+  // curl_slist_append would allocate two per line.
+  std::string header_text;
+  std::vector<curl_slist> headers;
   curl_slist* connect_to = nullptr;
   std::shared_ptr<CURLU> url;  // parsed once per URL (CurlSenderImpl::urls_)
   ConnectGuard guard;
@@ -235,6 +240,7 @@ void CurlSenderImpl::Loop() {
   while (true) {
     Inbox::Batch batch = inbox_.Take();
     for (Pending& pending : batch.pending) Admit(std::move(pending));
+    inbox_.Recycle(std::move(batch.pending));
     const bool stopping = batch.stopping;
     const absl::Time deadline = batch.deadline;
     if (stopping) {
@@ -348,13 +354,19 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
 }
 
 CURLcode CurlSenderImpl::Configure(Transfer* t) {
-  const bool listed =
-      VisitCurlHeaderLines(t->pending.request.headers, [t](const char* line) {
-        curl_slist* list = curl_slist_append(t->headers, line);
-        if (list != nullptr) t->headers = list;
-        return list != nullptr;
-      });
-  if (!listed) return CURLE_OUT_OF_MEMORY;
+  t->header_text.clear();
+  t->headers.clear();
+  VisitCurlHeaderLines(t->pending.request.headers, [t](const char* line) {
+    t->header_text.append(line).push_back('\0');  // checked: no NUL inside
+    return true;
+  });
+  char* const end = t->header_text.data() + t->header_text.size();
+  for (char* line = t->header_text.data(); line < end; line += strlen(line) + 1) {
+    t->headers.push_back(curl_slist{line, nullptr});
+  }
+  for (size_t i = 1; i < t->headers.size(); ++i) {
+    t->headers[i - 1].next = &t->headers[i];
+  }
   const core::HttpRequest& request = t->pending.request;
   t->proxied = Proxied(t->pending);
   if (t->proxied) {
@@ -392,7 +404,7 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
       // and would hold the other transfers back until then.
       .Set(CURLOPT_PIPEWAIT,
            absl::StartsWith(t->pending.checked.url, "https:") ? 1L : 0L)
-      .Set(CURLOPT_HTTPHEADER, t->headers)
+      .Set(CURLOPT_HTTPHEADER, t->headers.empty() ? nullptr : &t->headers[0])
       .Set(CURLOPT_WRITEDATA, static_cast<void*>(t))
       .Set(CURLOPT_HEADERDATA, static_cast<void*>(t))
       .Set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(t))
@@ -432,8 +444,6 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   curl_multi_remove_handle(multi_, easy);  // fine when it was never added
   in_flight_.fetch_sub(1);
   scheduler_.Finished(transfer->pending.checked.destination);
-  curl_slist_free_all(transfer->headers);
-  transfer->headers = nullptr;
   curl_slist_free_all(transfer->connect_to);
   transfer->connect_to = nullptr;
   transfer->easy = nullptr;

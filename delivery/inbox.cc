@@ -19,9 +19,19 @@ Inbox::Batch Inbox::Take() {
   Batch batch;
   absl::MutexLock lock(&mu_);
   batch.pending.swap(pending_);
+  pending_.swap(spare_);
   batch.stopping = stopping_;
   batch.deadline = deadline_;
   return batch;
+}
+
+void Inbox::Recycle(std::vector<Pending> taken) {
+  // A burst's vector is not kept: its storage would stay allocated.
+  constexpr size_t kMaxKeptCapacity = 4096;
+  taken.clear();
+  if (taken.capacity() > kMaxKeptCapacity) return;
+  absl::MutexLock lock(&mu_);
+  if (taken.capacity() > spare_.capacity()) spare_.swap(taken);
 }
 
 void Inbox::Stop(absl::Duration grace) {
