@@ -14,12 +14,13 @@ namespace webhooks::core {
 using internal::AttemptRecord;
 using internal::EventRecord;
 
-void ReferToRequestBody(const internal::DeliveryRecord& delivery, int envelope,
+void ReferToRequestBody(const internal::DeliveryRecord& delivery,
+                        const std::string& event_key, int envelope,
                         size_t max_bytes, AttemptRecord& attempt) {
   attempt.clear_request_body();
   internal::RequestBodyReference& reference =
       *attempt.mutable_request_body_reference();
-  reference.set_event_key(DeliveryEvents::KeyOf(delivery));
+  reference.set_event_key(event_key);
   reference.set_representation(delivery.representation());
   reference.set_envelope(envelope);
   reference.set_max_bytes(max_bytes);

@@ -7,7 +7,8 @@
 // request_body_forgotten, with an empty body, as other webhook services
 // treat payloads past their retention.
 //
-//   ReferToRequestBody(delivery, dialect.envelope(), 64 << 10, attempt);
+//   ReferToRequestBody(delivery, DeliveryEvents::KeyOf(delivery),
+//                      dialect.envelope(), 64 << 10, attempt);
 //   ...
 //   RETURN_IF_ERROR(FillRequestBodies(store, page.attempts));
 #ifndef WEBHOOKS_CORE_ATTEMPT_BODY_H_
@@ -15,6 +16,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 
 #include "absl/status/status.h"
 #include "storage/store.h"
@@ -23,8 +25,10 @@
 namespace webhooks::core {
 
 // Makes `attempt` refer to the body `delivery` is sent with in `envelope`
-// (a DialectEnvelope), of which it keeps `max_bytes`.
-void ReferToRequestBody(const internal::DeliveryRecord& delivery, int envelope,
+// (a DialectEnvelope), of which it keeps `max_bytes`; `event_key` is
+// DeliveryEvents::KeyOf(delivery), which the caller has at hand.
+void ReferToRequestBody(const internal::DeliveryRecord& delivery,
+                        const std::string& event_key, int envelope,
                         size_t max_bytes, internal::AttemptRecord& attempt);
 
 // Fills in the request_body of an attempt that refers to it, from `event`

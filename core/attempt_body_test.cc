@@ -39,8 +39,26 @@ AttemptRecord Referring(const DeliveryRecord& delivery, int envelope,
                         size_t max_bytes) {
   AttemptRecord attempt;
   attempt.set_request_body("stale");
-  ReferToRequestBody(delivery, envelope, max_bytes, attempt);
+  ReferToRequestBody(delivery, DeliveryEvents::KeyOf(delivery), envelope,
+                     max_bytes, attempt);
   return attempt;
+}
+
+TEST(AttemptBodyTest, KeyForIsKeyOfWhicheverFieldChanges) {
+  storage::MemoryStore store;
+  DeliveryEvents events(&store);
+  DeliveryRecord a = Delivery("tx");
+  DeliveryRecord other_owner = a;
+  other_owner.set_transaction_owner("pub2");
+  DeliveryRecord other_transaction = Delivery("tx2");
+  DeliveryRecord other_event = a;
+  other_event.set_event_id("e2");
+  for (const DeliveryRecord* d :
+       {&a, &a, &other_owner, &a, &other_transaction, &other_event, &a}) {
+    EXPECT_EQ(events.KeyFor(*d), DeliveryEvents::KeyOf(*d));
+  }
+  EXPECT_NE(DeliveryEvents::KeyOf(a), DeliveryEvents::KeyOf(other_owner));
+  EXPECT_NE(DeliveryEvents::KeyOf(a), DeliveryEvents::KeyOf(other_event));
 }
 
 TEST(AttemptBodyTest, ReferenceReplacesTheBody) {

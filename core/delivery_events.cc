@@ -19,10 +19,25 @@ std::string DeliveryEvents::KeyOf(const DeliveryRecord& delivery) {
       delivery.event_id());
 }
 
+const std::string& DeliveryEvents::KeyFor(const DeliveryRecord& delivery) {
+  if (!has_last_ || delivery.event_id() != last_event_ ||
+      delivery.transaction_id() != last_transaction_ ||
+      delivery.transaction_owner() != last_owner_) {
+    last_key_ = KeyOf(delivery);
+    last_owner_ = delivery.transaction_owner();
+    last_transaction_ = delivery.transaction_id();
+    last_event_ = delivery.event_id();
+    has_last_ = true;
+  }
+  return last_key_;
+}
+
 void DeliveryEvents::Prefetch(std::span<const DeliveryRecord> deliveries) {
   std::vector<std::string> keys;
-  keys.reserve(deliveries.size());
-  for (const DeliveryRecord& delivery : deliveries) keys.push_back(KeyOf(delivery));
+  for (const DeliveryRecord& delivery : deliveries) {
+    const std::string& key = KeyFor(delivery);
+    if (keys.empty() || keys.back() != key) keys.push_back(key);
+  }
   PrefetchKeys(std::move(keys));
 }
 
@@ -42,13 +57,13 @@ void DeliveryEvents::PrefetchKeys(std::vector<std::string> keys) {
 }
 
 absl::StatusOr<std::shared_ptr<const EventRecord>> DeliveryEvents::GetByKey(
-    std::string key) {
+    const std::string& key) {
   auto it = events_.find(key);
   if (it != events_.end()) return it->second;
   absl::StatusOr<std::optional<std::string>> bytes =
       store_->Get(storage::Column::kTransactionEvents, key);
   if (!bytes.ok()) return bytes.status();
-  return Keep(std::move(key), *bytes);
+  return Keep(key, *bytes);
 }
 
 absl::StatusOr<std::shared_ptr<const EventRecord>> DeliveryEvents::Keep(

@@ -32,6 +32,10 @@ class DeliveryEvents {
   // The key of a delivery's event in Column::kTransactionEvents (two
   // owners' transactions may share an id: the key names the owner).
   static std::string KeyOf(const internal::DeliveryRecord& delivery);
+  // KeyOf, remembered for the last delivery asked about: a fetch's
+  // deliveries come in runs of one event's, and each delivery's key is
+  // asked for more than once. Good until the next call.
+  const std::string& KeyFor(const internal::DeliveryRecord& delivery);
 
   void Clear() { events_.clear(); }
 
@@ -45,11 +49,11 @@ class DeliveryEvents {
   // when it is corrupt; the store's error when it cannot be read.
   absl::StatusOr<std::shared_ptr<const internal::EventRecord>> Get(
       const internal::DeliveryRecord& delivery) {
-    return GetByKey(KeyOf(delivery));
+    return GetByKey(KeyFor(delivery));
   }
   // The same for the event stored at `key` (KeyOf).
   absl::StatusOr<std::shared_ptr<const internal::EventRecord>> GetByKey(
-      std::string key);
+      const std::string& key);
 
  private:
   // Parses `bytes` (nullopt: absent) into events_[key].
@@ -57,6 +61,9 @@ class DeliveryEvents {
       std::string key, const std::optional<std::string>& bytes);
 
   const storage::Store* const store_;
+  // KeyFor's last delivery (its event's owner, transaction and id) and key.
+  std::string last_owner_, last_transaction_, last_event_, last_key_;
+  bool has_last_ = false;
   // By KeyOf; null: not stored.
   absl::flat_hash_map<std::string, std::shared_ptr<const internal::EventRecord>>
       events_;
