@@ -123,6 +123,7 @@ absl::StatusOr<HttpRequest> RenderRequest(
                                             representation.content_type().empty()
                                         ? dialect.content_type()
                                         : representation.content_type();
+  request.headers.reserve(5 + static_cast<size_t>(dialect.headers_size()));
   request.headers.emplace_back("Content-Type", content_type);
   request.headers.emplace_back("User-Agent", dialect.user_agent());
   for (const auto& [name, value] : dialect.headers()) {

@@ -355,7 +355,9 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
 
 CURLcode CurlSenderImpl::Configure(Transfer* t) {
   t->header_text.clear();
+  t->header_text.reserve(512);
   t->headers.clear();
+  t->headers.reserve(t->pending.request.headers.size() + 3);
   VisitCurlHeaderLines(t->pending.request.headers, [t](const char* line) {
     t->header_text.append(line).push_back('\0');  // checked: no NUL inside
     return true;
