@@ -486,7 +486,12 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   CopyRedactedHeaders(request.headers, attempt.mutable_request_headers());
   ReferToRequestBody(delivery, cache.events.KeyFor(delivery),
                      dialect.envelope(), options_.max_recorded_body, attempt);
-  lease.event = std::move(stored);
+  // Kept for the outcome's notice only while someone listens (one who
+  // comes later has the event read again); otherwise it goes with this
+  // fetch's events, freed by the thread that parsed it.
+  if (deps_.outcomes != nullptr && deps_.outcomes->HasListeners()) {
+    lease.event = std::move(stored);
+  }
   attempt.set_create_time_micros(Micros(now));
   return std::move(request);
 }

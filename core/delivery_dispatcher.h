@@ -127,8 +127,10 @@ class DeliveryDispatcher {
       ABSL_LOCKS_EXCLUDED(mu_);
 
   // Attempts in flight for a subscription (status PENDING), newest first
-  // (not those whose outcome is being written at this moment).
-  std::vector<AttemptRecord> InFlight(std::string_view subscription_id) const
+  // (not those whose outcome is being written at this moment), with their
+  // request bodies; the store's error when an event cannot be read.
+  absl::StatusOr<std::vector<AttemptRecord>> InFlight(
+      std::string_view subscription_id) const
       ABSL_LOCKS_EXCLUDED(mu_);
 
   const DispatcherStats& stats() const { return stats_; }

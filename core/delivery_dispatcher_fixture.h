@@ -321,13 +321,19 @@ class DeliveryDispatcherTest : public RegistryFixture {
                        sender != nullptr ? sender : &sender_, &bus_,
                        &dispatch_clock_, &random_, nullptr, &sequencer_},
         options);
+    if (watch_outcomes_) WatchOutcomes();
+    dispatcher_->Start();
+  }
+  void TearDown() override { dispatcher_.reset(); }
+
+  // Collects every outcome notice into notices_ (Build does, unless
+  // watch_outcomes_ is false).
+  void WatchOutcomes() {
     bus_.Subscribe([this](const OutcomeNotice& n) {
       absl::MutexLock lock(&notices_mu_);
       notices_.push_back(n);
     });
-    dispatcher_->Start();
   }
-  void TearDown() override { dispatcher_.reset(); }
 
   std::string Commit(std::string tx) {
     EventRecord e;
@@ -361,6 +367,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
     return page.ok() ? page->attempts : std::vector<AttemptRecord>{};
   }
 
+  bool watch_outcomes_ = true;
   int max_leased_ = DispatcherOptions().max_leased;
   // Deliveries whose first attempt the answering sender failed (its thread).
   absl::flat_hash_set<std::string> sender_first_;

@@ -191,7 +191,7 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
   return recovered;
 }
 
-std::vector<AttemptRecord> DeliveryDispatcher::InFlight(
+absl::StatusOr<std::vector<AttemptRecord>> DeliveryDispatcher::InFlight(
     std::string_view subscription_id) const {
   std::vector<AttemptRecord> attempts;
   std::vector<std::shared_ptr<const internal::EventRecord>> events;
@@ -204,10 +204,23 @@ std::vector<AttemptRecord> DeliveryDispatcher::InFlight(
       }
     }
   }
-  // Bodies rendered without holding up the fetch and write threads.
+  // Bodies rendered without holding up the fetch and write threads. A
+  // lease keeps its event only while outcomes are watched: the others'
+  // events are read.
+  std::vector<AttemptRecord> unread;
+  size_t kept = 0;
   for (size_t i = 0; i < attempts.size(); ++i) {
+    if (events[i] == nullptr) {
+      unread.push_back(std::move(attempts[i]));
+      continue;
+    }
     FillRequestBody(events[i].get(), attempts[i]);
+    if (kept != i) attempts[kept] = std::move(attempts[i]);
+    ++kept;
   }
+  attempts.resize(kept);
+  RETURN_IF_ERROR(FillRequestBodies(*deps_.store, unread));
+  for (AttemptRecord& attempt : unread) attempts.push_back(std::move(attempt));
   std::sort(attempts.begin(), attempts.end(),
             [](const AttemptRecord& a, const AttemptRecord& b) {
               return a.id() > b.id();

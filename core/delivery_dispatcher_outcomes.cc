@@ -135,7 +135,11 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       deps_.metrics->AttemptEnded(MetricOutcome(result, c), result.elapsed);
     }
     if (watched) {
-      FillRequestBody(lease.event.get(), attempt);
+      if (lease.event != nullptr) {
+        FillRequestBody(lease.event.get(), attempt);
+      } else if (!FillRequestBodies(*deps_.store, {&attempt, 1}).ok()) {
+        FillRequestBody(nullptr, attempt);  // unreadable now: no body to show
+      }
       notices.push_back(OutcomeNotice{
           c.success ? OutcomeNotice::Kind::kAttemptSucceeded
                     : OutcomeNotice::Kind::kAttemptFailed,

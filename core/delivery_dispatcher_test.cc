@@ -329,7 +329,10 @@ TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
   const std::string id = Commit("tx");
   ASSERT_TRUE(sender_.AwaitSent(absl::Seconds(5)));
   ASSERT_EQ(sender_.InFlight(), 1);
-  std::vector<AttemptRecord> in_flight = dispatcher_->InFlight(sub.id());
+  absl::StatusOr<std::vector<AttemptRecord>> found =
+      dispatcher_->InFlight(sub.id());
+  ASSERT_TRUE(found.ok()) << found.status();
+  const std::vector<AttemptRecord>& in_flight = *found;
   ASSERT_EQ(in_flight.size(), 1u);
   EXPECT_EQ(in_flight[0].status(), AttemptRecord::PENDING);
   EXPECT_EQ(in_flight[0].request_body(), "{\"n\":1}");  // from its event
@@ -337,6 +340,37 @@ TEST_F(DeliveryDispatcherTest, ShutdownLeavesUnansweredDeliveriesPending) {
   absl::StatusOr<DeliveryRecord> still = queue_.Get(id);
   EXPECT_EQ(still->state(), DeliveryRecord::PENDING);
   EXPECT_EQ(*queue_.Depth(), 1);
+}
+
+// Unwatched, a lease does not keep its event (the fetch thread frees it):
+// what is in flight and a listener that comes later read it again.
+TEST_F(DeliveryDispatcherTest, UnwatchedLeasesReadTheirBodiesAgain) {
+  SubscriptionRecord sub = MustCreate(Draft("/"));
+  watch_outcomes_ = false;
+  Build();
+  Commit("tx");
+  ASSERT_TRUE(sender_.AwaitSent(absl::Seconds(5)));
+  absl::StatusOr<std::vector<AttemptRecord>> in_flight =
+      dispatcher_->InFlight(sub.id());
+  ASSERT_TRUE(in_flight.ok()) << in_flight.status();
+  ASSERT_EQ(in_flight->size(), 1u);
+  EXPECT_EQ((*in_flight)[0].request_body(), "{\"n\":1}");
+  EXPECT_FALSE((*in_flight)[0].request_body_forgotten());
+
+  WatchOutcomes();  // after the send: its lease has no event
+  sender_.Answer(Status(200, "OK"));
+  for (int i = 0; i < 2000; ++i) {
+    {
+      absl::MutexLock lock(&notices_mu_);
+      if (!notices_.empty()) break;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  absl::MutexLock lock(&notices_mu_);
+  ASSERT_EQ(notices_.size(), 1u);
+  EXPECT_EQ(notices_[0].kind, OutcomeNotice::Kind::kAttemptSucceeded);
+  EXPECT_EQ(notices_[0].attempt.request_body(), "{\"n\":1}");
+  EXPECT_FALSE(notices_[0].attempt.request_body_forgotten());
 }
 
 TEST(RetryPolicyTest, ScheduleJitterAndRetryAfter) {

@@ -1,6 +1,7 @@
 #include "server/handlers/delivery_handler.h"
 
 #include <optional>
+#include <vector>
 
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -46,8 +47,10 @@ grpc::ServerUnaryReactor* DeliveryHandler::ListAttempts(
         // Attempts in flight come first on the first page: they are newest.
         if (request->page_token().empty() &&
             (!status.has_value() || *status == core::AttemptRecord::PENDING)) {
-          for (const core::AttemptRecord& attempt :
-               domain_.dispatcher->InFlight(request->subscription_id())) {
+          ASSIGN_OR_RETURN(
+              std::vector<core::AttemptRecord> in_flight,
+              domain_.dispatcher->InFlight(request->subscription_id()));
+          for (const core::AttemptRecord& attempt : in_flight) {
             *response->add_attempts() = AttemptToApi(attempt);
           }
         }
@@ -72,8 +75,10 @@ grpc::ServerUnaryReactor* DeliveryHandler::GetAttempt(
       [=, this](const Caller& caller) -> absl::Status {
         RETURN_IF_ERROR(
             CheckSubscription(request->subscription_id(), ScopeFor(caller)));
-        for (const core::AttemptRecord& attempt :
-             domain_.dispatcher->InFlight(request->subscription_id())) {
+        ASSIGN_OR_RETURN(
+            std::vector<core::AttemptRecord> in_flight,
+            domain_.dispatcher->InFlight(request->subscription_id()));
+        for (const core::AttemptRecord& attempt : in_flight) {
           if (attempt.id() == request->attempt_id()) {
             *response = AttemptToApi(attempt);
             return absl::OkStatus();
