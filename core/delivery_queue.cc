@@ -148,6 +148,7 @@ bool DeliveryQueue::DueCollector::Add(std::string_view entry_key,
   auto entry = storage::keys::ParseQueueEntry(entry_key);
   if (!entry.has_value() || skip_(entry->delivery_id)) return true;
   last_due = entry->due_micros;
+  last_id = entry->delivery_id;
   if (value.empty()) {
     to_read_.emplace_back(std::move(entry->delivery_id));
     return true;
@@ -191,20 +192,31 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Finish(
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Scan(
     std::string_view prefix, uint64_t from_micros, absl::Time now, int limit,
     SkipFn skip, uint64_t* last_due,
-    std::vector<DeliveryRecord>* spare) const {
+    std::vector<DeliveryRecord>* spare, std::string_view after_id,
+    std::string* last_id) const {
   if (limit <= 0) return std::vector<DeliveryRecord>();
   DueCollector collected(skip, spare);
+  std::string start;
+  if (!after_id.empty()) {
+    // Just past the entry (from, after_id): its key with a NUL appended.
+    start = StrCat(prefix, storage::keys::QueueEntry(from_micros, after_id));
+    start.push_back('\0');
+  } else if (from_micros != 0) {
+    start = StrCat(prefix, storage::keys::QueueEntry(from_micros, ""));
+  } else {
+    start = std::string(prefix);
+  }
   RETURN_IF_ERROR(store_->Scan(
-      Column::kDeliveryQueue,
-      from_micros == 0 ? std::string(prefix)
-                       : StrCat(prefix,
-                                storage::keys::QueueEntry(from_micros, "")),
+      Column::kDeliveryQueue, start,
       StrCat(prefix, storage::keys::QueueEntry(EndMicros(now), "")),
       [&](std::string_view key, std::string_view value) {
         return collected.Add(key.substr(prefix.size()), value) &&
                collected.size() < static_cast<size_t>(limit);
       }));
-  if (collected.last_due.has_value()) *last_due = *collected.last_due;
+  if (collected.last_due.has_value()) {
+    *last_due = *collected.last_due;
+    if (last_id != nullptr) *last_id = std::move(collected.last_id);
+  }
   return Finish(collected);
 }
 
@@ -324,19 +336,27 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDue(
   // Entries noted from here on may be missed by this scan; they lower the
   // mark for the next one.
   const int64_t noted = noted_min_.exchange(kNothingQueued);
-  uint64_t from = std::min<uint64_t>(
-      low_water_, noted == kNothingQueued ? UINT64_MAX
-                                          : static_cast<uint64_t>(noted));
+  const uint64_t noted_due = noted == kNothingQueued
+                                 ? UINT64_MAX
+                                 : static_cast<uint64_t>(noted);
+  uint64_t from = std::min<uint64_t>(low_water_, noted_due);
+  // Past the last entry returned, unless something was noted at its due
+  // time: a commit's deliveries share one, and the scan would otherwise
+  // step over those of them already taken, each time.
+  std::string after_id = noted_due > low_water_ ? low_water_id_ : "";
   if (now - last_full_scan_ >= kFullScanInterval) {
     from = 0;
+    after_id.clear();
     last_full_scan_ = now;
   }
   // With nothing returned, the next scan may start where this one ended.
   uint64_t last_due =
       static_cast<uint64_t>(std::max<int64_t>(0, absl::ToUnixMicros(now))) + 1;
+  std::string last_id;
   absl::StatusOr<std::vector<DeliveryRecord>> due =
-      Scan("", from, now, limit, skip, &last_due, spare);
+      Scan("", from, now, limit, skip, &last_due, spare, after_id, &last_id);
   low_water_ = due.ok() ? last_due : from;
+  low_water_id_ = due.ok() ? std::move(last_id) : std::move(after_id);
   return due;
 }
 

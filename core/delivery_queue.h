@@ -19,8 +19,9 @@
 // column: delivered entries leave delete tombstones there that an iterator
 // would step over on every scan until compaction drops them, and entries
 // being sent would be stepped over too. It starts at a low-water mark
-// instead — the due time of the last entry its previous scan returned —
-// lowered by NoteEnqueued for entries written since. So every writer that
+// instead — just past the last entry its previous scan returned (at that
+// entry's due time when something was noted at it) — lowered by
+// NoteEnqueued for entries written since. So every writer that
 // enqueues calls NoteEnqueued after its write returns, and the caller of
 // NextDue notes every entry it returned or skipped that it leaves pending
 // without rewriting it (not sent after all, outcome not written). A writer
@@ -163,8 +164,9 @@ class DeliveryQueue {
     // corrupt (the scan must stop; Finish reports it).
     bool Add(std::string_view entry_key, std::string_view value);
     size_t size() const { return due_.size() + to_read_.size(); }
-    // The due time of the last entry added.
+    // The due time and id of the last entry added.
     std::optional<uint64_t> last_due;
+    std::string last_id;
 
    private:
     friend class DeliveryQueue;
@@ -180,14 +182,18 @@ class DeliveryQueue {
 
   // The pending deliveries queued under `prefix` (a partition's, or none)
   // in [from, now], at most `limit` not skipped; *last_due is the due time
-  // of the last one (or untouched).
+  // of the last one (or untouched), and *last_id (if given) its id. With
+  // `after_id`, the scan starts just past the entry (from, after_id).
   absl::StatusOr<std::vector<DeliveryRecord>> Scan(std::string_view prefix,
                                                    uint64_t from_micros,
                                                    absl::Time now, int limit,
                                                    SkipFn skip,
                                                    uint64_t* last_due,
                                                    std::vector<DeliveryRecord>*
-                                                       spare = nullptr) const;
+                                                       spare = nullptr,
+                                                   std::string_view after_id = {},
+                                                   std::string* last_id =
+                                                       nullptr) const;
   absl::StatusOr<std::vector<DeliveryRecord>> NextDueInPartitions(
       absl::Time now, int limit, SkipFn skip,
       std::vector<DeliveryRecord>* spare)
@@ -203,6 +209,10 @@ class DeliveryQueue {
   // Every queue key below this, when the last NextDue began, was returned
   // or skipped by an earlier NextDue (or is noted since).
   uint64_t low_water_ ABSL_GUARDED_BY(scan_mu_) = 0;
+  // The id of the last entry the last NextDue returned, at low_water_ ("":
+  // none): the next scan starts past it unless an entry was noted at or
+  // below low_water_.
+  std::string low_water_id_ ABSL_GUARDED_BY(scan_mu_);
   absl::Time last_full_scan_ ABSL_GUARDED_BY(scan_mu_) = absl::InfinitePast();
 };
 

@@ -135,12 +135,14 @@ TEST_F(DeliveryQueueTest, NextDueSkipsWithoutCountingAndStartsAtLowWater) {
     return ids;
   };
   EXPECT_EQ(next(1000, 2, "a"), (std::vector<std::string>{"b", "c"}));
-  // The next scan starts at the last one returned ("c")...
-  EXPECT_EQ(next(1000, 5), (std::vector<std::string>{"c"}));
+  // The next scan starts past the last one returned ("c")...
+  EXPECT_EQ(next(1000, 5), std::vector<std::string>{});
   // ...unless the caller notes what it left pending.
   queue_.NoteEnqueued(100);
   EXPECT_EQ(next(1000, 1), (std::vector<std::string>{"a"}));
-  EXPECT_EQ(next(1000, 5), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(next(1000, 5), (std::vector<std::string>{"b", "c"}));
+  queue_.NoteEnqueued(300);  // at the mark's own due time: "c" again
+  EXPECT_EQ(next(1000, 5), (std::vector<std::string>{"c"}));
 
   // Resolve everything: the next scan finds nothing and moves the mark to
   // the end of what it scanned.
@@ -160,8 +162,34 @@ TEST_F(DeliveryQueueTest, NextDueSkipsWithoutCountingAndStartsAtLowWater) {
   ASSERT_TRUE(store_.Write(batch).ok());
   queue_.NoteEnqueued(queued);
   EXPECT_EQ(next(2001, 10), std::vector<std::string>{"late"});
-  // The mark stays at the last entry returned.
-  EXPECT_EQ(next(2002, 10), std::vector<std::string>{"late"});
+  // The mark stays just past the last entry returned.
+  EXPECT_EQ(next(2002, 10), std::vector<std::string>{});
+}
+
+// A commit's deliveries share one due time: a scan resumes past the last it
+// returned instead of stepping over the others again, and one noted at
+// that time (say, a new id sorting first) is still found.
+TEST_F(DeliveryQueueTest, NextDueResumesWithinOneDueTime) {
+  for (const char* id : {"b", "c", "d", "e", "f"}) Apply(nullptr, Delivery(id, 100));
+  int visited = 0;
+  const auto next = [&](int limit) {
+    std::vector<std::string> ids;
+    auto due = queue_.NextDue(absl::FromUnixMicros(1000), limit,
+                              [&](std::string_view) {
+                                ++visited;
+                                return false;
+                              });
+    EXPECT_TRUE(due.ok()) << due.status();
+    for (const auto& d : *due) ids.push_back(d.id());
+    return ids;
+  };
+  EXPECT_EQ(next(2), (std::vector<std::string>{"b", "c"}));
+  visited = 0;
+  EXPECT_EQ(next(2), (std::vector<std::string>{"d", "e"}));
+  EXPECT_EQ(visited, 2);  // "b" and "c" were not stepped over again
+  Apply(nullptr, Delivery("a", 100));
+  queue_.NoteEnqueued(100);
+  EXPECT_EQ(next(10), (std::vector<std::string>{"a", "b", "c", "d", "e", "f"}));
 }
 
 TEST_F(DeliveryQueueTest, ReadsQueueEntriesWithoutACopyOfTheRecord) {
