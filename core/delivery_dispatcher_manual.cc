@@ -193,32 +193,27 @@ absl::StatusOr<int64_t> DeliveryDispatcher::RecoverFailed(
 
 absl::StatusOr<std::vector<AttemptRecord>> DeliveryDispatcher::InFlight(
     std::string_view subscription_id) const {
-  std::vector<AttemptRecord> attempts;
+  // A lease keeps its event only while outcomes are watched: the others'
+  // events are read from the store.
+  std::vector<AttemptRecord> attempts;  // rendered from their kept events
   std::vector<std::shared_ptr<const internal::EventRecord>> events;
+  std::vector<AttemptRecord> unread;
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, lease] : leased_) {
-      if (lease.attempt.subscription_id() == subscription_id) {
+      if (lease.attempt.subscription_id() != subscription_id) continue;
+      if (lease.event == nullptr) {
+        unread.push_back(lease.attempt);
+      } else {
         attempts.push_back(lease.attempt);
         events.push_back(lease.event);
       }
     }
   }
-  // Bodies rendered without holding up the fetch and write threads. A
-  // lease keeps its event only while outcomes are watched: the others'
-  // events are read.
-  std::vector<AttemptRecord> unread;
-  size_t kept = 0;
+  // Bodies rendered without holding up the fetch and write threads.
   for (size_t i = 0; i < attempts.size(); ++i) {
-    if (events[i] == nullptr) {
-      unread.push_back(std::move(attempts[i]));
-      continue;
-    }
     FillRequestBody(events[i].get(), attempts[i]);
-    if (kept != i) attempts[kept] = std::move(attempts[i]);
-    ++kept;
   }
-  attempts.resize(kept);
   RETURN_IF_ERROR(FillRequestBodies(*deps_.store, unread));
   for (AttemptRecord& attempt : unread) attempts.push_back(std::move(attempt));
   std::sort(attempts.begin(), attempts.end(),
