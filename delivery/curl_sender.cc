@@ -42,29 +42,17 @@ using Outcome = core::HttpResult::Outcome;
 
 constexpr char kShuttingDown[] = "shutting down";
 
-// One request on the wire: its easy handle and what came back.
-struct Transfer {
-  Transfer(Pending p, const CurlSenderOptions& options,
-           const AddressPolicy* policy)
-      : pending(std::move(p)),
-        guard(policy),
-        response(options.max_response_body, options.max_response_headers) {}
+// One request on the wire: its state (transfer.h) and its easy handle.
+struct Transfer : TransferState {
+  using TransferState::TransferState;
 
-  Pending pending;
-  // Through the egress proxy: curl connects only to it (trusted), and the
-  // receiver's address was checked by the DestinationResolver.
-  bool proxied = false;
   CURL* easy = nullptr;
-  // The header lines, each NUL-terminated, and the list curl reads over
-  // them (curl never changes or frees it): two blocks, where
-  // curl_slist_append would allocate two per line.
-  std::string header_text;
+  // The list curl reads over header_text's lines (curl never changes or
+  // frees it): one block, where curl_slist_append would allocate two per
+  // line.
   std::vector<curl_slist> headers;
   curl_slist* connect_to = nullptr;
   std::shared_ptr<CURLU> url;  // parsed once per URL (CurlSenderImpl::urls_)
-  ConnectGuard guard;
-  ResponseCollector response;
-  absl::Time start = absl::Now();
   char error[CURL_ERROR_SIZE] = {};
 };
 
@@ -202,6 +190,8 @@ class CurlSenderImpl final : public CurlSender {
   // handle): updates the counts, recycles the handle, returns the Transfer
   // whose callback is still to run.
   std::unique_ptr<Transfer> Finish(CURL* easy);
+  // Keeps a finished transfer (its callback taken) for the next one.
+  void Recycle(std::unique_ptr<Transfer> transfer);
   HttpResult ResultOf(Transfer* transfer, CURLcode code);
   bool ReapCompleted();
   void AbortAll();
@@ -230,6 +220,10 @@ class CurlSenderImpl final : public CurlSender {
   // Idle easy handles, configured by ConfigureHandle (curl keeps options
   // between transfers; Configure sets every per-transfer one again).
   std::vector<CURL*> pool_;
+  // ReapCompleted's list of callbacks to run, empty between calls.
+  std::vector<std::pair<core::HttpCallback, HttpResult>> reaped_;
+  // Finished transfers, emptied, at most max_in_flight.
+  std::vector<std::unique_ptr<Transfer>> spare_transfers_;
 
   // Last: stopped and joined before the rest goes.
   DestinationResolver resolver_;
@@ -268,12 +262,13 @@ void CurlSenderImpl::Loop() {
 }
 
 void CurlSenderImpl::Admit(Pending pending) {
-  absl::StatusOr<CheckedRequest> checked = checker_.Check(pending.request);
+  absl::StatusOr<std::shared_ptr<const CheckedRequest>> checked =
+      checker_.Check(pending.request);
   if (!checked.ok()) {
     pending.done(RejectedResult(std::string(checked.status().message())));
     return;
   }
-  pending.checked = *std::move(checked);
+  pending.checked = *std::move(checked);  // shared, not copied
   if (Proxied(pending) && pending.connect_ip.empty() &&
       !resolver_.Resolve(pending)) {
     pending.done(RejectedResult(kShuttingDown));
@@ -297,8 +292,17 @@ void CurlSenderImpl::Resolved(Pending pending, HttpResult result) {
 }
 
 void CurlSenderImpl::StartTransfer(Pending pending) {
-  auto transfer =
-      std::make_unique<Transfer>(std::move(pending), options_, &policy_);
+  std::unique_ptr<Transfer> transfer;
+  if (!spare_transfers_.empty()) {
+    transfer = std::move(spare_transfers_.back());
+    spare_transfers_.pop_back();
+  } else {
+    transfer = std::make_unique<Transfer>(options_.max_response_body,
+                                          options_.max_response_headers,
+                                          &policy_);
+  }
+  transfer->Reset(std::move(pending));
+  transfer->error[0] = '\0';
   if (!pool_.empty()) {
     transfer->easy = pool_.back();
     pool_.pop_back();
@@ -311,8 +315,9 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
     }
   }
   if (transfer->easy == nullptr) {
-    scheduler_.Finished(transfer->pending.checked.destination);
+    scheduler_.Finished(transfer->pending.checked->destination);
     transfer->pending.done(RejectedResult("curl_easy_init failed"));
+    Recycle(std::move(transfer));
     return;
   }
   CURL* easy = transfer->easy;
@@ -328,6 +333,7 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
       StrCat("cannot set up the transfer: ",
              code == CURLE_OK ? "curl_multi_add_handle failed"
                               : curl_easy_strerror(code))));
+  Recycle(std::move(failed));
 }
 
 CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
@@ -354,16 +360,12 @@ CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
 }
 
 CURLcode CurlSenderImpl::Configure(Transfer* t) {
-  t->header_text.clear();
-  t->header_text.reserve(512);
+  AppendCurlHeaderText(t->pending.request.headers, &t->header_text);  // empty: Reset
   t->headers.clear();
-  t->headers.reserve(t->pending.request.headers.size() + 3);
-  VisitCurlHeaderLines(t->pending.request.headers, [t](const char* line) {
-    t->header_text.append(line).push_back('\0');  // checked: no NUL inside
-    return true;
-  });
+  // Checked: no NUL inside a line, so each NUL ends one.
   char* const end = t->header_text.data() + t->header_text.size();
-  for (char* line = t->header_text.data(); line < end; line += strlen(line) + 1) {
+  for (char* line = t->header_text.data(); line < end;
+       line = static_cast<char*>(memchr(line, '\0', end - line)) + 1) {
     t->headers.push_back(curl_slist{line, nullptr});
   }
   for (size_t i = 1; i < t->headers.size(); ++i) {
@@ -386,16 +388,16 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
   // Every option a transfer sets differently, all of them each time: the
   // handle keeps the previous transfer's values.
   EasySetter set(t->easy);
-  auto parsed = urls_.find(t->pending.checked.url);
+  auto parsed = urls_.find(t->pending.checked->url);
   if (parsed == urls_.end()) {
     std::shared_ptr<CURLU> url(curl_url(), &curl_url_cleanup);
     if (url == nullptr || curl_url_set(url.get(), CURLUPART_URL,
-                                       t->pending.checked.url.c_str(),
+                                       t->pending.checked->url.c_str(),
                                        0) != CURLUE_OK) {
       return CURLE_URL_MALFORMAT;
     }
     if (urls_.size() >= kMaxUrls) urls_.clear();
-    parsed = urls_.emplace(t->pending.checked.url, std::move(url)).first;
+    parsed = urls_.emplace(t->pending.checked->url, std::move(url)).first;
   }
   t->url = parsed->second;
   set.Set(CURLOPT_CURLU, t->url.get())
@@ -405,7 +407,7 @@ CURLcode CurlSenderImpl::Configure(Transfer* t) {
       // curl learns "HTTP/1.1, no multiplexing" only from the first response
       // and would hold the other transfers back until then.
       .Set(CURLOPT_PIPEWAIT,
-           absl::StartsWith(t->pending.checked.url, "https:") ? 1L : 0L)
+           absl::StartsWith(t->pending.checked->url, "https:") ? 1L : 0L)
       .Set(CURLOPT_HTTPHEADER, t->headers.empty() ? nullptr : &t->headers[0])
       .Set(CURLOPT_WRITEDATA, static_cast<void*>(t))
       .Set(CURLOPT_HEADERDATA, static_cast<void*>(t))
@@ -445,7 +447,7 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
   transfers_.erase(it);
   curl_multi_remove_handle(multi_, easy);  // fine when it was never added
   in_flight_.fetch_sub(1);
-  scheduler_.Finished(transfer->pending.checked.destination);
+  scheduler_.Finished(transfer->pending.checked->destination);
   curl_slist_free_all(transfer->connect_to);
   transfer->connect_to = nullptr;
   transfer->easy = nullptr;
@@ -455,6 +457,15 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
     curl_easy_cleanup(easy);
   }
   return transfer;
+}
+
+void CurlSenderImpl::Recycle(std::unique_ptr<Transfer> transfer) {
+  if (spare_transfers_.size() >= static_cast<size_t>(options_.max_in_flight)) {
+    return;
+  }
+  transfer->Empty();
+  transfer->url.reset();
+  spare_transfers_.push_back(std::move(transfer));
 }
 
 // What a timed-out transfer was waiting for (see TimeoutMessage).
@@ -535,7 +546,9 @@ HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
 }
 
 bool CurlSenderImpl::ReapCompleted() {
-  std::vector<std::pair<core::HttpCallback, HttpResult>> done;
+  std::vector<std::pair<core::HttpCallback, HttpResult>> done =
+      std::move(reaped_);
+  done.clear();
   int left = 0;
   while (CURLMsg* message = curl_multi_info_read(multi_, &left)) {
     if (message->msg != CURLMSG_DONE) continue;
@@ -546,9 +559,13 @@ bool CurlSenderImpl::ReapCompleted() {
     HttpResult result = ResultOf(it->second.get(), code);
     std::unique_ptr<Transfer> transfer = Finish(easy);
     done.emplace_back(std::move(transfer->pending.done), std::move(result));
+    Recycle(std::move(transfer));
   }
   for (auto& [callback, result] : done) callback(std::move(result));
-  return !done.empty();
+  const bool any = !done.empty();
+  done.clear();
+  reaped_ = std::move(done);  // its storage, next time
+  return any;
 }
 
 void CurlSenderImpl::AbortAll() {

@@ -284,6 +284,42 @@ TEST_F(CurlSenderTest, LargeBodyIsCappedAndTruncated) {
   EXPECT_EQ(SendAndWait(*sender, Post(server_.Url("/ok"))).body, "thanks");
 }
 
+// The sender reuses its finished transfers: a response (headers, a
+// truncated body) or a refusal of one must not show in the next result.
+TEST_F(CurlSenderTest, ReusedTransferKeepsNothingOfThePreviousResult) {
+  server_.Handle("/big", [](const ReceivedRequest&) {
+    return Answer(200, "OK", std::string(1 << 20, 'x'), {{"X-Size", "1MiB"}});
+  });
+  server_.Handle("/empty", [](const ReceivedRequest&) {
+    return Answer(204, "No Content", "", {});
+  });
+  CurlSenderOptions options = TestOptions();
+  options.max_response_body = 1000;
+  options.max_in_flight = 1;  // one transfer, reused every time
+  auto sender = MakeSender(options);
+  ASSERT_NE(sender, nullptr);
+  const HttpResult big = SendAndWait(*sender, Post(server_.Url("/big")));
+  ASSERT_EQ(big.outcome, Outcome::kResponse) << big.error;
+  EXPECT_TRUE(big.body_truncated);
+  const HttpResult empty = SendAndWait(*sender, Post(server_.Url("/empty")));
+  ASSERT_EQ(empty.outcome, Outcome::kResponse) << empty.error;
+  EXPECT_EQ(empty.status_code, 204);
+  EXPECT_EQ(empty.reason, "No Content");
+  EXPECT_EQ(empty.body, "");
+  EXPECT_FALSE(empty.body_truncated);
+  for (const auto& [name, value] : empty.headers) EXPECT_NE(name, "X-Size");
+
+  // 127.0.0.2 is not in allowed_cidrs (127.0.0.1/32).
+  std::string elsewhere = server_.Url("/ok");
+  elsewhere.replace(elsewhere.find("127.0.0.1"), 9, "127.0.0.2");
+  const HttpResult refused = SendAndWait(*sender, Post(elsewhere));
+  EXPECT_EQ(refused.outcome, Outcome::kRefusedAddress) << refused.error;
+  const HttpResult ok = SendAndWait(*sender, Post(server_.Url("/ok")));
+  EXPECT_EQ(ok.outcome, Outcome::kResponse) << ok.error;
+  EXPECT_EQ(ok.body, "thanks");
+  EXPECT_EQ(ok.error, "");
+}
+
 TEST_F(CurlSenderTest, LoopbackRefusedWithoutConnecting) {
   CurlSenderOptions options = TestOptions();
   options.allowed_cidrs.clear();

@@ -75,7 +75,7 @@ void DestinationResolver::Loop() {
 core::HttpResult DestinationResolver::Check(Pending& pending) const {
   const absl::Time start = absl::Now();
   core::HttpResult result;
-  const CheckedRequest& checked = pending.checked;
+  const CheckedRequest& checked = *pending.checked;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

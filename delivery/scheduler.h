@@ -16,13 +16,14 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
-#include <map>
+#include <memory>
 #include <optional>
-#include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "delivery/transfer.h"
 
@@ -33,33 +34,58 @@ class Scheduler {
   // Both caps are at least 1.
   Scheduler(int max_in_flight, int max_per_destination);
 
-  // Queues `pending` (keyed by pending.checked.destination).
+  // Queues `pending` (keyed by pending.checked->destination).
   void Push(Pending pending);
   // The next request to start, counted as started; nullopt when none may
   // start now.
   std::optional<Pending> Next();
   // A started request to `destination` has ended.
-  void Finished(const std::string& destination);
+  void Finished(std::string_view destination);
   // Removes and returns every queued (not started) request, oldest first.
   std::vector<Pending> TakeQueued();
 
   size_t queued() const { return queued_; }
   int started() const { return started_; }
   // Started requests to `destination`.
-  int started(const std::string& destination) const;
+  int started(std::string_view destination) const;
 
  private:
+  // Requests to one destination in the order pushed: a vector whose
+  // consumed front is dropped in bulk, so a steady stream reuses its
+  // storage (a deque of requests this size allocates one block per
+  // request).
+  class Fifo {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    uint64_t front_sequence() const { return items_[head_].first; }
+    void push(uint64_t sequence, Pending pending);
+    Pending pop();
+    template <typename F>
+    void drain(F f) {
+      for (size_t i = head_; i < items_.size(); ++i) f(std::move(items_[i]));
+      items_.clear();
+      head_ = 0;
+    }
+
+   private:
+    std::vector<std::pair<uint64_t, Pending>> items_;  // (sequence, request)
+    size_t head_ = 0;
+  };
   struct Destination {
-    std::deque<std::pair<uint64_t, Pending>> queue;  // (sequence, request)
+    Fifo queue;
     int started = 0;
   };
+  // (sequence of the head, destination), a min-heap by sequence.
+  using Ready = std::pair<uint64_t, Destination*>;
+  void MakeReady(uint64_t sequence, Destination* destination);
 
   const int max_in_flight_;
   const int max_per_destination_;
-  std::map<std::string, Destination> destinations_;
-  // (sequence of the head, destination) for each destination that has
-  // requests queued and is under its cap.
-  std::set<std::pair<uint64_t, std::string>> ready_;
+  // Boxed: ready_ points at them while they wait.
+  absl::flat_hash_map<std::string, std::unique_ptr<Destination>> destinations_;
+  // One entry for each destination that has requests queued and is under
+  // its cap.
+  std::vector<Ready> ready_;
   uint64_t next_sequence_ = 0;
   size_t queued_ = 0;
   int started_ = 0;

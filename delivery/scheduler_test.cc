@@ -1,5 +1,7 @@
 #include "delivery/scheduler.h"
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +17,9 @@ using ::testing::ElementsAre;
 Pending To(const std::string& destination, const std::string& body) {
   Pending pending;
   pending.request.body = body;
-  pending.checked.destination = destination;
+  CheckedRequest checked;
+  checked.destination = destination;
+  pending.checked = std::make_shared<const CheckedRequest>(std::move(checked));
   return pending;
 }
 
@@ -90,6 +94,36 @@ TEST(SchedulerTest, TakeQueuedOldestFirst) {
   scheduler.Finished("a");
   EXPECT_THAT(StartAll(scheduler), ElementsAre());
   EXPECT_EQ(scheduler.started(), 0);
+}
+
+// A backlog far longer than the caps, pushed to while it drains: each
+// destination's requests start in the order pushed, none is lost or
+// started twice.
+TEST(SchedulerTest, LongBacklogStartsInOrderAsItDrains) {
+  Scheduler scheduler(3, 2);
+  std::map<std::string, int> pushed, started;
+  auto push = [&](const std::string& destination) {
+    scheduler.Push(To(destination,
+                      destination + "/" + std::to_string(pushed[destination]++)));
+  };
+  for (int i = 0; i < 1500; ++i) push(i % 3 == 0 ? "a" : "b");
+  std::vector<std::string> running;
+  for (int round = 0; round < 4000 && (scheduler.queued() > 0 || !running.empty());
+       ++round) {
+    while (std::optional<Pending> next = scheduler.Next()) {
+      const std::string& body = next->request.body;
+      const std::string destination = body.substr(0, body.find('/'));
+      EXPECT_EQ(body, destination + "/" + std::to_string(started[destination]++));
+      running.push_back(destination);
+    }
+    ASSERT_FALSE(running.empty());
+    scheduler.Finished(running.front());
+    running.erase(running.begin());
+    if (round < 600) push(round % 2 == 0 ? "a" : "c");
+  }
+  EXPECT_EQ(scheduler.queued(), 0u);
+  EXPECT_EQ(scheduler.started(), 0);
+  EXPECT_EQ(started, pushed);
 }
 
 TEST(SchedulerTest, FinishedForUnknownDestinationIsIgnored) {

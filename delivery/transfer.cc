@@ -1,6 +1,8 @@
 #include "delivery/transfer.h"
 
+#include <array>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -24,10 +26,19 @@ constexpr std::string_view kControlledHeaders[] = {
     "host", "content-length", "transfer-encoding", "connection",
     "expect", "te", "upgrade"};
 
-bool IsTokenChar(char c) {
-  if (absl::ascii_isalnum(static_cast<unsigned char>(c))) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-}
+// RFC 9110 tchar, by byte.
+constexpr std::array<bool, 256> kTokenChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}();
+
+bool IsTokenChar(char c) { return kTokenChars[static_cast<unsigned char>(c)]; }
 
 std::string_view TrimWhitespace(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
@@ -38,13 +49,6 @@ std::string_view TrimWhitespace(std::string_view s) {
     s.remove_suffix(1);
   }
   return s;
-}
-
-bool HasHeader(const core::HttpHeaders& headers, std::string_view name) {
-  for (const auto& [header, value] : headers) {
-    if (absl::EqualsIgnoreCase(AsAbsl(header), AsAbsl(name))) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -120,48 +124,53 @@ absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
   return checked;
 }
 
-absl::StatusOr<CheckedRequest> RequestChecker::Check(
+absl::StatusOr<std::shared_ptr<const CheckedRequest>> RequestChecker::Check(
     const core::HttpRequest& request) {
   auto it = urls_.find(request.url);
   if (it == urls_.end()) {
     // The URL first, as CheckRequest: its error wins.
     ASSIGN_OR_RETURN(CheckedRequest checked, CheckUrl(request.url, allow_http_));
     if (urls_.size() >= capacity_) urls_.clear();
-    it = urls_.emplace(request.url, std::move(checked)).first;
+    it = urls_
+             .emplace(request.url,
+                      std::make_shared<const CheckedRequest>(std::move(checked)))
+             .first;
   }
   RETURN_IF_ERROR(CheckMethodAndHeaders(request));
   return it->second;
 }
 
-bool VisitCurlHeaderLines(const core::HttpHeaders& headers,
-                          absl::FunctionRef<bool(const char* line)> line) {
-  std::string buffer;
-  buffer.reserve(256);
+void AppendCurlHeaderText(const core::HttpHeaders& headers, std::string* text) {
+  bool expect = false, accept = false, content_type = false;
   for (const auto& [name, value] : headers) {
     // curl drops "Name:" (no value) and sends "Name;" as an empty header.
-    buffer.assign(name);
+    text->append(name);
     if (value.empty()) {
-      buffer.push_back(';');
+      text->push_back(';');
     } else {
-      buffer.append(": ");
-      buffer.append(value);
+      text->append(": ").append(value);
     }
-    if (!line(buffer.c_str())) return false;
+    text->push_back('\0');
+    const absl::string_view n = AsAbsl(name);
+    expect = expect || absl::EqualsIgnoreCase(n, "Expect");
+    accept = accept || absl::EqualsIgnoreCase(n, "Accept");
+    content_type = content_type || absl::EqualsIgnoreCase(n, "Content-Type");
   }
-  for (const char* removed : {"Expect:", "Accept:", "Content-Type:"}) {
-    const std::string_view name(removed, std::string_view(removed).size() - 1);
-    if (!HasHeader(headers, name) && !line(removed)) return false;
-  }
-  return true;
+  // Each removes a header curl would otherwise add.
+  if (!expect) text->append("Expect:").push_back('\0');
+  if (!accept) text->append("Accept:").push_back('\0');
+  if (!content_type) text->append("Content-Type:").push_back('\0');
 }
 
 std::vector<std::string> CurlHeaderLines(const core::HttpHeaders& headers) {
+  std::string text;
+  AppendCurlHeaderText(headers, &text);
   std::vector<std::string> lines;
-  lines.reserve(headers.size() + 3);
-  VisitCurlHeaderLines(headers, [&](const char* line) {
-    lines.emplace_back(line);
-    return true;
-  });
+  for (size_t start = 0; start < text.size();) {
+    const size_t end = text.find('\0', start);
+    lines.emplace_back(text, start, end - start);
+    start = end + 1;
+  }
   return lines;
 }
 
@@ -181,7 +190,7 @@ std::string RefusedConnectMessage(const sockaddr* address, std::string_view why)
 }
 
 std::string ConnectToEntry(const Pending& pending) {
-  const CheckedRequest& c = pending.checked;
+  const CheckedRequest& c = *pending.checked;
   const bool ip6 = pending.connect_ip.find(':') != std::string::npos;
   return StrCat(c.host_is_ipv6 ? StrCat("[", c.host, "]") : c.host, ":", c.port,
                 ":", ip6 ? StrCat("[", pending.connect_ip, "]") : pending.connect_ip,
@@ -320,12 +329,7 @@ ResponseCollector::ResponseCollector(size_t max_body, size_t max_headers)
 void ResponseCollector::OnHeaderLine(std::string_view line) {
   if (absl::StartsWith(AsAbsl(line), "HTTP/")) {
     // "HTTP/1.1 200 OK", "HTTP/2 200": a new response starts.
-    status_code_ = 0;
-    reason_.clear();
-    headers_.clear();
-    header_bytes_ = 0;
-    headers_truncated_ = false;
-    headers_done_ = false;
+    ClearHead();
     std::string_view rest = line.substr(line.find(' ') == std::string_view::npos
                                             ? line.size()
                                             : line.find(' ') + 1);
@@ -376,12 +380,36 @@ bool ResponseCollector::OnBody(std::string_view chunk) {
   return false;
 }
 
+void ResponseCollector::ClearHead() {
+  status_code_ = 0;
+  reason_.clear();
+  headers_.clear();
+  header_bytes_ = 0;
+  headers_truncated_ = false;
+  headers_done_ = false;
+}
+
+void ResponseCollector::Clear() {
+  ClearHead();
+  body_.clear();
+  body_truncated_ = false;
+}
+
 void ResponseCollector::MoveInto(core::HttpResult* result) {
   result->status_code = status_code_;
   result->reason = std::move(reason_);
   result->headers = std::move(headers_);
   result->body = std::move(body_);
   result->body_truncated = body_truncated_;
+}
+
+void TransferState::Reset(Pending next) {
+  pending = std::move(next);
+  proxied = false;
+  header_text.clear();
+  guard.Clear();
+  response.Clear();
+  start = absl::Now();
 }
 
 }  // namespace webhooks::delivery

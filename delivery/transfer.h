@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,7 +42,8 @@ struct CheckedRequest {
 struct Pending {
   core::HttpRequest request;
   core::HttpCallback done;
-  CheckedRequest checked;
+  // Set once checked; shared by the requests to one URL (RequestChecker).
+  std::shared_ptr<const CheckedRequest> checked;
   // Proxied requests only: the receiver's address, resolved and allowed by
   // the AddressPolicy, that the proxy is asked to CONNECT to.
   std::string connect_ip = {};
@@ -62,18 +64,21 @@ absl::StatusOr<CheckedRequest> CheckRequest(const core::HttpRequest& request,
 // CheckRequest for a stream of requests that repeat their URLs (one per
 // subscription): the URL's checks are remembered by URL, at most
 // `capacity` of them (all forgotten when full), so a request whose URL was
-// seen only has its method and headers checked. Not thread-safe.
+// seen only has its method and headers checked, and shares the URL's
+// CheckedRequest. Not thread-safe.
 class RequestChecker {
  public:
   explicit RequestChecker(bool allow_http, size_t capacity = 4096)
       : allow_http_(allow_http), capacity_(capacity) {}
-  absl::StatusOr<CheckedRequest> Check(const core::HttpRequest& request);
+  absl::StatusOr<std::shared_ptr<const CheckedRequest>> Check(
+      const core::HttpRequest& request);
   size_t cached() const { return urls_.size(); }
 
  private:
   const bool allow_http_;
   const size_t capacity_;
-  absl::flat_hash_map<std::string, CheckedRequest> urls_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const CheckedRequest>>
+      urls_;
 };
 
 // "refused to connect to 127.0.0.1: loopback address (not in
@@ -141,11 +146,9 @@ void ExplainClientCertificateFailure(bool presented, core::HttpResult* result);
 // "Expect:", "Accept:" and "Content-Type:" (which remove curl's defaults)
 // unless the request sets them.
 std::vector<std::string> CurlHeaderLines(const core::HttpHeaders& headers);
-// The same lines, each passed to `line` NUL-terminated in one reused
-// buffer (valid during the call), without a string per line; stops at the
-// first false.
-bool VisitCurlHeaderLines(const core::HttpHeaders& headers,
-                          absl::FunctionRef<bool(const char* line)> line);
+// The same lines appended to `text`, each ending in a NUL: one buffer, not
+// a string per line.
+void AppendCurlHeaderText(const core::HttpHeaders& headers, std::string* text);
 
 // The SSRF guard's record for one transfer: each address curl is about to
 // connect to is checked with the policy, and refusals are remembered so a
@@ -156,6 +159,11 @@ class ConnectGuard {
 
   // True when a connection to `address` may be opened.
   bool Allow(const sockaddr* address);
+  // Forgets the refusals and allowances (for another transfer).
+  void Clear() {
+    refusal_.clear();
+    allowed_any_ = false;
+  }
   // At least one address was refused and none was allowed.
   bool refused_all() const { return !refusal_.empty() && !allowed_any_; }
   // The last refusal: "refused to connect to 127.0.0.1: loopback address
@@ -193,8 +201,12 @@ class ResponseCollector {
   // Moves the status code, reason, headers, body and truncation flag into
   // `result`.
   void MoveInto(core::HttpResult* result);
+  // As constructed, with the same caps (for another transfer).
+  void Clear();
 
  private:
+  void ClearHead();  // the status line's and headers' state
+
   size_t max_body_;
   size_t max_headers_;
   int status_code_ = 0;
@@ -205,6 +217,32 @@ class ResponseCollector {
   bool headers_done_ = false;  // the blank line ending a block was seen
   std::string body_;
   bool body_truncated_ = false;
+};
+
+// What one transfer keeps besides curl's handles: the request, its header
+// lines, the SSRF guard's record and the response. The sender reuses them:
+// Reset makes a finished one new for another request, keeping the buffers'
+// storage.
+struct TransferState {
+  TransferState(size_t max_response_body, size_t max_response_headers,
+                const AddressPolicy* policy)
+      : guard(policy), response(max_response_body, max_response_headers) {}
+
+  // For `next`, started now.
+  void Reset(Pending next);
+  // Lets the request's storage go (it may be large) while the state waits
+  // to be reused.
+  void Empty() { pending = Pending{}; }
+
+  Pending pending;
+  // Through the egress proxy: curl connects only to it (trusted), and the
+  // receiver's address was checked by the DestinationResolver.
+  bool proxied = false;
+  // The header lines, each NUL-terminated (AppendCurlHeaderText).
+  std::string header_text;
+  ConnectGuard guard;
+  ResponseCollector response;
+  absl::Time start = absl::Now();
 };
 
 }  // namespace webhooks::delivery

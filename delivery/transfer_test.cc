@@ -249,14 +249,16 @@ TEST(RequestCheckerTest, AgreesWithCheckRequestAndRemembersUrls) {
                           "https://user:pw@example.com/"}) {
     core::HttpRequest request = Request(url);
     absl::StatusOr<CheckedRequest> want = CheckRequest(request, true);
-    absl::StatusOr<CheckedRequest> got = checker.Check(request);
+    absl::StatusOr<std::shared_ptr<const CheckedRequest>> got =
+        checker.Check(request);
     ASSERT_EQ(got.status(), want.status()) << url;
     if (!want.ok()) continue;
-    EXPECT_EQ(got->url, want->url) << url;
-    EXPECT_EQ(got->destination, want->destination) << url;
-    EXPECT_EQ(got->host, want->host) << url;
-    EXPECT_EQ(got->port, want->port) << url;
-    EXPECT_EQ(got->host_is_ipv6, want->host_is_ipv6) << url;
+    ASSERT_NE(*got, nullptr) << url;
+    EXPECT_EQ((*got)->url, want->url) << url;
+    EXPECT_EQ((*got)->destination, want->destination) << url;
+    EXPECT_EQ((*got)->host, want->host) << url;
+    EXPECT_EQ((*got)->port, want->port) << url;
+    EXPECT_EQ((*got)->host_is_ipv6, want->host_is_ipv6) << url;
     EXPECT_LE(checker.cached(), 2u);  // forgets all when full
   }
   // A remembered URL still has its method and headers checked.
@@ -315,7 +317,7 @@ TEST(ConnectToEntryTest, PinsTheTunnelToTheCheckedAddress) {
       false);
   ASSERT_TRUE(checked.ok()) << checked.status();
   Pending pending;
-  pending.checked = *checked;
+  pending.checked = std::make_shared<const CheckedRequest>(*checked);
   pending.connect_ip = "203.0.113.7";
   EXPECT_EQ(ConnectToEntry(pending), "hooks.example.com:443:203.0.113.7:443");
   pending.connect_ip = "2001:db8::7";
