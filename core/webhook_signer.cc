@@ -1,7 +1,13 @@
 #include "core/webhook_signer.h"
 
+// The low-level SHA-256 interface, deprecated in OpenSSL 3 but kept by it:
+// its state is a plain struct, so a message starts from the key schedule by
+// copying it. EVP_MD_CTX_copy_ex allocates a new provider context at every
+// copy, two per signature.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -9,44 +15,30 @@
 #include <optional>
 #include <utility>
 
-#include "absl/strings/escaping.h"
 #include "core/signing_secret.h"
 
 namespace webhooks::core {
 namespace {
 
 constexpr size_t kBlockBytes = 64;  // SHA-256's block
-constexpr size_t kDigestBytes = 32;
+constexpr size_t kDigestBytes = SHA256_DIGEST_LENGTH;
+// Base64 of a digest: 4 characters per 3 bytes, rounded up, and a NUL.
+constexpr size_t kBase64Bytes = 4 * ((kDigestBytes + 2) / 3) + 1;
 
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
-
-// SHA-256 fetched once for the process: EVP_sha256() would be looked up by
-// name at every DigestInit.
-const EVP_MD* Sha256() {
-  static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return md;
-}
-
-bool Update(EVP_MD_CTX* ctx, std::string_view data) {
-  return EVP_DigestUpdate(ctx, data.data(), data.size()) == 1;
+bool Update(SHA256_CTX* ctx, std::string_view data) {
+  return SHA256_Update(ctx, data.data(), data.size()) == 1;
 }
 
 }  // namespace
 
 struct WebhookSigner::Key {
-  MdCtx inner;  // SHA-256 after (key XOR ipad)
-  MdCtx outer;  // SHA-256 after (key XOR opad)
+  SHA256_CTX inner;  // SHA-256 after (key XOR ipad)
+  SHA256_CTX outer;  // SHA-256 after (key XOR opad)
+
+  ~Key() { OPENSSL_cleanse(this, sizeof(*this)); }
 };
 
 WebhookSigner::WebhookSigner(const std::vector<std::string>& secrets) {
-  const EVP_MD* md = Sha256();
-  if (md == nullptr) {
-    status_ = absl::InternalError("OpenSSL has no SHA256");
-    return;
-  }
   for (const std::string& secret : secrets) {
     std::optional<std::string> key = SigningKey(secret);
     if (!key.has_value()) {
@@ -57,12 +49,8 @@ WebhookSigner::WebhookSigner(const std::vector<std::string>& secrets) {
     // padded with zeros to a block.
     std::array<unsigned char, kBlockBytes> block{};
     if (key->size() > kBlockBytes) {
-      unsigned int length = 0;
-      if (EVP_Digest(key->data(), key->size(), block.data(), &length, md,
-                     nullptr) != 1) {
-        status_ = absl::InternalError("SHA256 of a long signing key failed");
-        return;
-      }
+      SHA256(reinterpret_cast<const unsigned char*>(key->data()), key->size(),
+             block.data());
     } else {
       std::copy(key->begin(), key->end(), block.begin());
     }
@@ -71,9 +59,8 @@ WebhookSigner::WebhookSigner(const std::vector<std::string>& secrets) {
     for (const auto& [ctx, xor_byte] :
          {std::pair{&state->inner, 0x36}, std::pair{&state->outer, 0x5c}}) {
       for (size_t i = 0; i < kBlockBytes; ++i) pad[i] = block[i] ^ xor_byte;
-      ctx->reset(EVP_MD_CTX_new());
-      if (*ctx == nullptr || EVP_DigestInit_ex(ctx->get(), md, nullptr) != 1 ||
-          EVP_DigestUpdate(ctx->get(), pad.data(), pad.size()) != 1) {
+      if (SHA256_Init(ctx) != 1 ||
+          SHA256_Update(ctx, pad.data(), pad.size()) != 1) {
         status_ = absl::InternalError("SHA256 of a signing key failed");
         return;
       }
@@ -96,27 +83,26 @@ absl::StatusOr<std::string> WebhookSigner::Header(std::string_view message_id,
       digits, std::to_chars(digits, digits + sizeof(digits), timestamp_seconds)
                       .ptr -
                   digits);
-  MdCtx work(EVP_MD_CTX_new());
-  if (work == nullptr) return absl::InternalError("EVP_MD_CTX_new failed");
   std::string header;
+  header.reserve(keys_.size() * (3 + kBase64Bytes));
   for (const std::unique_ptr<Key>& key : keys_) {
     std::array<unsigned char, kDigestBytes> inner;
     std::array<unsigned char, kDigestBytes> mac;
-    unsigned int length = 0;
-    const bool ok =
-        EVP_MD_CTX_copy_ex(work.get(), key->inner.get()) == 1 &&
-        Update(work.get(), message_id) && Update(work.get(), ".") &&
-        Update(work.get(), timestamp) && Update(work.get(), ".") &&
-        Update(work.get(), body) &&
-        EVP_DigestFinal_ex(work.get(), inner.data(), &length) == 1 &&
-        EVP_MD_CTX_copy_ex(work.get(), key->outer.get()) == 1 &&
-        EVP_DigestUpdate(work.get(), inner.data(), inner.size()) == 1 &&
-        EVP_DigestFinal_ex(work.get(), mac.data(), &length) == 1;
+    SHA256_CTX work = key->inner;
+    bool ok = Update(&work, message_id) && Update(&work, ".") &&
+              Update(&work, timestamp) && Update(&work, ".") &&
+              Update(&work, body) && SHA256_Final(inner.data(), &work) == 1;
+    work = key->outer;
+    ok = ok && SHA256_Update(&work, inner.data(), inner.size()) == 1 &&
+         SHA256_Final(mac.data(), &work) == 1;
+    OPENSSL_cleanse(&work, sizeof(work));
     if (!ok) return absl::InternalError("HMAC-SHA256 failed");
+    std::array<unsigned char, kBase64Bytes> base64;
+    const int written = EVP_EncodeBlock(base64.data(), mac.data(), mac.size());
     if (!header.empty()) header.push_back(' ');
     header += "v1,";
-    header += absl::Base64Escape(absl::string_view(
-        reinterpret_cast<const char*>(mac.data()), mac.size()));
+    header.append(reinterpret_cast<const char*>(base64.data()),
+                  static_cast<size_t>(written));
   }
   return header;
 }

@@ -2,8 +2,9 @@
 // schedule worked out once: for each secret, SHA-256 after the key XOR ipad
 // and after the key XOR opad are kept, and a message only copies those two
 // states and hashes its id, timestamp and body (no signed string is built,
-// no digest is looked up by name). The dispatcher keeps one per subscription
-// while its secrets stay the same (issue 14's request templates).
+// no digest is looked up by name, nothing is allocated but the header). The
+// dispatcher keeps one per subscription while its secrets stay the same
+// (issue 14's request templates).
 //
 //   WebhookSigner signer({subscription.secret()});
 //   ASSIGN_OR_RETURN(std::string header, signer.Header(id, timestamp, body));
