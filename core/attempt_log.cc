@@ -91,9 +91,11 @@ absl::Status AttemptLog::StageAppend(AttemptRecord& attempt,
   const uint64_t seq = ring->next_seq++;
   const uint64_t slot = seq % static_cast<uint64_t>(keep_);
   attempt.set_seq(seq);
+  // Serialized into one reused buffer: the batch copies the bytes.
+  thread_local std::string bytes;
+  attempt.SerializeToString(&bytes);
   batch.Put(Column::kAttempts,
-            storage::keys::Attempt(attempt.subscription_id(), slot),
-            attempt.SerializeAsString());
+            storage::keys::Attempt(attempt.subscription_id(), slot), bytes);
   // What was stored in the slot is overwritten: the oldest, once the ring
   // is full of slotted records (checked first); otherwise any (a ring not
   // yet full, or holding records stored by seq, is searched).

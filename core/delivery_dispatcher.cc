@@ -50,9 +50,11 @@ struct DeliveryDispatcher::FetchCache {
     std::unique_ptr<WebhookSigner> signer;
   };
   absl::flat_hash_map<std::string, Signer> signers;
-  // Emptied leases taken from spare_leases_, filled again by Launch.
+  // Emptied leases taken from spare_leases_, filled again by Launch (their
+  // delivery records still hold the last ones: Launch swaps them out).
   std::vector<Lease> spare_leases;
-  // The emptied records those leases held, for the next scan to parse into.
+  // The records those leases held, for the next scan to parse into (a
+  // parse clears first).
   std::vector<DeliveryRecord> spare_records;
 
   const WebhookSigner& SignerOf(const SubscriptionRecord& subscription,
@@ -338,7 +340,7 @@ void DeliveryDispatcher::SendWaiting(FetchCache& cache, bool& storage_trouble) {
 void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
                                 bool from_waitroom, bool throttled,
                                 bool& storage_trouble) {
-  const std::string id = delivery.id();
+  std::string id = delivery.id();  // moved into the callback at the end
   {
     absl::MutexLock lock(&mu_);
     if (!from_waitroom) {
@@ -396,7 +398,8 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   const bool first_attempt = delivery.attempt_count() == 0;
   const int64_t since_commit_micros =
       attempt.create_time_micros() - delivery.create_time_micros();
-  lease.delivery = std::move(delivery);  // a swap: `delivery` is now empty
+  // A swap: `delivery` now holds the spare lease's old record, if any.
+  lease.delivery = std::move(delivery);
   if (cache.spare_records.size() < static_cast<size_t>(options_.max_leased)) {
     cache.spare_records.push_back(std::move(delivery));
   }
@@ -409,11 +412,13 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   if (deps_.metrics != nullptr && first_attempt) {
     deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
   }
-  deps_.sender->Send(*std::move(request), [this, id](HttpResult result) {
+  // The callback runs once: it gives its id to the arrival.
+  deps_.sender->Send(*std::move(request), [this, id = std::move(id)](
+                                              HttpResult result) mutable {
     absl::MutexLock lock(&mu_);
     // Only the writer waits for arrivals; it takes all there are.
     const bool first = arrivals_.empty();
-    arrivals_.push_back(Arrival{id, std::move(result)});
+    arrivals_.push_back(Arrival{std::move(id), std::move(result)});
     if (first) cv_.SignalAll();
   });
 }

@@ -25,8 +25,18 @@ bool DeliveryDispatcher::ClearForReuse(Lease& lease) {
       lease.attempt.response_headers_size() > kMaxReusedResponseHeaders) {
     return false;
   }
-  lease.delivery.Clear();
+  // No Clear of lease.delivery: Launch hands the emptied-by-swap record to
+  // the queue scan, whose parse clears it. The attempt keeps its body
+  // reference (a message Clear would delete) for Prepare to fill again.
+  internal::RequestBodyReference* reference =
+      lease.attempt.has_request_body_reference()
+          ? lease.attempt.release_request_body_reference()
+          : nullptr;
   lease.attempt.Clear();
+  if (reference != nullptr) {
+    reference->Clear();
+    lease.attempt.set_allocated_request_body_reference(reference);
+  }
   lease.event.reset();
   lease.owner.clear();
   lease.retries.clear();
