@@ -26,8 +26,6 @@ class GateSender final : public core::HttpSender {
  public:
   explicit GateSender(core::HttpSenderPtr inner) : inner_(std::move(inner)) {}
 
-  core::HttpRequest SpareRequest() override { return inner_->SpareRequest(); }
-
   void Send(core::HttpRequest request, core::HttpCallback done) override {
     if (callback_tid_.load(std::memory_order_relaxed) == 0) {
       done = [this, done = std::move(done)](core::HttpResult result) {

@@ -459,24 +459,22 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   const WebhookSigner& signer = cache.SignerOf(subscription, now);
   absl::StatusOr<HttpRequest> rendered;
   if (delivery.target_url() == subscription.target_url()) {
-    rendered = RenderRequest(delivery, event, dialect, signer, now,
-                             deps_.sender->SpareRequest());
+    rendered = RenderRequest(delivery, event, dialect, signer, now);
   } else {
     DeliveryRecord current = delivery;
     current.set_target_url(subscription.target_url());
-    rendered = RenderRequest(current, event, dialect, signer, now,
-                             deps_.sender->SpareRequest());
+    rendered = RenderRequest(current, event, dialect, signer, now);
   }
   if (!rendered.ok()) return rendered.status();
   HttpRequest& request = *rendered;
   request.bypass_proxy = subscription.bypass_proxy();
   // The subscription's own client certificate, else its dialect's.
   const bool own_cert = !subscription.client_certificate_pem().empty();
-  request.client_certificate_pem.assign(own_cert
-                                            ? subscription.client_certificate_pem()
-                                            : dialect.client_certificate_pem());
-  request.client_key_pem.assign(own_cert ? subscription.client_key_pem()
-                                         : dialect.client_key_pem());
+  request.client_certificate_pem = own_cert
+                                       ? subscription.client_certificate_pem()
+                                       : dialect.client_certificate_pem();
+  request.client_key_pem =
+      own_cert ? subscription.client_key_pem() : dialect.client_key_pem();
   request.connect_timeout =
       absl::Microseconds(subscription.delivery().connect_timeout_micros());
   request.total_timeout =

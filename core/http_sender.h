@@ -63,11 +63,6 @@ class HttpSender {
   virtual ~HttpSender() = default;
   // Queues the request. `done` is called once with the result.
   virtual void Send(HttpRequest request, HttpCallback done) = 0;
-  // A request this sender is done with, for the caller to fill instead of
-  // a new one: its strings and header list keep their storage (what they
-  // hold is stale: overwrite every field). A new request when none is
-  // kept.
-  virtual HttpRequest SpareRequest() { return HttpRequest(); }
   // Requests currently being sent.
   virtual int InFlight() const = 0;
   // Stops taking requests (later Sends complete at once as kRejected), lets

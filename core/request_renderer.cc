@@ -1,7 +1,6 @@
 #include "core/request_renderer.h"
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "core/attempt_outcome.h"
@@ -68,42 +67,19 @@ absl::StatusOr<const internal::RepresentationRecord*> RepresentationOf(
   return &it->second;
 }
 
-// The body for `representation` of `event` in `envelope` (RenderBody),
-// appended to *out.
-void AppendBody(const internal::EventRecord& event,
-                const internal::RepresentationRecord& representation,
-                int envelope, std::string* out) {
-  if (envelope != kEnvelopeStandardJson) {
-    out->append(representation.body());
-    return;
-  }
-  absl::StrAppend(
-      out, "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
+// The body for `representation` of `event` in `envelope` (RenderBody).
+std::string BodyOf(const internal::EventRecord& event,
+                   const internal::RepresentationRecord& representation,
+                   int envelope) {
+  if (envelope != kEnvelopeStandardJson) return representation.body();
+  return StrCat(
+      "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
       JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
                                   absl::FromUnixMicros(event.occur_time_micros()),
                                   absl::UTCTimeZone())),
       ",\"data\":", representation.body().empty() ? "null" : representation.body(),
       "}");
 }
-
-// Sets the headers in order over those `headers` held, reusing their
-// strings' storage; Finish drops the ones left over.
-class HeaderWriter {
- public:
-  explicit HeaderWriter(HttpHeaders* headers) : headers_(headers) {}
-  std::string& Set(std::string_view name, std::string_view value) {
-    if (used_ == headers_->size()) headers_->emplace_back();
-    auto& [n, v] = (*headers_)[used_++];
-    n.assign(name);
-    v.assign(value);
-    return v;
-  }
-  void Finish() { headers_->resize(used_); }
-
- private:
-  HttpHeaders* headers_;
-  size_t used_ = 0;
-};
 
 }  // namespace
 
@@ -129,49 +105,40 @@ absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
                                        int envelope) {
   ASSIGN_OR_RETURN(const internal::RepresentationRecord* representation,
                    RepresentationOf(event, representation_name));
-  std::string body;
-  AppendBody(event, *representation, envelope, &body);
-  return body;
+  return BodyOf(event, *representation, envelope);
 }
 
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const WebhookSigner& signer, absl::Time now, HttpRequest into) {
+    const WebhookSigner& signer, absl::Time now) {
   ASSIGN_OR_RETURN(const internal::RepresentationRecord* found,
                    RepresentationOf(event, delivery.representation()));
   const internal::RepresentationRecord& representation = *found;
-  HttpRequest request = std::move(into);
-  request.body.clear();
-  AppendBody(event, representation, dialect.envelope(), &request.body);
-  request.url.assign(delivery.target_url());
-  request.method.assign(dialect.http_method().empty() ? std::string_view("POST")
-                                                      : dialect.http_method());
-  request.bypass_proxy = false;
-  request.client_certificate_pem.clear();
-  request.client_key_pem.clear();
-  request.connect_timeout = absl::ZeroDuration();
-  request.total_timeout = absl::ZeroDuration();
+  HttpRequest request;
+  request.body = BodyOf(event, representation, dialect.envelope());
+  request.url = delivery.target_url();
+  request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
   const std::string& content_type = dialect.envelope() == kEnvelopeStandardJson ||
                                             representation.content_type().empty()
                                         ? dialect.content_type()
                                         : representation.content_type();
   request.headers.reserve(5 + static_cast<size_t>(dialect.headers_size()));
-  HeaderWriter headers(&request.headers);
-  headers.Set("Content-Type", content_type);
-  headers.Set("User-Agent", dialect.user_agent());
-  for (const auto& [name, value] : dialect.headers()) headers.Set(name, value);
+  request.headers.emplace_back("Content-Type", content_type);
+  request.headers.emplace_back("User-Agent", dialect.user_agent());
+  for (const auto& [name, value] : dialect.headers()) {
+    request.headers.emplace_back(name, value);
+  }
   // webhook-id and webhook-timestamp always: receivers de-duplicate on the
   // id, which is stable across retries.
   const int64_t timestamp = absl::ToUnixSeconds(now);
-  headers.Set("webhook-id", delivery.id());
-  headers.Set("webhook-timestamp", StrCat(timestamp));
+  request.headers.emplace_back("webhook-id", delivery.id());
+  request.headers.emplace_back("webhook-timestamp", StrCat(timestamp));
   if (dialect.signing() != kSigningNone) {
-    std::string& signature = headers.Set("webhook-signature", "");
-    RETURN_IF_ERROR(
-        signer.AppendHeader(delivery.id(), timestamp, request.body, &signature));
+    ASSIGN_OR_RETURN(std::string signature,
+                     signer.Header(delivery.id(), timestamp, request.body));
+    request.headers.emplace_back("webhook-signature", std::move(signature));
   }
-  headers.Finish();
   return request;
 }
 

@@ -47,13 +47,11 @@ absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
 // FAILED_PRECONDITION when the event lacks the delivery's representation
 // (events always carry webhook-delivery, so only a corrupt store does that);
 // the signer's error when the dialect signs and a secret is malformed.
-// `signer` holds the subscription's SigningSecrets. The request is rendered
-// into `into` (HttpSender::SpareRequest), reusing its storage; every field
-// is set, those RenderRequest does not render to their defaults.
+// `signer` holds the subscription's SigningSecrets.
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const WebhookSigner& signer, absl::Time now, HttpRequest into = {});
+    const WebhookSigner& signer, absl::Time now);
 
 // Adds `headers` to an attempt record's, the webhook-signature value
 // replaced by "[redacted]".

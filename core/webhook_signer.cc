@@ -15,7 +15,6 @@
 #include <optional>
 #include <utility>
 
-#include "common/status_macros.h"
 #include "core/signing_secret.h"
 
 namespace webhooks::core {
@@ -78,23 +77,14 @@ WebhookSigner::~WebhookSigner() = default;
 absl::StatusOr<std::string> WebhookSigner::Header(std::string_view message_id,
                                                   int64_t timestamp_seconds,
                                                   std::string_view body) const {
-  std::string header;
-  RETURN_IF_ERROR(AppendHeader(message_id, timestamp_seconds, body, &header));
-  return header;
-}
-
-absl::Status WebhookSigner::AppendHeader(std::string_view message_id,
-                                         int64_t timestamp_seconds,
-                                         std::string_view body,
-                                         std::string* out) const {
   if (!status_.ok()) return status_;
   char digits[24];
   const std::string_view timestamp(
       digits, std::to_chars(digits, digits + sizeof(digits), timestamp_seconds)
                       .ptr -
                   digits);
-  const size_t start = out->size();
-  out->reserve(start + keys_.size() * (3 + kBase64Bytes));
+  std::string header;
+  header.reserve(keys_.size() * (3 + kBase64Bytes));
   for (const std::unique_ptr<Key>& key : keys_) {
     std::array<unsigned char, kDigestBytes> inner;
     std::array<unsigned char, kDigestBytes> mac;
@@ -106,18 +96,15 @@ absl::Status WebhookSigner::AppendHeader(std::string_view message_id,
     ok = ok && SHA256_Update(&work, inner.data(), inner.size()) == 1 &&
          SHA256_Final(mac.data(), &work) == 1;
     OPENSSL_cleanse(&work, sizeof(work));
-    if (!ok) {
-      out->resize(start);
-      return absl::InternalError("HMAC-SHA256 failed");
-    }
+    if (!ok) return absl::InternalError("HMAC-SHA256 failed");
     std::array<unsigned char, kBase64Bytes> base64;
     const int written = EVP_EncodeBlock(base64.data(), mac.data(), mac.size());
-    if (out->size() > start) out->push_back(' ');
-    out->append("v1,");
-    out->append(reinterpret_cast<const char*>(base64.data()),
-                static_cast<size_t>(written));
+    if (!header.empty()) header.push_back(' ');
+    header += "v1,";
+    header.append(reinterpret_cast<const char*>(base64.data()),
+                  static_cast<size_t>(written));
   }
-  return absl::OkStatus();
+  return header;
 }
 
 }  // namespace webhooks::core

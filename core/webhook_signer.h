@@ -41,10 +41,6 @@ class WebhookSigner {
   absl::StatusOr<std::string> Header(std::string_view message_id,
                                      int64_t timestamp_seconds,
                                      std::string_view body) const;
-  // The same header appended to *out (left as it was on error).
-  absl::Status AppendHeader(std::string_view message_id,
-                            int64_t timestamp_seconds, std::string_view body,
-                            std::string* out) const;
 
  private:
   struct Key;  // one secret's inner and outer states

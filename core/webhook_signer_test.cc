@@ -90,19 +90,6 @@ TEST(WebhookSignerTest, AMalformedSecretIsNamedWhenSigning) {
             absl::StatusCode::kInvalidArgument);
 }
 
-TEST(WebhookSignerTest, AppendHeaderAppendsOrLeavesAlone) {
-  const std::string key = Bytes(32, 5);
-  WebhookSigner signer({SecretOf(key)});
-  std::string out = "kept ";
-  ASSERT_TRUE(signer.AppendHeader("dlv_4", 7, "b", &out).ok());
-  EXPECT_EQ(out, StrCat("kept ", Expected(key, "dlv_4", 7, "b")));
-  WebhookSigner bad({"not-a-secret"});
-  std::string untouched = "as it was";
-  EXPECT_EQ(bad.AppendHeader("dlv_4", 7, "b", &untouched).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(untouched, "as it was");
-}
-
 TEST(WebhookSignerTest, ThreadsShareOneSigner) {
   const std::string key = Bytes(32, 4);
   WebhookSigner signer({SecretOf(key)});

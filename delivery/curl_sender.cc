@@ -160,14 +160,6 @@ class CurlSenderImpl final : public CurlSender {
     }
   }
 
-  core::HttpRequest SpareRequest() override {
-    absl::MutexLock lock(&spare_mu_);
-    if (spare_requests_.empty()) return core::HttpRequest();
-    core::HttpRequest request = std::move(spare_requests_.back());
-    spare_requests_.pop_back();
-    return request;
-  }
-
   int InFlight() const override { return in_flight_.load(); }
 
   void Shutdown(absl::Duration grace) override {
@@ -216,10 +208,6 @@ class CurlSenderImpl final : public CurlSender {
   std::atomic<std::thread::id> loop_id_{};
 
   std::atomic<int> in_flight_{0};
-
-  // Sent requests for SpareRequest, at most max_in_flight.
-  absl::Mutex spare_mu_;
-  std::vector<core::HttpRequest> spare_requests_ ABSL_GUARDED_BY(spare_mu_);
 
   // Loop thread only.
   RequestChecker checker_{options_.allow_http};
@@ -472,12 +460,6 @@ std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
 }
 
 void CurlSenderImpl::Recycle(std::unique_ptr<Transfer> transfer) {
-  if (KeepForReuse(transfer->pending.request)) {
-    absl::MutexLock lock(&spare_mu_);
-    if (spare_requests_.size() < static_cast<size_t>(options_.max_in_flight)) {
-      spare_requests_.push_back(std::move(transfer->pending.request));
-    }
-  }
   if (spare_transfers_.size() >= static_cast<size_t>(options_.max_in_flight)) {
     return;
   }

@@ -320,29 +320,6 @@ TEST_F(CurlSenderTest, ReusedTransferKeepsNothingOfThePreviousResult) {
   EXPECT_EQ(ok.error, "");
 }
 
-// A sent request comes back from SpareRequest with its storage, without
-// its client key and certificate; one with a large body is not kept.
-TEST_F(CurlSenderTest, SentRequestsComeBackAsSpares) {
-  auto sender = MakeSender(TestOptions());
-  ASSERT_NE(sender, nullptr);
-  EXPECT_EQ(sender->SpareRequest().url, "");  // none kept: a new one
-  HttpRequest request = Post(server_.Url("/ok"), "body");
-  request.headers.emplace_back("X-A", "1");
-  request.client_certificate_pem = "not used over http";
-  request.client_key_pem = "not used over http";
-  ASSERT_EQ(SendAndWait(*sender, request).status_code, 200);
-  HttpRequest spare = sender->SpareRequest();
-  EXPECT_EQ(spare.url, request.url);
-  EXPECT_EQ(spare.headers, request.headers);
-  EXPECT_EQ(spare.client_certificate_pem, "");
-  EXPECT_EQ(spare.client_key_pem, "");
-  EXPECT_EQ(sender->SpareRequest().url, "");  // it was the only one
-
-  HttpRequest large = Post(server_.Url("/ok"), std::string(100 << 10, 'x'));
-  ASSERT_EQ(SendAndWait(*sender, large).status_code, 200);
-  EXPECT_EQ(sender->SpareRequest().url, "");
-}
-
 TEST_F(CurlSenderTest, LoopbackRefusedWithoutConnecting) {
   CurlSenderOptions options = TestOptions();
   options.allowed_cidrs.clear();

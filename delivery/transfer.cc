@@ -403,18 +403,6 @@ void ResponseCollector::MoveInto(core::HttpResult* result) {
   result->body_truncated = body_truncated_;
 }
 
-bool KeepForReuse(core::HttpRequest& request) {
-  constexpr size_t kMaxBodyBytes = 64 << 10;
-  constexpr size_t kMaxHeaders = 32;
-  if (request.body.capacity() > kMaxBodyBytes ||
-      request.headers.size() > kMaxHeaders) {
-    return false;
-  }
-  request.client_certificate_pem = std::string();
-  request.client_key_pem = std::string();
-  return true;
-}
-
 void TransferState::Reset(Pending next) {
   pending = std::move(next);
   proxied = false;

@@ -219,11 +219,6 @@ class ResponseCollector {
   bool body_truncated_ = false;
 };
 
-// Whether a sent request is small enough to keep for SpareRequest (a body
-// of at most 64 KiB, at most 32 headers); if so, drops its client
-// certificate and key, which are not kept longer than they must be.
-bool KeepForReuse(core::HttpRequest& request);
-
 // What one transfer keeps besides curl's handles: the request, its header
 // lines, the SSRF guard's record and the response. The sender reuses them:
 // Reset makes a finished one new for another request, keeping the buffers'
