@@ -113,6 +113,9 @@ void DeliveryDispatcher::Shutdown(absl::Duration grace) {
     }
     stopping_ = true;
     cv_.SignalAll();
+    absl::MutexLock arrivals_lock(&arrivals_mu_);
+    writer_stopping_ = true;
+    arrivals_cv_.Signal();
   }
   fetch_thread_.join();
   write_thread_.join();
@@ -158,8 +161,10 @@ void DeliveryDispatcher::WriteLoop() {
   while (true) {
     std::vector<Arrival> arrivals;
     {
-      absl::MutexLock lock(&mu_);
-      while (!stopping_ && arrivals_.empty()) cv_.Wait(&mu_);
+      absl::MutexLock lock(&arrivals_mu_);
+      while (!writer_stopping_ && arrivals_.empty()) {
+        arrivals_cv_.Wait(&arrivals_mu_);
+      }
       if (arrivals_.empty()) return;  // stopping
       arrivals.swap(arrivals_);
     }
@@ -415,11 +420,11 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   // The callback runs once: it gives its id to the arrival.
   deps_.sender->Send(*std::move(request), [this, id = std::move(id)](
                                               HttpResult result) mutable {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&arrivals_mu_);
     // Only the writer waits for arrivals; it takes all there are.
     const bool first = arrivals_.empty();
     arrivals_.push_back(Arrival{std::move(id), std::move(result)});
-    if (first) cv_.SignalAll();
+    if (first) arrivals_cv_.Signal();
   });
 }
 

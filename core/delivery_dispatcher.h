@@ -268,7 +268,13 @@ class DeliveryDispatcher {
   // when it ends (DeliveryQueue::kNothingQueued: none).
   int64_t resolved_during_fetch_due_ ABSL_GUARDED_BY(mu_) =
       DeliveryQueue::kNothingQueued;
-  std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(mu_);
+  // Results on their way to the writer, under a lock of their own: the
+  // curl thread adds one per request and should not contend for mu_ with
+  // the fetch thread. Never held while taking mu_.
+  absl::Mutex arrivals_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  absl::CondVar arrivals_cv_;
+  std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(arrivals_mu_);
+  bool writer_stopping_ ABSL_GUARDED_BY(arrivals_mu_) = false;
   // Read from the queue, waiting for their subscription's rate limit or
   // in-flight cap; busy like leased ones.
   DeliveryWaitroom waiting_ ABSL_GUARDED_BY(mu_);
