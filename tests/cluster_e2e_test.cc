@@ -253,9 +253,8 @@ std::set<std::pair<std::string, std::string>> Received(
     const std::vector<ReceivedRequest>& requests) {
   std::set<std::pair<std::string, std::string>> pairs;
   for (const ReceivedRequest& request : requests) {
-    for (const std::string& id : EventIds({request})) {
-      pairs.emplace(request.path, id);
-    }
+    std::string id = EventIdOf(request);
+    if (!id.empty()) pairs.emplace(request.path, std::move(id));
   }
   return pairs;
 }

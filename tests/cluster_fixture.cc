@@ -16,11 +16,8 @@ testing::PostgresServer* ClusterTest::postgres_ = nullptr;
 std::set<std::string> EventIds(const std::vector<ReceivedRequest>& requests) {
   std::set<std::string> ids;
   for (const ReceivedRequest& request : requests) {
-    const size_t start = request.body.find(":\"");
-    const size_t end = request.body.rfind('"');
-    if (start != std::string::npos && end > start + 2) {
-      ids.insert(request.body.substr(start + 2, end - start - 2));
-    }
+    std::string id = EventIdOf(request);
+    if (!id.empty()) ids.insert(std::move(id));
   }
   return ids;
 }

@@ -34,7 +34,7 @@ namespace webhooks::e2e {
 // for a loaded machine).
 inline constexpr absl::Duration kFeedBound = absl::Seconds(5);
 
-// The event ids in the bodies of `requests` (bodies are EventBody(id)).
+// The event ids in the bodies of `requests` (EventIdOf each).
 std::set<std::string> EventIds(const std::vector<ReceivedRequest>& requests);
 
 class ClusterTest : public DeliveryE2eTest {

@@ -64,4 +64,12 @@ std::string EventBody(std::string_view event_id) {
   return StrCat("{\"id\":\"", event_id, "\"}");
 }
 
+std::string EventIdOf(const ReceivedRequest& r) {
+  const std::string marker = "\"id\":\"";
+  const size_t at = r.body.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t from = at + marker.size();
+  return r.body.substr(from, r.body.find('"', from) - from);
+}
+
 }  // namespace webhooks::e2e

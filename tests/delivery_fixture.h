@@ -69,6 +69,8 @@ class DeliveryE2eTest : public ::testing::Test {
 
 // The body NewEvent(id) carries: {"id":"<id>"}.
 std::string EventBody(std::string_view event_id);
+// The event id a request carries (its body's "id"); "" when none.
+std::string EventIdOf(const ReceivedRequest& r);
 
 }  // namespace webhooks::e2e
 

@@ -15,19 +15,11 @@
 #include "absl/time/time.h"
 #include "common/strings.h"
 #include "gtest/gtest.h"
+#include "tests/delivery_fixture.h"
 #include "tests/delivery_test_util.h"
 #include "tests/https_receiver.h"
 
 namespace webhooks::e2e {
-
-// The event id a request carries (its body's "id").
-inline std::string EventIdOf(const ReceivedRequest& r) {
-  const std::string marker = "\"id\":\"";
-  const size_t at = r.body.find(marker);
-  if (at == std::string::npos) return "";
-  const size_t from = at + marker.size();
-  return r.body.substr(from, r.body.find('"', from) - from);
-}
 
 // Checks commit order among `requests` for the events `ids` (in commit
 // order; requests for other events are left out): every request for an
