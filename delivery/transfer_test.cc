@@ -73,6 +73,38 @@ TEST(CheckRequestTest, Rejects) {
   EXPECT_THAT(message(nul, false), HasSubstr("control character"));
 }
 
+// Every byte, anywhere in a long value or a name: values refuse the
+// control characters but tab, names take only RFC 9110's tchar.
+TEST(CheckRequestTest, HeaderChecksCoverEveryByte) {
+  const std::string tchar =
+      "!#$%&'*+-.^_`|~0123456789"
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  for (int b = 0; b < 256; ++b) {
+    const char c = static_cast<char>(b);
+    const bool control = (b < 0x20 && b != '\t') || b == 0x7f;
+    for (size_t at : {size_t{0}, size_t{63}, size_t{130}}) {
+      HttpRequest request = Request("https://example.com/");
+      std::string value(131, 'v');
+      value[at] = c;
+      request.headers.emplace_back("X-Value", value);
+      EXPECT_EQ(CheckRequest(request, false).ok(), !control)
+          << "byte " << b << " at " << at;
+    }
+    HttpRequest request = Request("https://example.com/");
+    request.headers.emplace_back(std::string("X-") + c + "-Name", "1");
+    EXPECT_EQ(CheckRequest(request, false).ok(),
+              tchar.find(c) != std::string::npos)
+        << "byte " << b << " in a name";
+  }
+  HttpRequest empty = Request("https://example.com/");
+  empty.headers.emplace_back("", "1");
+  EXPECT_FALSE(CheckRequest(empty, false).ok());
+  // Longer than any controlled name, and a prefix of none: allowed.
+  HttpRequest long_name = Request("https://example.com/");
+  long_name.headers.emplace_back("Content-Length-Extra", "1");
+  EXPECT_TRUE(CheckRequest(long_name, false).ok());
+}
+
 TEST(CurlHeaderLinesTest, ExactlyTheGivenHeaders) {
   EXPECT_THAT(CurlHeaderLines({{"Content-Type", "application/json"},
                                {"X-Empty", ""},
