@@ -257,8 +257,7 @@ class RocksDbStoreImpl final : public Store {
     // inserts come in ascending runs that its insert hint follows (see
     // IsInsertHintColumn). A stable sort keeps the order of operations on
     // one key, and a batch applies atomically, so this is the same batch.
-    thread_local std::vector<uint32_t> order;
-    order.resize(batch.size());
+    std::vector<uint32_t> order(batch.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<uint32_t>(i);
     std::stable_sort(order.begin(), order.end(), [&batch](uint32_t a, uint32_t b) {
       const WriteBatch::Op x = batch.op(a), y = batch.op(b);
