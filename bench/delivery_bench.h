@@ -96,6 +96,8 @@ struct ThreadTimes {
 
 ThreadTimes ThreadSched(int tid);
 ThreadTimes ThreadsSched(const std::vector<int>& tids);
+// This process's threads whose name begins with `prefix`.
+std::vector<int> ThreadsNamed(std::string_view prefix);
 
 // "0.35 cores (+0.20 waiting for a CPU), 60.4 us CPU each, switched out
 // 0.31 (0.25 preempted) per 1000" (per 1000 of `n`)
@@ -225,11 +227,14 @@ RunFigures RunSenderCeiling(Bench& bench, const std::string& scheme,
                             const core::HttpRequest& request);
 
 // Where the dispatcher thread's time went in a window, per delivery.
+// `handlers`: the server's rpc-blocking threads (Publish and the other
+// storage-bound handlers); `rocksdb`: RocksDB's flushes and compactions.
 struct ThreadSnap {
-  ThreadTimes fetcher, dispatcher, sender, receiver;
+  ThreadTimes fetcher, dispatcher, sender, receiver, handlers, rocksdb;
   ThreadSnap operator-(const ThreadSnap& o) const {
-    return {fetcher - o.fetcher, dispatcher - o.dispatcher, sender - o.sender,
-            receiver - o.receiver};
+    return {fetcher - o.fetcher,   dispatcher - o.dispatcher,
+            sender - o.sender,     receiver - o.receiver,
+            handlers - o.handlers, rocksdb - o.rocksdb};
   }
 };
 

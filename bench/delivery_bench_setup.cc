@@ -107,6 +107,23 @@ ThreadTimes ThreadsSched(const std::vector<int>& tids) {
   return sum;
 }
 
+std::vector<int> ThreadsNamed(std::string_view prefix) {
+  std::vector<int> tids;
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task", error)) {
+    std::ifstream comm(entry.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    int tid = 0;
+    if (absl::StartsWith(name, absl::string_view(prefix.data(), prefix.size())) &&
+        absl::SimpleAtoi(entry.path().filename().string(), &tid)) {
+      tids.push_back(tid);
+    }
+  }
+  return tids;
+}
+
 std::string Use(const ThreadTimes& t, double n, double seconds) {
   char text[240];
   const double per_1000 = n > 0 ? 1000 / n : 0;

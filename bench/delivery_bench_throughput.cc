@@ -253,7 +253,9 @@ ThreadSnap Snap(Bench& bench) {
   return {ThreadSched(bench.store->fetcher_tid()),
           ThreadSched(bench.store->dispatcher_tid()),
           ThreadSched(bench.gate->callback_tid()),
-          ThreadsSched(bench.receiver_tids())};
+          ThreadsSched(bench.receiver_tids()),
+          ThreadsSched(ThreadsNamed("rpc-blocking")),
+          ThreadsSched(ThreadsNamed("rocksdb:"))};
 }
 
 std::string Profile(const ObservedStore::Figures& d, int64_t deliveries,
@@ -284,11 +286,11 @@ std::string Profile(const ObservedStore::Figures& d, int64_t deliveries,
   const double store_us = us(deliveries_get) + us(subs_get) + us(events_get) +
                           us(other_gets) + us(queue_scan) +
                           us(d.outcome_writes) + us(d.other_writes);
-  char text[2000];
+  char text[3000];
   std::snprintf(
       text, sizeof(text),
       "    threads: dispatcher fetch %s; dispatcher write %s; curl %s; "
-      "receiver %s\n"
+      "receiver %s; rpc-blocking handlers %s; rocksdb background %s\n"
       "    dispatcher wall time in the store per delivery: %.1f us = queue "
       "scan %.1f (%.3f scans of %.2f ms) + Get delivery %.1f (%.2f) + Get subscription "
       "%.1f (%.2f) + Get event %.1f (%.2f) + other Gets %.1f (%.2f) + outcome "
@@ -298,7 +300,9 @@ std::string Profile(const ObservedStore::Figures& d, int64_t deliveries,
       Use(threads.fetcher, n, seconds).c_str(),
       Use(threads.dispatcher, n, seconds).c_str(),
       Use(threads.sender, n, seconds).c_str(),
-      Use(threads.receiver, n, seconds).c_str(), store_us, us(queue_scan),
+      Use(threads.receiver, n, seconds).c_str(),
+      Use(threads.handlers, n, seconds).c_str(),
+      Use(threads.rocksdb, n, seconds).c_str(), store_us, us(queue_scan),
       per(queue_scan),
       queue_scan.count ? static_cast<double>(queue_scan.nanos) / 1e6 /
                              static_cast<double>(queue_scan.count)

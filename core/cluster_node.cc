@@ -1,5 +1,7 @@
 #include "core/cluster_node.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -43,8 +45,14 @@ void ClusterNode::Start(uint64_t seen) {
   absl::MutexLock lock(&mu_);
   if (started_) return;
   started_ = true;
-  feed_thread_ = std::thread([this] { FeedLoop(); });
-  lease_thread_ = std::thread([this] { LeaseLoop(); });
+  feed_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "cluster-feed");
+    FeedLoop();
+  });
+  lease_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "cluster-lease");
+    LeaseLoop();
+  });
 }
 
 void ClusterNode::Stop() {

@@ -1,6 +1,7 @@
 #include "delivery/curl_sender.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -230,6 +231,7 @@ class CurlSenderImpl final : public CurlSender {
 };
 
 void CurlSenderImpl::Loop() {
+  pthread_setname_np(pthread_self(), "curl-sender");
   loop_id_.store(std::this_thread::get_id());
   while (true) {
     Inbox::Batch batch = inbox_.Take();

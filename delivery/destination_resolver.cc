@@ -1,6 +1,7 @@
 #include "delivery/destination_resolver.h"
 
 #include <netdb.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <string>
@@ -20,7 +21,12 @@ thread_local bool on_resolver_thread = false;
 DestinationResolver::DestinationResolver(const AddressPolicy* policy, Sink sink)
     : policy_(policy), sink_(std::move(sink)) {
   absl::MutexLock lock(&join_mu_);
-  for (int i = 0; i < kThreads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < kThreads; ++i) {
+    threads_.emplace_back([this] {
+      pthread_setname_np(pthread_self(), "dns-resolver");
+      Loop();
+    });
+  }
 }
 
 DestinationResolver::~DestinationResolver() { Stop(); }

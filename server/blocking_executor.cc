@@ -1,10 +1,19 @@
 #include "server/blocking_executor.h"
 
+#include <pthread.h>
+
 namespace webhooks::server {
 
 BlockingExecutor::BlockingExecutor(int threads) {
   threads_.reserve(threads);
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] {
+      // Named, so that per-thread CPU (top -H, /proc/<pid>/task) shows the
+      // handlers' share.
+      pthread_setname_np(pthread_self(), "rpc-blocking");
+      Loop();
+    });
+  }
 }
 
 BlockingExecutor::~BlockingExecutor() {

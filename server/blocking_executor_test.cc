@@ -1,7 +1,10 @@
 #include "server/blocking_executor.h"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
@@ -29,6 +32,19 @@ TEST(BlockingExecutorTest, RunsTasksOnAsManyThreadsAtOnce) {
   }
   EXPECT_TRUE(executor.WaitIdle(absl::Now() + absl::Seconds(60)));
   EXPECT_EQ(passed.load(), 4);
+}
+
+TEST(BlockingExecutorTest, ThreadsAreNamed) {
+  BlockingExecutor executor(1);
+  std::string name;
+  executor.Schedule([&name] {
+    char buffer[16] = {};
+    if (pthread_getname_np(pthread_self(), buffer, sizeof(buffer)) == 0) {
+      name = buffer;
+    }
+  });
+  ASSERT_TRUE(executor.WaitIdle(absl::Now() + absl::Seconds(60)));
+  EXPECT_EQ(name, "rpc-blocking");
 }
 
 TEST(BlockingExecutorTest, WaitIdleWakesWhenTheLastTaskEnds) {
