@@ -23,6 +23,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "bench/curl_ceiling.h"
@@ -322,7 +323,18 @@ std::string Profile(const ObservedStore::Figures& d, int64_t deliveries,
                                    1e6 /
                                    static_cast<double>(d.outcome_writes.count)
                              : 0);
-  return text;
+  std::string bytes = "    bytes written per delivery (keys and values):";
+  double total_bytes = 0;
+  for (storage::Column column : storage::AllColumns()) {
+    const double b =
+        static_cast<double>(d.written_bytes[static_cast<int>(column)]) / n;
+    if (b < 0.5) continue;
+    total_bytes += b;
+    absl::StrAppend(&bytes, " ", std::string(storage::ColumnName(column)), " ",
+                    absl::SixDigits(b), ";");
+  }
+  absl::StrAppend(&bytes, " total ", absl::SixDigits(total_bytes), "\n");
+  return text + bytes;
 }
 
 int EventsPerPublish(int64_t k) {

@@ -41,6 +41,8 @@ class ObservedStore final : public storage::Store {
     Calls outcome_writes;  // dispatcher thread, batches with attempt records
     Calls other_writes;    // dispatcher thread, the rest (health, abandon)
     int64_t outcome_write_ops = 0;
+    // Bytes of keys and values written, per column, by every thread.
+    std::array<int64_t, storage::kColumnCount> written_bytes{};
 
     Figures operator-(const Figures& o) const {
       Figures d = *this;
@@ -50,6 +52,7 @@ class ObservedStore final : public storage::Store {
         d.gets[i].nanos -= o.gets[i].nanos;
         d.scans[i].count -= o.scans[i].count;
         d.scans[i].nanos -= o.scans[i].nanos;
+        d.written_bytes[i] -= o.written_bytes[i];
       }
       d.outcome_writes.count -= o.outcome_writes.count;
       d.outcome_writes.nanos -= o.outcome_writes.nanos;
@@ -75,6 +78,9 @@ class ObservedStore final : public storage::Store {
                      storage::WriteOptions options) override {
     int64_t attempts = 0;
     for (const storage::WriteBatch::Op& op : batch.ops()) {
+      written_bytes_[Index(op.column)].fetch_add(
+          static_cast<int64_t>(op.key.size() + op.value.size()),
+          std::memory_order_relaxed);
       if (op.column == storage::Column::kAttempts &&
           op.type == storage::WriteBatch::OpType::kPut) {
         ++attempts;
@@ -121,6 +127,7 @@ class ObservedStore final : public storage::Store {
     for (int i = 0; i < storage::kColumnCount; ++i) {
       f.gets[i] = Load(gets_[i]);
       f.scans[i] = Load(scans_[i]);
+      f.written_bytes[i] = written_bytes_[i].load();
     }
     f.outcome_writes = Load(outcome_writes_);
     f.other_writes = Load(other_writes_);
@@ -171,6 +178,7 @@ class ObservedStore final : public storage::Store {
   AtomicCalls outcome_writes_;
   AtomicCalls other_writes_;
   std::atomic<int64_t> outcome_write_ops_{0};
+  std::array<std::atomic<int64_t>, storage::kColumnCount> written_bytes_{};
 };
 
 }  // namespace webhooks::bench

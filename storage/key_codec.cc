@@ -25,6 +25,18 @@ KeyBuilder& KeyBuilder::AddString(std::string_view s) {
   return *this;
 }
 
+size_t FirstStringComponentLength(std::string_view key) {
+  // An escaped 0x00 is 0x00 0xff: the first 0x00 followed by the terminator
+  // ends the component.
+  for (size_t at = key.find(kEscape); at != std::string_view::npos &&
+                                      at + 1 < key.size();
+       at = key.find(kEscape, at + 2)) {
+    if (key[at + 1] == kTerminator) return at + 2;
+    if (key[at + 1] != kEscapedZero) return 0;
+  }
+  return 0;
+}
+
 KeyBuilder& KeyBuilder::AddUint64(uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) {
     key_.push_back(static_cast<char>((v >> shift) & 0xff));

@@ -61,6 +61,10 @@ class KeyReader {
   bool failed_ = false;
 };
 
+// The length of `key`'s first component when it is a string (its bytes,
+// escapes and terminator), or 0 when the key has no complete one.
+size_t FirstStringComponentLength(std::string_view key);
+
 namespace keys {
 
 // kSubscriptionsBySite. The site component is the normalized site with a

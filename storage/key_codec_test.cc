@@ -66,6 +66,26 @@ TEST(KeyReaderTest, RoundTripsComponents) {
   }
 }
 
+TEST(KeyCodecTest, FirstStringComponentLength) {
+  const std::vector<std::string> strings = {"",          "\0"s, "\xff",
+                                            "\0\xff\0"s, "abc", "\0\x01"s};
+  for (const std::string& s : strings) {
+    KeyBuilder first;
+    first.AddString(s);
+    KeyBuilder key;
+    key.AddString(s).AddUint64(1).AddString("rest");
+    EXPECT_EQ(FirstStringComponentLength(key.key()), first.key().size())
+        << ::testing::PrintToString(s);
+    EXPECT_EQ(FirstStringComponentLength(first.key()), first.key().size());
+    // Cut anywhere inside the first component: none complete.
+    for (size_t cut = 0; cut < first.key().size(); ++cut) {
+      EXPECT_EQ(FirstStringComponentLength(first.key().substr(0, cut)), 0u)
+          << ::testing::PrintToString(s) << " cut at " << cut;
+    }
+  }
+  EXPECT_EQ(FirstStringComponentLength("a\0\x02b\0\x01"s), 0u);  // malformed
+}
+
 TEST(KeyReaderTest, RejectsMalformedAndStaysFailed) {
   std::string out;
   uint64_t n = 0;
