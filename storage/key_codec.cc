@@ -55,24 +55,19 @@ KeyBuilder& KeyBuilder::AddStringPrefix(std::string_view s) {
 
 bool KeyReader::ReadString(std::string* out) {
   if (failed_) return false;
+  const size_t length = FirstStringComponentLength(rest_);
+  if (length == 0) return Fail();  // No terminator, or a bad escape.
+  // Inside the component every 0x00 is followed by 0xff: drop the 0xff.
+  const std::string_view escaped = rest_.substr(0, length - 2);
   std::string value;
-  size_t i = 0;
-  while (true) {
-    size_t zero = rest_.find(kEscape, i);
-    if (zero == std::string_view::npos || zero + 1 >= rest_.size()) {
-      return Fail();  // No terminator.
-    }
-    value.append(rest_.substr(i, zero - i));
-    char next = rest_[zero + 1];
-    if (next == kTerminator) {
-      rest_.remove_prefix(zero + 2);
-      *out = std::move(value);
-      return true;
-    }
-    if (next != kEscapedZero) return Fail();
-    value.push_back(kEscape);
-    i = zero + 2;
+  value.reserve(escaped.size());
+  for (size_t i = 0; i < escaped.size(); ++i) {
+    value.push_back(escaped[i]);
+    if (escaped[i] == kEscape) ++i;
   }
+  rest_.remove_prefix(length);
+  *out = std::move(value);
+  return true;
 }
 
 bool KeyReader::ReadUint64(uint64_t* out) {
