@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/attempt_headers.h"
 #include "core/delivery_events.h"
 #include "core/request_renderer.h"
 
@@ -27,6 +28,7 @@ void ReferToRequestBody(const internal::DeliveryRecord& delivery,
 }
 
 void FillRequestBody(const EventRecord* event, AttemptRecord& attempt) {
+  FillRequestHeaders(attempt);
   if (!attempt.has_request_body_reference()) return;
   const internal::RequestBodyReference& reference =
       attempt.request_body_reference();
@@ -48,7 +50,8 @@ absl::Status FillRequestBodies(const storage::Store& store,
                                std::span<AttemptRecord> attempts) {
   DeliveryEvents events(&store);
   std::vector<std::string> keys;
-  for (const AttemptRecord& attempt : attempts) {
+  for (AttemptRecord& attempt : attempts) {
+    FillRequestHeaders(attempt);
     if (attempt.has_request_body_reference()) {
       keys.push_back(attempt.request_body_reference().event_key());
     }

@@ -33,12 +33,14 @@ void ReferToRequestBody(const internal::DeliveryRecord& delivery,
 
 // Fills in the request_body of an attempt that refers to it, from `event`
 // (the one its reference names; null when that is no longer stored, or
-// corrupt: request_body_forgotten). Leaves other attempts alone.
+// corrupt: request_body_forgotten). Leaves other attempts' bodies alone.
+// Rebuilds the request headers too (FillRequestHeaders), so that what reads
+// attempts calls one of these two.
 void FillRequestBody(const internal::EventRecord* event,
                      internal::AttemptRecord& attempt);
 
 // FillRequestBody for each of `attempts`, reading each event they refer to
-// once. The store's error when an event cannot be read.
+// once (the headers are filled in even when that fails). The store's error when an event cannot be read.
 absl::Status FillRequestBodies(const storage::Store& store,
                                std::span<internal::AttemptRecord> attempts);
 

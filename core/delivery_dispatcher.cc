@@ -464,11 +464,13 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   const WebhookSigner& signer = cache.SignerOf(subscription, now);
   absl::StatusOr<HttpRequest> rendered;
   if (delivery.target_url() == subscription.target_url()) {
-    rendered = RenderRequest(delivery, event, dialect, signer, now);
+    rendered = RenderRequest(delivery, event, dialect, signer, now,
+                             attempt.mutable_request_headers_reference());
   } else {
     DeliveryRecord current = delivery;
     current.set_target_url(subscription.target_url());
-    rendered = RenderRequest(current, event, dialect, signer, now);
+    rendered = RenderRequest(current, event, dialect, signer, now,
+                             attempt.mutable_request_headers_reference());
   }
   if (!rendered.ok()) return rendered.status();
   HttpRequest& request = *rendered;
@@ -493,7 +495,6 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   attempt.set_status(AttemptRecord::PENDING);
   attempt.set_request_url(request.url);
   attempt.set_request_method(request.method);
-  CopyRedactedHeaders(request.headers, attempt.mutable_request_headers());
   ReferToRequestBody(delivery, cache.events.KeyFor(delivery),
                      dialect.envelope(), options_.max_recorded_body, attempt);
   // Kept for the outcome's notice only while someone listens (one who

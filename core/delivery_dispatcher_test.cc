@@ -2,6 +2,7 @@
 // the signature, retries on schedule, Retry-After, 410 Gone, recovery and
 // redelivery, suspension, the attempt ring, shutdown — and RetryPolicy.
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/delivery_dispatcher_fixture.h"
@@ -34,11 +35,19 @@ TEST_F(DeliveryDispatcherTest, SuccessIsRecordedAndSigned) {
   EXPECT_EQ(attempts[0].status(), AttemptRecord::SUCCESSFUL);
   EXPECT_EQ(attempts[0].message(), "200 OK");
   EXPECT_EQ(attempts[0].delivery_id(), id);
-  bool redacted = false;
+  // The record shows the headers as sent, in order, the signature redacted
+  // (stored by reference: core/attempt_headers.h).
+  std::vector<std::pair<std::string, std::string>> recorded;
   for (const auto& h : attempts[0].request_headers()) {
-    if (h.name() == "webhook-signature") redacted = h.value() == "[redacted]";
+    recorded.emplace_back(h.name(), h.value());
   }
-  EXPECT_TRUE(redacted);
+  HttpHeaders sent = request.headers;
+  for (auto& [name, value] : sent) {
+    if (name == "webhook-signature") value = "[redacted]";
+  }
+  EXPECT_EQ(recorded, sent);
+  EXPECT_EQ(Header(request, "webhook-signature").rfind("v1,", 0), 0u);
+  EXPECT_FALSE(attempts[0].has_request_headers_reference());
   EXPECT_EQ(*queue_.Depth(), 0);
 }
 

@@ -1,9 +1,9 @@
 #include "core/request_renderer.h"
 
-#include "absl/strings/match.h"
+#include <utility>
+
 #include "common/status_macros.h"
 #include "common/strings.h"
-#include "core/attempt_outcome.h"
 #include "core/dialect_catalog.h"
 
 namespace webhooks::core {
@@ -108,10 +108,29 @@ absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
   return BodyOf(event, *representation, envelope);
 }
 
+void AppendRequestHeaders(const internal::RequestHeadersReference& standard,
+                          std::string_view delivery_id, int64_t timestamp,
+                          std::string signature, HttpHeaders& to) {
+  to.reserve(to.size() + 5 + static_cast<size_t>(standard.dialect_headers_size()));
+  to.emplace_back("Content-Type", standard.content_type());
+  to.emplace_back("User-Agent", standard.user_agent());
+  for (const internal::HeaderRecord& header : standard.dialect_headers()) {
+    to.emplace_back(header.name(), header.value());
+  }
+  // webhook-id and webhook-timestamp always: receivers de-duplicate on the
+  // id, which is stable across retries.
+  to.emplace_back("webhook-id", delivery_id);
+  to.emplace_back("webhook-timestamp", StrCat(timestamp));
+  if (standard.signature_sent()) {
+    to.emplace_back("webhook-signature", std::move(signature));
+  }
+}
+
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const WebhookSigner& signer, absl::Time now) {
+    const WebhookSigner& signer, absl::Time now,
+    internal::RequestHeadersReference* standard) {
   ASSIGN_OR_RETURN(const internal::RepresentationRecord* found,
                    RepresentationOf(event, delivery.representation()));
   const internal::RepresentationRecord& representation = *found;
@@ -119,40 +138,29 @@ absl::StatusOr<HttpRequest> RenderRequest(
   request.body = BodyOf(event, representation, dialect.envelope());
   request.url = delivery.target_url();
   request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
-  const std::string& content_type = dialect.envelope() == kEnvelopeStandardJson ||
-                                            representation.content_type().empty()
-                                        ? dialect.content_type()
-                                        : representation.content_type();
-  request.headers.reserve(5 + static_cast<size_t>(dialect.headers_size()));
-  request.headers.emplace_back("Content-Type", content_type);
-  request.headers.emplace_back("User-Agent", dialect.user_agent());
+  internal::RequestHeadersReference local;
+  internal::RequestHeadersReference& made = standard != nullptr ? *standard : local;
+  made.Clear();
+  made.set_content_type(dialect.envelope() == kEnvelopeStandardJson ||
+                                representation.content_type().empty()
+                            ? dialect.content_type()
+                            : representation.content_type());
+  made.set_user_agent(dialect.user_agent());
   for (const auto& [name, value] : dialect.headers()) {
-    request.headers.emplace_back(name, value);
+    internal::HeaderRecord& header = *made.add_dialect_headers();
+    header.set_name(name);
+    header.set_value(value);
   }
-  // webhook-id and webhook-timestamp always: receivers de-duplicate on the
-  // id, which is stable across retries.
+  made.set_signature_sent(dialect.signing() != kSigningNone);
   const int64_t timestamp = absl::ToUnixSeconds(now);
-  request.headers.emplace_back("webhook-id", delivery.id());
-  request.headers.emplace_back("webhook-timestamp", StrCat(timestamp));
-  if (dialect.signing() != kSigningNone) {
-    ASSIGN_OR_RETURN(std::string signature,
+  std::string signature;
+  if (made.signature_sent()) {
+    ASSIGN_OR_RETURN(signature,
                      signer.Header(delivery.id(), timestamp, request.body));
-    request.headers.emplace_back("webhook-signature", std::move(signature));
   }
+  AppendRequestHeaders(made, delivery.id(), timestamp, std::move(signature),
+                       request.headers);
   return request;
-}
-
-void CopyRedactedHeaders(
-    const HttpHeaders& headers,
-    google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to) {
-  const int first = to->size();
-  CopyHeaders(headers, to);
-  for (int i = first; i < to->size(); ++i) {
-    internal::HeaderRecord& header = (*to)[i];
-    if (absl::EqualsIgnoreCase(header.name(), "webhook-signature")) {
-      header.set_value(std::string(kRedacted));
-    }
-  }
 }
 
 }  // namespace webhooks::core

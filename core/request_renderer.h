@@ -2,7 +2,8 @@
 // for: method, URL, Content-Type, User-Agent, the dialect's extra headers,
 // the Standard Webhooks headers (webhook-id is the delivery id, stable
 // across retries), and the body from the chosen representation, optionally
-// wrapped in the Standard Webhooks JSON envelope.
+// wrapped in the Standard Webhooks JSON envelope. An attempt records the
+// headers by reference (core/attempt_headers.h), the signature redacted.
 //
 //   WebhookSigner signer(SigningSecrets(subscription, now));
 //   ASSIGN_OR_RETURN(HttpRequest request,
@@ -10,6 +11,7 @@
 #ifndef WEBHOOKS_CORE_REQUEST_RENDERER_H_
 #define WEBHOOKS_CORE_REQUEST_RENDERER_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,20 +46,25 @@ absl::StatusOr<std::string> RenderBody(const internal::EventRecord& event,
                                        std::string_view representation_name,
                                        int envelope);
 
+// The headers of a request, in order (internal::RequestHeadersReference):
+// `standard`'s Content-Type, User-Agent and dialect headers, then webhook-id
+// (`delivery_id`), webhook-timestamp (`timestamp`, Unix seconds) and, when
+// `standard.signature_sent()`, webhook-signature (`signature`). Rendering
+// and reading an attempt back both build them here, so the two agree.
+void AppendRequestHeaders(const internal::RequestHeadersReference& standard,
+                          std::string_view delivery_id, int64_t timestamp,
+                          std::string signature, HttpHeaders& to);
+
 // FAILED_PRECONDITION when the event lacks the delivery's representation
 // (events always carry webhook-delivery, so only a corrupt store does that);
 // the signer's error when the dialect signs and a secret is malformed.
-// `signer` holds the subscription's SigningSecrets.
+// `signer` holds the subscription's SigningSecrets. When `standard` is not
+// null it is set to what the headers were made of, for the attempt record.
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
     const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const WebhookSigner& signer, absl::Time now);
-
-// Adds `headers` to an attempt record's, the webhook-signature value
-// replaced by "[redacted]".
-void CopyRedactedHeaders(
-    const HttpHeaders& headers,
-    google::protobuf::RepeatedPtrField<internal::HeaderRecord>* to);
+    const WebhookSigner& signer, absl::Time now,
+    internal::RequestHeadersReference* standard = nullptr);
 
 }  // namespace webhooks::core
 
