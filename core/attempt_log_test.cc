@@ -1,9 +1,11 @@
 // AttemptLog: the ring in storage (one slot per kept attempt, overwritten
 // in turn), reading records stored under their seq before slots, a
-// smaller `keep`, listing newest first across pages, and Get.
+// smaller `keep`, listing newest first across pages, Get, and request
+// headers read back from old and new records.
 #include "core/attempt_log.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -171,6 +173,62 @@ TEST_F(AttemptLogTest, RecordsStoredUnderTheirSeqAreReadAndReplaced) {
   Append(reloaded, "r", 1);
   EXPECT_EQ(ListIds(reloaded, 10),
             (std::vector<std::string>{"r0", "n4", "n3", "n2"}));
+}
+
+// A ring holding records with their header list (written before headers
+// were stored by reference) and records with a reference lists and gets
+// both with their headers as sent (core/attempt_headers.h).
+TEST_F(AttemptLogTest, HeadersReadBackFromOldAndNewRecords) {
+  AttemptLog log(&store_, 4, limits_);
+  AttemptRecord old = Resolved("old");
+  old.set_delivery_id("dlv_old");
+  for (const auto& [name, value] :
+       {std::pair<std::string, std::string>{"User-Agent", "webhookd/0"},
+        {"webhook-id", "dlv_old"}}) {
+    internal::HeaderRecord& header = *old.add_request_headers();
+    header.set_name(name);
+    header.set_value(value);
+  }
+  AttemptRecord referring = Resolved("new");
+  referring.set_delivery_id("dlv_new");
+  referring.set_create_time_micros(1'700'000'000'500'000);
+  internal::RequestHeadersReference& reference =
+      *referring.mutable_request_headers_reference();
+  reference.set_content_type("application/json");
+  reference.set_user_agent("webhookd/1");
+  reference.set_signature_sent(true);
+  for (AttemptRecord* attempt : {&old, &referring}) {
+    storage::WriteBatch batch;
+    ASSERT_TRUE(log.StageAppend(*attempt, batch).ok());
+    ASSERT_TRUE(store_.Write(batch).ok());
+  }
+  auto headers_of = [](const AttemptRecord& attempt) {
+    std::vector<std::string> lines;
+    for (const auto& h : attempt.request_headers()) {
+      lines.push_back(absl::StrCat(h.name(), ": ", h.value()));
+    }
+    return lines;
+  };
+  const std::vector<std::string> old_lines = {"User-Agent: webhookd/0",
+                                              "webhook-id: dlv_old"};
+  const std::vector<std::string> new_lines = {
+      "Content-Type: application/json", "User-Agent: webhookd/1",
+      "webhook-id: dlv_new", "webhook-timestamp: 1700000000",
+      "webhook-signature: [redacted]"};
+  absl::StatusOr<AttemptPage> page = log.List("sub", std::nullopt, 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->attempts.size(), 2u);
+  EXPECT_EQ(headers_of(page->attempts[0]), new_lines);
+  EXPECT_EQ(headers_of(page->attempts[1]), old_lines);
+  for (const AttemptRecord& listed : page->attempts) {
+    EXPECT_FALSE(listed.has_request_headers_reference());
+  }
+  absl::StatusOr<AttemptRecord> got = log.Get("sub", "new");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(headers_of(*got), new_lines);
+  got = log.Get("sub", "old");
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(headers_of(*got), old_lines);
 }
 
 TEST_F(AttemptLogTest, ASmallerKeepShrinksTheRing) {
