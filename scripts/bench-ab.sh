@@ -41,6 +41,7 @@ build() {
   commit=$(git rev-parse --verify "$1^{commit}")
   tree="$ab_dir/${commit:0:12}"
   if [ ! -d "$tree" ]; then
+    git worktree prune  # forgets worktrees whose directory was removed
     git worktree add --detach "$tree" "$commit" >&2
   fi
   if [ ! -f "$tree/build-bench/build.ninja" ]; then
