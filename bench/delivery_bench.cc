@@ -32,12 +32,11 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
 #include "bench/curl_ceiling.h"
 #include "bench/delivery_bench.h"
 #include "bench/http_receiver.h"
+#include "bench/run_as_webhookd.h"
 #include "bench/stats.h"
-#include "common/huge_pages.h"
 #include "common/strings.h"
 #include "core/http_sender.h"
 #include "tests/test_certificates.h"
@@ -154,9 +153,11 @@ int Run() {
   const int reps = std::max(1, absl::GetFlag(FLAGS_repetitions));
   std::printf("delivery_bench: %s\n", MachineSummary().c_str());
   std::printf("modes %s; concurrency %d (the sender's per-destination cap, "
-              "wrk -c, libcurl handles); receiver threads %d\n",
+              "wrk -c, libcurl handles); receiver threads %d; absl mutex "
+              "deadlock detection: %s\n",
               modes.c_str(), absl::GetFlag(FLAGS_concurrency),
-              absl::GetFlag(FLAGS_receiver_threads));
+              absl::GetFlag(FLAGS_receiver_threads),
+              DeadlockDetectionState().c_str());
 
   Bench bench;
   std::string parent = absl::GetFlag(FLAGS_dir);
@@ -407,8 +408,7 @@ int Run() {
 }  // namespace webhooks::bench
 
 int main(int argc, char** argv) {
-  webhooks::UseHugePageHeap(argv);  // as webhookd runs
-  absl::ParseCommandLine(argc, argv);
+  webhooks::bench::StartAsWebhookd(argc, argv);  // may run us again
   signal(SIGPIPE, SIG_IGN);
   return webhooks::bench::Run();
 }
