@@ -1,5 +1,6 @@
 #include "core/attempt_headers.h"
 
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,8 +32,9 @@ Headers HeadersOf(const AttemptRecord& attempt) {
   return out;
 }
 
-internal::EventRecord Event(std::string content_type) {
-  internal::EventRecord event;
+std::shared_ptr<const internal::EventRecord> Event(std::string content_type) {
+  auto made = std::make_shared<internal::EventRecord>();
+  internal::EventRecord& event = *made;
   event.set_id("evt_1");
   event.add_resource_types("employee");
   event.add_event_types("added");
@@ -40,7 +42,7 @@ internal::EventRecord Event(std::string content_type) {
       (*event.mutable_representations())["full"];
   body.set_body(R"({"id":"emp-1"})");
   body.set_content_type(std::move(content_type));
-  return event;
+  return made;
 }
 
 internal::DeliveryRecord Delivery() {

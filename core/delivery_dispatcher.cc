@@ -464,12 +464,12 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
   const WebhookSigner& signer = cache.SignerOf(subscription, now);
   absl::StatusOr<HttpRequest> rendered;
   if (delivery.target_url() == subscription.target_url()) {
-    rendered = RenderRequest(delivery, event, dialect, signer, now,
+    rendered = RenderRequest(delivery, stored, dialect, signer, now,
                              attempt.mutable_request_headers_reference());
   } else {
     DeliveryRecord current = delivery;
     current.set_target_url(subscription.target_url());
-    rendered = RenderRequest(current, event, dialect, signer, now,
+    rendered = RenderRequest(current, stored, dialect, signer, now,
                              attempt.mutable_request_headers_reference());
   }
   if (!rendered.ok()) return rendered.status();

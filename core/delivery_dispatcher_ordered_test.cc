@@ -28,7 +28,9 @@ void CommitBodies(TransactionLog& log, const std::string& tx,
 }
 
 // The body of a request (the webhook-delivery envelope holds the event's).
-std::string BodyOf(const HttpRequest& request) { return request.body; }
+std::string BodyOf(const HttpRequest& request) {
+  return std::string(request.body.view());
+}
 
 // An ordered subscription: the head fails and waits for its retry while the
 // others stay unsent (two whole fetches pass), then they go one at a time

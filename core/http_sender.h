@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "core/request_body.h"
 
 namespace webhooks::core {
 
@@ -25,7 +26,7 @@ struct HttpRequest {
   std::string url;
   std::string method;  // POST, PUT or PATCH
   HttpHeaders headers;
-  std::string body;
+  RequestBody body;  // may share its bytes with the event (request_body.h)
   // Egress: send directly even when the sender has a proxy.
   bool bypass_proxy = false;
   // PEM chain and private key presented to the receiver (mTLS); empty:

@@ -128,14 +128,20 @@ void AppendRequestHeaders(const internal::RequestHeadersReference& standard,
 
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
-    const internal::EventRecord& event, const internal::DialectRecord& dialect,
-    const WebhookSigner& signer, absl::Time now,
-    internal::RequestHeadersReference* standard) {
+    const std::shared_ptr<const internal::EventRecord>& shared_event,
+    const internal::DialectRecord& dialect, const WebhookSigner& signer,
+    absl::Time now, internal::RequestHeadersReference* standard) {
+  const internal::EventRecord& event = *shared_event;
   ASSIGN_OR_RETURN(const internal::RepresentationRecord* found,
                    RepresentationOf(event, delivery.representation()));
   const internal::RepresentationRecord& representation = *found;
   HttpRequest request;
-  request.body = BodyOf(event, representation, dialect.envelope());
+  // Raw: the representation's bytes as stored, shared with the event (a
+  // fan-out's requests point at one copy).
+  request.body =
+      dialect.envelope() == kEnvelopeStandardJson
+          ? RequestBody(BodyOf(event, representation, dialect.envelope()))
+          : RequestBody::Shared(shared_event, &representation.body());
   request.url = delivery.target_url();
   request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
   internal::RequestHeadersReference local;

@@ -6,12 +6,14 @@
 // headers by reference (core/attempt_headers.h), the signature redacted.
 //
 //   WebhookSigner signer(SigningSecrets(subscription, now));
+//   std::shared_ptr<const EventRecord> event = ...;
 //   ASSIGN_OR_RETURN(HttpRequest request,
 //                    RenderRequest(delivery, event, dialect, signer, now));
 #ifndef WEBHOOKS_CORE_REQUEST_RENDERER_H_
 #define WEBHOOKS_CORE_REQUEST_RENDERER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,9 +62,12 @@ void AppendRequestHeaders(const internal::RequestHeadersReference& standard,
 // the signer's error when the dialect signs and a secret is malformed.
 // `signer` holds the subscription's SigningSecrets. When `standard` is not
 // null it is set to what the headers were made of, for the attempt record.
+// In the raw envelope the request's body shares the representation's bytes
+// with `event` (not null), which it keeps alive.
 absl::StatusOr<HttpRequest> RenderRequest(
     const internal::DeliveryRecord& delivery,
-    const internal::EventRecord& event, const internal::DialectRecord& dialect,
+    const std::shared_ptr<const internal::EventRecord>& event,
+    const internal::DialectRecord& dialect,
     const WebhookSigner& signer, absl::Time now,
     internal::RequestHeadersReference* standard = nullptr);
 

@@ -1,5 +1,6 @@
 #include "core/request_renderer.h"
 
+#include <memory>
 #include <string>
 
 #include "absl/time/time.h"
@@ -15,8 +16,9 @@ using ::testing::Pair;
 
 constexpr char kSecret[] = "whsec_MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
-internal::EventRecord Event() {
-  internal::EventRecord event;
+std::shared_ptr<const internal::EventRecord> Event() {
+  auto made = std::make_shared<internal::EventRecord>();
+  internal::EventRecord& event = *made;
   event.set_id("evt_1");
   event.add_resource_types("employee");
   event.add_event_types("added");
@@ -24,7 +26,7 @@ internal::EventRecord Event() {
   internal::RepresentationRecord& body = (*event.mutable_representations())["full"];
   body.set_body(R"({"id":"emp-1"})");
   body.set_content_type("application/vnd.example+json");
-  return event;
+  return made;
 }
 
 internal::DeliveryRecord Delivery() {
@@ -63,6 +65,54 @@ TEST(RenderRequestTest, RendersTheDialectsRequest) {
                   Pair("webhook-timestamp", "1700000100"),
                   Pair("webhook-signature",
                        *signer.Header("dlv_1", 1700000100, request->body))));
+}
+
+// A fan-out's requests point at the event's bytes rather than copying
+// them, and keep the event alive while any of them is being sent.
+TEST(RenderRequestTest, RawBodySharesTheEventsBytes) {
+  const WebhookSigner signer({kSecret});
+  const absl::Time now = absl::FromUnixSeconds(1700000100);
+  std::shared_ptr<const internal::EventRecord> event = Event();
+  const std::string& stored = event->representations().at("full").body();
+  absl::StatusOr<HttpRequest> first =
+      RenderRequest(Delivery(), event, Dialect(kEnvelopeRaw), signer, now);
+  absl::StatusOr<HttpRequest> second =
+      RenderRequest(Delivery(), event, Dialect(kEnvelopeRaw), signer, now);
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->body.data(), stored.data());
+  EXPECT_EQ(second->body.data(), stored.data());
+  EXPECT_EQ(event.use_count(), 3);
+  event.reset();  // the requests hold it now
+  EXPECT_EQ(first->body, R"({"id":"emp-1"})");
+  HttpRequest copy = *first;  // copies share too
+  first = absl::CancelledError();
+  second = absl::CancelledError();
+  EXPECT_EQ(copy.body, R"({"id":"emp-1"})");
+
+  // The standard envelope is built per request: its own bytes.
+  event = Event();
+  absl::StatusOr<HttpRequest> wrapped = RenderRequest(
+      Delivery(), event, Dialect(kEnvelopeStandardJson), signer, now);
+  ASSERT_TRUE(wrapped.ok()) << wrapped.status();
+  EXPECT_EQ(event.use_count(), 1);
+}
+
+TEST(RequestBodyTest, OwnsOrSharesItsBytes) {
+  RequestBody empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.size(), 0u);
+  EXPECT_EQ(empty, "");
+  RequestBody own = std::string("abc");
+  RequestBody copy = own;
+  EXPECT_EQ(copy.data(), own.data());
+  EXPECT_EQ(copy, "abc");
+  auto holder = std::make_shared<std::string>("xyz");
+  RequestBody shared = RequestBody::Shared(holder, holder.get());
+  EXPECT_EQ(shared.data(), holder->data());
+  holder.reset();
+  EXPECT_EQ(shared, "xyz");
+  EXPECT_EQ(std::string_view(shared).size(), 3u);
 }
 
 TEST(RenderRequestTest, StandardEnvelopeWrapsTheRepresentation) {

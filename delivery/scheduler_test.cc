@@ -27,7 +27,7 @@ Pending To(const std::string& destination, const std::string& body) {
 std::vector<std::string> StartAll(Scheduler& scheduler) {
   std::vector<std::string> started;
   while (std::optional<Pending> next = scheduler.Next()) {
-    started.push_back(next->request.body);
+    started.emplace_back(next->request.body.view());
   }
   return started;
 }
@@ -86,7 +86,7 @@ TEST(SchedulerTest, TakeQueuedOldestFirst) {
   EXPECT_THAT(StartAll(scheduler), ElementsAre("a1"));
   std::vector<std::string> taken;
   for (Pending& pending : scheduler.TakeQueued()) {
-    taken.push_back(pending.request.body);
+    taken.emplace_back(pending.request.body.view());
   }
   EXPECT_THAT(taken, ElementsAre("b1", "a2", "c1"));
   EXPECT_EQ(scheduler.queued(), 0u);
@@ -111,7 +111,7 @@ TEST(SchedulerTest, LongBacklogStartsInOrderAsItDrains) {
   for (int round = 0; round < 4000 && (scheduler.queued() > 0 || !running.empty());
        ++round) {
     while (std::optional<Pending> next = scheduler.Next()) {
-      const std::string& body = next->request.body;
+      const std::string body(next->request.body.view());
       const std::string destination = body.substr(0, body.find('/'));
       EXPECT_EQ(body, destination + "/" + std::to_string(started[destination]++));
       running.push_back(destination);
