@@ -67,11 +67,10 @@ absl::StatusOr<const internal::RepresentationRecord*> RepresentationOf(
   return &it->second;
 }
 
-// The body for `representation` of `event` in `envelope` (RenderBody).
-std::string BodyOf(const internal::EventRecord& event,
-                   const internal::RepresentationRecord& representation,
-                   int envelope) {
-  if (envelope != kEnvelopeStandardJson) return representation.body();
+// `representation` of `event` in the Standard Webhooks JSON envelope.
+std::string StandardEnvelope(
+    const internal::EventRecord& event,
+    const internal::RepresentationRecord& representation) {
   return StrCat(
       "{\"type\":", JsonString(EventTypeName(event)), ",\"timestamp\":",
       JsonString(absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ",
@@ -79,6 +78,14 @@ std::string BodyOf(const internal::EventRecord& event,
                                   absl::UTCTimeZone())),
       ",\"data\":", representation.body().empty() ? "null" : representation.body(),
       "}");
+}
+
+// The body for `representation` of `event` in `envelope` (RenderBody).
+std::string BodyOf(const internal::EventRecord& event,
+                   const internal::RepresentationRecord& representation,
+                   int envelope) {
+  if (envelope != kEnvelopeStandardJson) return representation.body();
+  return StandardEnvelope(event, representation);
 }
 
 }  // namespace
@@ -140,7 +147,7 @@ absl::StatusOr<HttpRequest> RenderRequest(
   // fan-out's requests point at one copy).
   request.body =
       dialect.envelope() == kEnvelopeStandardJson
-          ? RequestBody(BodyOf(event, representation, dialect.envelope()))
+          ? RequestBody(StandardEnvelope(event, representation))
           : RequestBody::Shared(shared_event, &representation.body());
   request.url = delivery.target_url();
   request.method = dialect.http_method().empty() ? "POST" : dialect.http_method();
