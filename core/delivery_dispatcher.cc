@@ -52,7 +52,7 @@ struct DeliveryDispatcher::FetchCache {
   absl::flat_hash_map<std::string, Signer> signers;
   // Emptied leases taken from spare_leases_, filled again by Launch (their
   // delivery records still hold the last ones: Launch swaps them out).
-  std::vector<Lease> spare_leases;
+  std::vector<std::unique_ptr<Lease>> spare_leases;
   // The records those leases held, for the next scan to parse into (a
   // parse clears first).
   std::vector<DeliveryRecord> spare_records;
@@ -198,7 +198,7 @@ bool DeliveryDispatcher::Fetch() {
     if (cache.spare_leases.empty()) {
       cache.spare_leases.swap(spare_leases_);
     } else {
-      for (Lease& lease : spare_leases_) {
+      for (std::unique_ptr<Lease>& lease : spare_leases_) {
         cache.spare_leases.push_back(std::move(lease));
       }
       spare_leases_.clear();
@@ -329,7 +329,7 @@ void DeliveryDispatcher::SendWaiting(FetchCache& cache, bool& storage_trouble) {
         }
         next = waiting_.PopFront(id);
         // Still busy (as leased) until Launch is done with it.
-        leased_.emplace(next.id(), Lease{});
+        leased_.emplace(next.id(), nullptr);
       }
       const std::string lane =
           next.order_seq() != 0 ? OrderLaneOf(next) : std::string();
@@ -364,7 +364,7 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
       }
       // Leased from here, while its request is built: a redelivery that
       // starts now finds it busy instead of queueing it a second time.
-      leased_.emplace(id, Lease{});
+      leased_.emplace(id, nullptr);
     }
   }
   if (from_waitroom && !deps_.queue->Holds(delivery)) {
@@ -375,13 +375,16 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
     if (throttled) throttle_.Return(delivery.subscription_id());
     return;
   }
-  Lease lease;
+  std::unique_ptr<Lease> lease;
   if (!cache.spare_leases.empty()) {
     lease = std::move(cache.spare_leases.back());
     cache.spare_leases.pop_back();
+  } else {
+    lease = std::make_unique<Lease>();
   }
-  AttemptRecord& attempt = lease.attempt;
-  absl::StatusOr<HttpRequest> request = Prepare(delivery, attempt, lease, cache);
+  AttemptRecord& attempt = lease->attempt;
+  absl::StatusOr<HttpRequest> request =
+      Prepare(delivery, attempt, *lease, cache);
   if (!request.ok()) {
     const int64_t due_micros = delivery.next_attempt_micros();
     const bool transient = Transient(request.status());
@@ -404,11 +407,11 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   const int64_t since_commit_micros =
       attempt.create_time_micros() - delivery.create_time_micros();
   // A swap: `delivery` now holds the spare lease's old record, if any.
-  lease.delivery = std::move(delivery);
+  lease->delivery = std::move(delivery);
   if (cache.spare_records.size() < static_cast<size_t>(options_.max_leased)) {
     cache.spare_records.push_back(std::move(delivery));
   }
-  lease.throttled = throttled;
+  lease->throttled = throttled;
   {
     absl::MutexLock lock(&mu_);
     leased_[id] = std::move(lease);

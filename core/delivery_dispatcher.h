@@ -256,7 +256,11 @@ class DeliveryDispatcher {
   bool woken_ ABSL_GUARDED_BY(mu_) = false;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;  // no new work
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;  // thread must exit
-  absl::flat_hash_map<std::string, Lease> leased_ ABSL_GUARDED_BY(mu_);
+  // By delivery id; null while Launch builds its request (held busy).
+  // Leases are held by pointer: they move between the fetch thread, this
+  // map, the writer and the spares, each move a pointer's.
+  absl::flat_hash_map<std::string, std::unique_ptr<Lease>> leased_
+      ABSL_GUARDED_BY(mu_);
   // Outcomes being written (taken out of leased_), and deliveries held by
   // Reserve.
   absl::flat_hash_set<std::string> writing_ ABSL_GUARDED_BY(mu_);
@@ -288,7 +292,7 @@ class DeliveryDispatcher {
   // Leases the writer emptied (ClearForReuse), for the fetch thread to
   // take; never more than max_leased.
   absl::Mutex spare_mu_ ABSL_ACQUIRED_AFTER(mu_);
-  std::vector<Lease> spare_leases_ ABSL_GUARDED_BY(spare_mu_);
+  std::vector<std::unique_ptr<Lease>> spare_leases_ ABSL_GUARDED_BY(spare_mu_);
   // Only the fetch thread touches it.
   std::unique_ptr<FetchCache> cache_;
   std::thread fetch_thread_;

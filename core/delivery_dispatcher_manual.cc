@@ -201,12 +201,16 @@ absl::StatusOr<std::vector<AttemptRecord>> DeliveryDispatcher::InFlight(
   {
     absl::MutexLock lock(&mu_);
     for (const auto& [id, lease] : leased_) {
-      if (lease.attempt.subscription_id() != subscription_id) continue;
-      if (lease.event == nullptr) {
-        unread.push_back(lease.attempt);
+      // Null: its request is being built.
+      if (lease == nullptr ||
+          lease->attempt.subscription_id() != subscription_id) {
+        continue;
+      }
+      if (lease->event == nullptr) {
+        unread.push_back(lease->attempt);
       } else {
-        attempts.push_back(lease.attempt);
-        events.push_back(lease.event);
+        attempts.push_back(lease->attempt);
+        events.push_back(lease->event);
       }
     }
   }

@@ -57,7 +57,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   std::vector<SubscriptionRegistry::AttemptOutcome> health;
   std::vector<OutcomeNotice> notices;
   std::vector<std::string> done;
-  std::vector<Lease> leases;
+  std::vector<std::unique_ptr<Lease>> leases;
   bool draining;
   {
     absl::MutexLock lock(&mu_);
@@ -65,22 +65,24 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     leases.reserve(arrivals.size());
     for (const Arrival& arrival : arrivals) {
       auto node = leased_.extract(arrival.delivery_id);
-      if (node.empty()) {
-        leases.emplace_back();  // not leased (cannot happen): skipped below
+      if (node.empty() || node.mapped() == nullptr) {
+        // Not leased (cannot happen): skipped below.
+        if (!node.empty()) leased_.insert(std::move(node));
+        leases.emplace_back();
         continue;
       }
       writing_.insert(arrival.delivery_id);
       done.push_back(arrival.delivery_id);
-      if (node.mapped().throttled) {
-        throttle_.Done(node.mapped().delivery.subscription_id());
+      if (node.mapped()->throttled) {
+        throttle_.Done(node.mapped()->delivery.subscription_id());
       }
       leases.push_back(std::move(node.mapped()));
     }
   }
   std::vector<bool> staged(arrivals.size(), false);
   for (size_t i = 0; i < arrivals.size(); ++i) {
-    Lease& lease = leases[i];
-    if (lease.delivery.id().empty()) continue;
+    if (leases[i] == nullptr) continue;
+    Lease& lease = *leases[i];
     const HttpResult& result = arrivals[i].result;
     if (!deps_.queue->Holds(lease.delivery)) {
       // Its partition may have passed to another node, which sends it
@@ -178,7 +180,8 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   // Ordered deliveries' turns end; a final outcome on disk lets the next go.
   std::vector<TurnEnd> turns;
   for (size_t i = 0; i < leases.size(); ++i) {
-    const DeliveryRecord& d = leases[i].delivery;
+    if (leases[i] == nullptr) continue;
+    const DeliveryRecord& d = leases[i]->delivery;
     if (d.order_seq() == 0 || d.id().empty()) continue;
     turns.push_back({OrderLaneOf(d), d.id(),
                      written.ok() && staged[i] &&
@@ -192,7 +195,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
   // The leases go back to the fetch thread, emptied but with their storage.
   size_t kept = 0;
   for (size_t i = 0; i < leases.size(); ++i) {
-    if (!ClearForReuse(leases[i])) continue;
+    if (leases[i] == nullptr || !ClearForReuse(*leases[i])) continue;
     if (kept != i) leases[kept] = std::move(leases[i]);
     ++kept;
   }
