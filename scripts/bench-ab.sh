@@ -11,6 +11,9 @@
 #                                              # cluster_bench: one node on
 #                                              # RocksDB at K=100
 #   AB_FLAGS="--subs_per_event=1 --schemes=https" scripts/bench-ab.sh A B
+#   AB_ENV_B="WH_X=1" scripts/bench-ab.sh HEAD HEAD
+#                                              # one build, side B's runs
+#                                              # with these variables set
 #
 # delivery (the default): `delivery_bench --modes=ceilings,ours` at K=1, 100
 # and 1000 over http, each round giving ours/B and the CPU per delivery of
@@ -114,8 +117,13 @@ trap 'rm -f "$results"' EXIT
 for round in $(seq "$rounds"); do
   for side in A B; do
     tree=$tree_a
-    [ "$side" = B ] && tree=$tree_b
-    line=$("run_$mode" "$tree")
+    side_env=${AB_ENV_A:-}
+    if [ "$side" = B ]; then
+      tree=$tree_b
+      side_env=${AB_ENV_B:-}
+    fi
+    # shellcheck disable=SC2086
+    line=$(export $side_env; "run_$mode" "$tree")
     echo "$(date -u +%H:%M:%S) round $round $side $line"
     echo "$side $line" >> "$results"
   done
