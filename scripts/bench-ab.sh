@@ -123,7 +123,7 @@ for round in $(seq "$rounds"); do
       side_env=${AB_ENV_B:-}
     fi
     # shellcheck disable=SC2086
-    line=$(export $side_env; "run_$mode" "$tree")
+    line=$(if [ -n "$side_env" ]; then export $side_env; fi; "run_$mode" "$tree")
     echo "$(date -u +%H:%M:%S) round $round $side $line"
     echo "$side $line" >> "$results"
   done
