@@ -64,19 +64,19 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
     draining = draining_;
     leases.reserve(arrivals.size());
     for (const Arrival& arrival : arrivals) {
-      auto node = leased_.extract(arrival.delivery_id);
-      if (node.empty() || node.mapped() == nullptr) {
-        // Not leased (cannot happen): skipped below.
-        if (!node.empty()) leased_.insert(std::move(node));
+      auto it = leased_.find(arrival.delivery_id);
+      if (it == leased_.end() || it->second == nullptr) {
+        // Not leased, or its request still being built (neither can
+        // happen once sent): skipped below.
         leases.emplace_back();
         continue;
       }
+      std::unique_ptr<Lease>& lease =
+          leases.emplace_back(std::move(it->second));
+      leased_.erase(it);
       writing_.insert(arrival.delivery_id);
       done.push_back(arrival.delivery_id);
-      if (node.mapped()->throttled) {
-        throttle_.Done(node.mapped()->delivery.subscription_id());
-      }
-      leases.push_back(std::move(node.mapped()));
+      if (lease->throttled) throttle_.Done(lease->delivery.subscription_id());
     }
   }
   std::vector<bool> staged(arrivals.size(), false);
