@@ -450,7 +450,6 @@ absl::StatusOr<HttpRequest> DeliveryDispatcher::Prepare(
     return absl::FailedPreconditionError(
         "The event is no longer stored (its transaction was forgotten).");
   }
-  const EventRecord& event = *stored;
   auto dialect_it = cache.dialects.find(delivery.dialect());
   if (dialect_it == cache.dialects.end()) {
     absl::StatusOr<DialectRecord> dialect =

@@ -243,25 +243,38 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
     absl::Time now, int limit, SkipFn skip,
     std::vector<DeliveryRecord>* spare) {
-  // Other nodes enqueue into these partitions too, at due times this node
-  // never hears of: each partition is scanned from its head. The partitions
-  // take turns at going first, so one with a long backlog cannot keep the
-  // others waiting. Every partition is read in the same round trip, each
-  // for a share of `limit` (twice its even share, so that partitions with
-  // little due leave enough room to the others); a partition that filled
-  // its share and is still needed is read further in the next round.
+  // Each held partition is read from where the last scan stopped (lowered
+  // to what was noted since), and from its head every
+  // kPartitionHeadScanInterval: other nodes enqueue into these partitions
+  // too, at due times this node never hears of. The partitions take turns
+  // at going first, so one with a long backlog cannot keep the others
+  // waiting. Every partition is read in the same round trip, each for a
+  // share of `limit` (twice its even share, so that partitions with little
+  // due leave enough room to the others); a partition that filled its share
+  // and is still needed is read further in the next round.
   const PartitionOwnership* ownership =
       ownership_.load(std::memory_order_acquire);
   std::vector<int> owned =
       ownership != nullptr ? ownership->Owned() : std::vector<int>();
   std::vector<DeliveryRecord> due;
   if (owned.empty() || limit <= 0) return due;
+  // Entries noted from here on may be missed by this scan; they lower the
+  // marks for the next one.
+  const int64_t noted = noted_min_.exchange(kNothingQueued);
+  const bool from_heads = now - last_head_scan_ >= kPartitionHeadScanInterval;
+  if (from_heads) last_head_scan_ = now;
+  const std::string noted_entry =
+      noted == kNothingQueued
+          ? std::string()
+          : storage::keys::QueueEntry(
+                static_cast<uint64_t>(std::max<int64_t>(0, noted)), "");
   const size_t first = next_first_partition_++ % owned.size();
   const int64_t n = static_cast<int64_t>(owned.size());
   const int64_t share =
       std::max<int64_t>(kMinPartitionShare, (2 * limit + n - 1) / n);
   const std::string end_entry = storage::keys::QueueEntry(EndMicros(now), "");
   struct Part {
+    int partition;
     std::string prefix;
     std::string resume;  // where its next read starts
     bool more = true;    // its last read filled its share
@@ -271,9 +284,15 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
   parts.reserve(owned.size());
   collected.reserve(owned.size());
   for (size_t i = 0; i < owned.size(); ++i) {
-    std::string prefix =
-        PartitionPrefix(owned[(first + i) % owned.size()], partitions_);
-    parts.push_back(Part{prefix, prefix});
+    const int partition = owned[(first + i) % owned.size()];
+    std::string prefix = PartitionPrefix(partition, partitions_);
+    std::string start = prefix;
+    if (auto it = partition_resume_.find(partition);
+        !from_heads && it != partition_resume_.end()) {
+      start = it->second;
+      if (!noted_entry.empty()) start = std::min(start, prefix + noted_entry);
+    }
+    parts.push_back(Part{partition, std::move(prefix), std::move(start)});
     collected.emplace_back(skip, spare);
   }
   size_t found = 0;
@@ -303,7 +322,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
     for (size_t r = 0; r < ranges.size(); ++r) {
       Part& part = parts[part_of[r]];
       part.more = !corrupt && rows[r] >= share;
-      if (part.more) part.resume = last[r] + '\0';  // just after the last
+      // Just after the last read, or (nothing left before the end) the end.
+      part.resume = part.more ? last[r] + '\0' : part.prefix + end_entry;
     }
     for (const DueCollector& c : collected) found += c.size();
     if (corrupt) break;
@@ -315,16 +335,30 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
   for (DueCollector& c : collected) {
     ASSIGN_OR_RETURN(per_part.emplace_back(), Finish(c));
   }
+  std::vector<size_t> taken(per_part.size(), 0);
   for (size_t k = 0; due.size() < static_cast<size_t>(limit); ++k) {
     bool any = false;
-    for (std::vector<DeliveryRecord>& part : per_part) {
-      if (k >= part.size()) continue;
+    for (size_t i = 0; i < per_part.size(); ++i) {
+      if (k >= per_part[i].size()) continue;
       any = true;
-      due.push_back(std::move(part[k]));
+      due.push_back(std::move(per_part[i][k]));
+      taken[i] = k + 1;
       if (due.size() >= static_cast<size_t>(limit)) break;
     }
     if (!any) break;
   }
+  // The next scan reads on from where this one stopped, or from the first
+  // entry it read but did not return.
+  absl::flat_hash_map<int, std::string> resume;
+  resume.reserve(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::string& next = resume[parts[i].partition];
+    next = std::move(parts[i].resume);
+    for (size_t k = taken[i]; k < per_part[i].size(); ++k) {
+      next = std::min(next, QueueKey(per_part[i][k], partitions_));
+    }
+  }
+  partition_resume_ = std::move(resume);
   return due;
 }
 

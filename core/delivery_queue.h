@@ -28,7 +28,9 @@
 // whose delivery `skip` may name (one being written) notes only once it no
 // longer does: a scan that takes the note while still skipping the entry
 // moves the mark past it. As a safety net NextDue also scans from the head
-// every kFullScanInterval.
+// every kFullScanInterval. A partitioned queue keeps a mark per partition
+// the same way, and reads every held partition from its head every
+// kPartitionHeadScanInterval, since other nodes enqueue there too.
 //
 // Thread-safe (the Store is); callers serialize updates of one delivery.
 #ifndef WEBHOOKS_CORE_DELIVERY_QUEUE_H_
@@ -43,6 +45,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -71,6 +74,14 @@ class DeliveryQueue {
  public:
   static constexpr int64_t kNothingQueued = std::numeric_limits<int64_t>::max();
   static constexpr absl::Duration kFullScanInterval = absl::Seconds(60);
+  // Partitioned (cluster mode): how often NextDue reads every held
+  // partition from its head. In between it reads on from where it stopped,
+  // as with one partition; the head scans find what other nodes enqueued
+  // at due times it had passed already (NoteEnqueued hears only of this
+  // process's writes). The dispatcher's idle poll is as long, so an idle
+  // node reads from the heads as it always did.
+  static constexpr absl::Duration kPartitionHeadScanInterval =
+      absl::Milliseconds(100);
 
   // Delivery ids are NewId(kIdPrefix, creation millis, ...).
   static constexpr std::string_view kIdPrefix = "dlv_";
@@ -214,6 +225,14 @@ class DeliveryQueue {
   // below low_water_.
   std::string low_water_id_ ABSL_GUARDED_BY(scan_mu_);
   absl::Time last_full_scan_ ABSL_GUARDED_BY(scan_mu_) = absl::InfinitePast();
+  // Partitioned: where the next NextDue reads each held partition from (its
+  // whole key), past what the last one read, took or skipped; a partition
+  // without one is read from its head. Every key of the partition below it
+  // was returned or skipped by an earlier NextDue, is noted since, or was
+  // written by another node after that scan had passed its due time.
+  absl::flat_hash_map<int, std::string> partition_resume_
+      ABSL_GUARDED_BY(scan_mu_);
+  absl::Time last_head_scan_ ABSL_GUARDED_BY(scan_mu_) = absl::InfinitePast();
 };
 
 }  // namespace webhooks::core

@@ -278,9 +278,15 @@ class CountingStore final : public storage::Store {
                           std::span<const storage::ScanRange> ranges,
                           storage::RangeVisitor visitor) const override {
     ++range_scans;
-    return Store::ScanRanges(column, ranges, visitor);
+    return Store::ScanRanges(
+        column, ranges,
+        [&](size_t r, std::string_view key, std::string_view value) {
+          ++rows_read;
+          return visitor(r, key, value);
+        });
   }
   mutable int range_scans = 0;
+  mutable int rows_read = 0;
 
  private:
   storage::MemoryStore inner_;
@@ -293,6 +299,7 @@ class OwnAll final : public PartitionOwnership {
   bool Holds(int partition) const override {
     return std::find(owned_.begin(), owned_.end(), partition) != owned_.end();
   }
+  void Set(std::vector<int> owned) { owned_ = std::move(owned); }
 
  private:
   std::vector<int> owned_;
@@ -309,9 +316,11 @@ class PartitionedQueueTest : public ::testing::Test {
       if (!subscription_of_.contains(p)) subscription_of_[p] = id;
     }
   }
-  void Enqueue(int partition, int count) {
+  // `count` deliveries "dlv_p<partition>_<first + i>", due at 1000 + first
+  // + i microseconds.
+  void Enqueue(int partition, int count, int first = 0) {
     storage::WriteBatch batch;
-    for (int i = 0; i < count; ++i) {
+    for (int i = first; i < first + count; ++i) {
       DeliveryRecord d = Delivery(
           "dlv_p" + std::to_string(partition) + "_" + std::to_string(i),
           1000 + i);
@@ -320,15 +329,36 @@ class PartitionedQueueTest : public ::testing::Test {
     }
     ASSERT_TRUE(store_.Write(batch).ok());
   }
+  // One delivery in `partition` due at `due_micros`.
+  void EnqueueAt(int partition, std::string id, int64_t due_micros) {
+    storage::WriteBatch batch;
+    DeliveryRecord d = Delivery(std::move(id), due_micros);
+    d.set_subscription_id(subscription_of_[partition]);
+    DeliveryQueue::StageUpdate(nullptr, d, batch, nullptr, kPartitions);
+    ASSERT_TRUE(store_.Write(batch).ok());
+  }
   std::vector<std::string> Next(int limit,
                                 DeliveryQueue::SkipFn skip =
-                                    [](std::string_view) { return false; }) {
+                                    [](std::string_view) { return false; },
+                                absl::Time now = absl::FromUnixMicros(5000)) {
     std::vector<std::string> ids;
-    auto due = queue_.NextDue(absl::FromUnixMicros(5000), limit, skip);
+    auto due = queue_.NextDue(now, limit, skip);
     EXPECT_TRUE(due.ok()) << due.status();
     if (due.ok()) {
       for (const auto& d : *due) ids.push_back(d.id());
     }
+    return ids;
+  }
+  // As the dispatcher takes: NextDue skipping what is being sent, and what
+  // it returns is sent from then on.
+  std::vector<std::string> Take(int limit, absl::Time now) {
+    std::vector<std::string> ids = Next(
+        limit,
+        [&](std::string_view id) {
+          return sending_.contains(std::string(id));
+        },
+        now);
+    sending_.insert(ids.begin(), ids.end());
     return ids;
   }
   static int PartitionOfId(std::string_view id) {
@@ -336,6 +366,7 @@ class PartitionedQueueTest : public ::testing::Test {
   }
 
   std::map<int, std::string> subscription_of_;
+  std::set<std::string> sending_;
   CountingStore store_;
   DeliveryQueue queue_{&store_, kPartitions};
 };
@@ -370,8 +401,116 @@ TEST_F(PartitionedQueueTest, AFullShareIsReadFurtherUntilTheLimit) {
   EXPECT_TRUE(unique.contains("dlv_p1_0") && unique.contains("dlv_p1_1"));
   EXPECT_FALSE(unique.contains("dlv_p0_9"));
   EXPECT_TRUE(unique.contains("dlv_p0_10"));
-  // Everything, when the limit allows.
-  EXPECT_EQ(Next(1000).size(), 102u);
+  // Everything, when the limit allows (read from the heads: see below).
+  EXPECT_EQ(Next(1000, [](std::string_view) { return false; },
+                 absl::FromUnixMicros(5000) +
+                     DeliveryQueue::kPartitionHeadScanInterval)
+                .size(),
+            102u);
+}
+
+// The dispatcher skips what it is sending. Until the next scan from the
+// heads a partition is read on from where the last scan stopped, so those
+// entries are not read again and again.
+TEST_F(PartitionedQueueTest, ReadsOnPastWhatItTookUntilTheNextHeadScan) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 30);
+  Enqueue(1, 30);
+  const absl::Time t0 = absl::FromUnixMicros(5000);
+  std::vector<std::string> ids = Take(1000, t0);
+  ASSERT_EQ(ids.size(), 60u);
+  EXPECT_EQ(store_.rows_read, 60);
+  // Two more, written by this process and noted.
+  Enqueue(0, 1, 30);
+  Enqueue(1, 1, 30);
+  queue_.NoteEnqueued(1030);
+  store_.rows_read = 0;
+  ids = Take(1000, t0 + absl::Milliseconds(1));
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"dlv_p0_30", "dlv_p1_30"}));
+  EXPECT_EQ(store_.rows_read, 2);  // not the 60 being sent
+  // The next scan from the heads steps over everything being sent.
+  store_.rows_read = 0;
+  ids = Take(1000, t0 + DeliveryQueue::kPartitionHeadScanInterval);
+  EXPECT_TRUE(ids.empty());
+  EXPECT_EQ(store_.rows_read, 62);
+}
+
+// Another node enqueues into these partitions without telling this one: an
+// entry behind where the last scan stopped waits for the next head scan;
+// one ahead of it is read at once.
+TEST_F(PartitionedQueueTest, WhatOtherNodesEnqueueBehindIsFoundFromTheHeads) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 5);
+  const absl::Time t0 = absl::FromUnixMicros(5000);
+  std::vector<std::string> ids = Take(100, t0);
+  ASSERT_EQ(ids.size(), 5u);
+  // None noted. Both partitions were read up to t0 (partition 1 had
+  // nothing): entries due before it are behind, one due after is not.
+  EnqueueAt(0, "dlv_behind", 1002);
+  EnqueueAt(1, "dlv_behind_too", 4000);
+  EnqueueAt(0, "dlv_later", 5500);
+  ids = Take(100, t0 + absl::Milliseconds(1));
+  EXPECT_EQ(ids, (std::vector<std::string>{"dlv_later"}));
+  ids = Take(100, t0 + DeliveryQueue::kPartitionHeadScanInterval);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"dlv_behind", "dlv_behind_too"}));
+}
+
+// Noted entries lower where each partition is read from.
+TEST_F(PartitionedQueueTest, NotedEntriesAreReadAtOnce) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 5);
+  Enqueue(1, 5);
+  const absl::Time t0 = absl::FromUnixMicros(5000);
+  std::vector<std::string> ids = Take(100, t0);
+  ASSERT_EQ(ids.size(), 10u);
+  // A lease given up unsent (say, a failed outcome write) is noted.
+  sending_.erase("dlv_p1_2");
+  queue_.NoteEnqueued(1002);
+  EnqueueAt(0, "dlv_retry", 1001);
+  queue_.NoteEnqueued(1001);
+  ids = Take(100, t0 + absl::Milliseconds(1));
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"dlv_p1_2", "dlv_retry"}));
+}
+
+// What a scan read but left out (beyond its limit) comes first next time.
+TEST_F(PartitionedQueueTest, EntriesReadButNotReturnedAreNotSkipped) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 40);
+  Enqueue(1, 3);
+  const absl::Time t0 = absl::FromUnixMicros(5000);
+  std::vector<std::string> all;
+  for (int i = 0; i < 10; ++i) {
+    std::vector<std::string> ids = Take(5, t0 + absl::Microseconds(i));
+    all.insert(all.end(), ids.begin(), ids.end());
+  }
+  EXPECT_EQ(all.size(), 43u);
+  EXPECT_EQ(sending_.size(), 43u);  // each once
+}
+
+// A partition held again after another node had it is read from its head.
+TEST_F(PartitionedQueueTest, APartitionHeldAgainIsReadFromItsHead) {
+  OwnAll ownership({0});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 3);
+  const absl::Time t0 = absl::FromUnixMicros(5000);
+  const auto none = [](std::string_view) { return false; };
+  std::vector<std::string> ids = Next(100, none, t0);
+  ASSERT_EQ(ids.size(), 3u);
+  ownership.Set({1});
+  EXPECT_TRUE(Next(100, none, t0 + absl::Milliseconds(1)).empty());
+  // The other node left one unsent and wrote one behind.
+  EnqueueAt(0, "dlv_left", 999);
+  ownership.Set({0});
+  ids = Next(100, [](std::string_view id) { return id != "dlv_left"; },
+             t0 + absl::Milliseconds(2));
+  EXPECT_EQ(ids, (std::vector<std::string>{"dlv_left"}));
 }
 
 TEST_F(PartitionedQueueTest, NothingOwnedReadsNothing) {
