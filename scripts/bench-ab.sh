@@ -10,6 +10,7 @@
 #   ROUNDS=8 scripts/bench-ab.sh --node f5642bf HEAD
 #                                              # cluster_bench: one node on
 #                                              # RocksDB at K=100
+#   scripts/bench-ab.sh --pg 275fdbe HEAD      # one node on PostgreSQL, K=10
 #   AB_FLAGS="--subs_per_event=1 --schemes=https" scripts/bench-ab.sh A B
 #   AB_ENV_B="WH_X=1" scripts/bench-ab.sh HEAD HEAD
 #                                              # one build, side B's runs
@@ -20,8 +21,10 @@
 # the dispatcher's writer and fetch threads, the curl thread and the Publish
 # handlers (µs), and the bytes written per delivery. --node: `cluster_bench
 # --configs=rocksdb --modes=delivery --subs_per_event=100`, giving
-# deliveries/s and the node's CPU per delivery (µs). AB_FLAGS come after the
-# defaults and override them. delivery needs wrk (apt-get install -y wrk).
+# deliveries/s and the node's CPU per delivery (µs). --pg: `cluster_bench
+# --configs=pg1 --modes=delivery --subs_per_event=10` (issue 11's delivery
+# run), giving deliveries/s and the CPU per delivery of the node and of
+# PostgreSQL (µs). AB_FLAGS come after the defaults and override them. delivery needs wrk (apt-get install -y wrk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,9 +32,12 @@ mode=delivery
 if [ "${1:-}" = --node ]; then
   mode=node
   shift
+elif [ "${1:-}" = --pg ]; then
+  mode=pg
+  shift
 fi
 if [ $# -ne 2 ]; then
-  echo "usage: scripts/bench-ab.sh [--node] REV_A REV_B" >&2
+  echo "usage: scripts/bench-ab.sh [--node | --pg] REV_A REV_B" >&2
   exit 2
 fi
 rounds=${ROUNDS:-6}
@@ -110,6 +116,15 @@ run_node() {
     --configs=rocksdb --modes=delivery --subs_per_event=100 --duration_s=3 \
     --warmup_s=2 --repetitions=1 ${AB_FLAGS:-} 2>&1 |
     awk '/^rocksdb / { printf "deliveries/s=%s node_us=%s\n", $2, $5; exit }'
+}
+
+run_pg() {
+  # shellcheck disable=SC2086
+  "$1/build-bench/bench/cluster_bench" --webhookd="$1/build-bench/server/webhookd" \
+    --configs=pg1 --modes=delivery --subs_per_event=10 --duration_s=3 \
+    --warmup_s=2 --repetitions=1 ${AB_FLAGS:-} 2>&1 |
+    awk '/^pg1 / { printf "deliveries/s=%s node_us=%s pg_us=%s\n", $2, $5, $6
+                   exit }'
 }
 
 results=$(mktemp)
