@@ -128,19 +128,11 @@ std::optional<int64_t> IdTimeMillis(std::string_view prefix,
   return static_cast<int64_t>(bits);
 }
 
-std::string NewId(std::string_view prefix, int64_t unix_millis,
-                  RandomSource& random) {
-  // 128 bits: the 48-bit time, then 80 random bits; as 26 base32
-  // characters (130 bits, the top 2 zero), five bits at a time.
-  const uint64_t ms = static_cast<uint64_t>(unix_millis) & ((uint64_t{1} << 48) - 1);
-  const std::string tail = random.Bytes(10);
-  uint64_t high = ms << 16;  // bits 127..64: time, then 16 random bits
-  uint64_t low = 0;          // bits 63..0: the other 64 random bits
-  high |= static_cast<uint64_t>(static_cast<unsigned char>(tail[0])) << 8 |
-          static_cast<uint64_t>(static_cast<unsigned char>(tail[1]));
-  for (int i = 2; i < 10; ++i) {
-    low = (low << 8) | static_cast<unsigned char>(tail[i]);
-  }
+namespace {
+
+// `prefix` and the 128 bits high:low as 26 base32 characters (130 bits, the
+// top 2 zero), five bits at a time.
+std::string EncodeId(std::string_view prefix, uint64_t high, uint64_t low) {
   __extension__ using Bits = unsigned __int128;
   const Bits bits = (static_cast<Bits>(high) << 64) | low;
   std::string out;
@@ -151,6 +143,46 @@ std::string NewId(std::string_view prefix, int64_t unix_millis,
     out.push_back(kAlphabet[static_cast<unsigned>(bits >> (125 - 5 * c)) & 31]);
   }
   return out;
+}
+
+uint64_t BigEndian(std::string_view bytes) {
+  uint64_t value = 0;
+  for (char b : bytes) value = (value << 8) | static_cast<unsigned char>(b);
+  return value;
+}
+
+uint64_t TimeBits(int64_t unix_millis) {
+  return static_cast<uint64_t>(unix_millis) & ((uint64_t{1} << 48) - 1);
+}
+
+}  // namespace
+
+std::string NewId(std::string_view prefix, int64_t unix_millis,
+                  RandomSource& random) {
+  // 128 bits: the 48-bit time, then 80 random bits.
+  const std::string tail = random.Bytes(10);
+  // Bits 127..64: the time, then 16 random bits; 63..0: 64 random bits.
+  return EncodeId(prefix,
+                  TimeBits(unix_millis) << 16 |
+                      BigEndian(std::string_view(tail).substr(0, 2)),
+                  BigEndian(std::string_view(tail).substr(2)));
+}
+
+std::string NewTaggedId(std::string_view prefix, int64_t unix_millis,
+                        uint16_t tag, RandomSource& random) {
+  const std::string tail = random.Bytes(8);
+  return EncodeId(prefix, TimeBits(unix_millis) << 16 | tag, BigEndian(tail));
+}
+
+std::optional<uint16_t> IdTag(std::string_view prefix, std::string_view id) {
+  if (!IdTimeMillis(prefix, id).has_value()) return std::nullopt;
+  // Characters 10 to 13 hold bits 79..60: the tag is their top 16.
+  uint64_t bits = 0;
+  for (size_t c = 10; c < 14; ++c) {
+    bits = (bits << 5) |
+           kValues.value[static_cast<unsigned char>(id[prefix.size() + c])];
+  }
+  return static_cast<uint16_t>(bits >> 4);
 }
 
 }  // namespace webhooks

@@ -47,6 +47,16 @@ class SeededRandom final : public RandomSource {
 std::string NewId(std::string_view prefix, int64_t unix_millis,
                   RandomSource& random);
 
+// Like NewId, with `tag` in the 16 bits after the time instead of random
+// ones (64 random bits remain): an identifier that carries a small number
+// its readers need, such as the queue partition of a delivery.
+std::string NewTaggedId(std::string_view prefix, int64_t unix_millis,
+                        uint16_t tag, RandomSource& random);
+
+// The 16 bits after the time in `id`: NewTaggedId's tag (random bits in
+// NewId's), or nullopt when `id` is not such an identifier.
+std::optional<uint16_t> IdTag(std::string_view prefix, std::string_view id);
+
 // The smallest identifier NewId(prefix, t, ...) can return for any t at or
 // after `unix_millis`: a scan bound for "created since".
 std::string IdTimeFloor(std::string_view prefix, int64_t unix_millis);

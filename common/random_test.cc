@@ -66,6 +66,40 @@ TEST(NewIdTest, TimeIsReadBack) {
   EXPECT_EQ(IdTimeMillis("dlv_", bad), std::nullopt);
 }
 
+TEST(NewIdTest, TaggedIdsCarryTheirTagAndTime) {
+  SeededRandom random(7);
+  for (int64_t t : {int64_t{0}, int64_t{1700000000123},
+                    (int64_t{1} << 48) - 1}) {
+    for (uint16_t tag : {uint16_t{0}, uint16_t{1}, uint16_t{63},
+                         uint16_t{0x8001}, uint16_t{0xffff}}) {
+      const std::string id = NewTaggedId("dlv_", t, tag, random);
+      EXPECT_EQ(id.size(), 4u + 26u);
+      EXPECT_EQ(IdTimeMillis("dlv_", id), t) << id;
+      EXPECT_EQ(IdTag("dlv_", id), tag) << id;
+    }
+  }
+  // Later times still sort later, whatever the tags; one time and tag still
+  // make different ids.
+  EXPECT_LT(NewTaggedId("dlv_", 1700000000000, 0xffff, random),
+            NewTaggedId("dlv_", 1700000000001, 0, random));
+  std::set<std::string> ids;
+  for (int i = 0; i < 1000; ++i) {
+    ids.insert(NewTaggedId("dlv_", 5, 9, random));
+  }
+  EXPECT_EQ(ids.size(), 1000u);
+  // An untagged id has random bits there; a malformed one has none.
+  EXPECT_TRUE(IdTag("dlv_", NewId("dlv_", 5, random)).has_value());
+  EXPECT_EQ(IdTag("sub_", NewTaggedId("dlv_", 5, 9, random)), std::nullopt);
+  EXPECT_EQ(IdTag("dlv_", "dlv_0000"), std::nullopt);
+}
+
+// The encoding is stored (ids are keys): this must never change.
+TEST(NewIdTest, TaggedEncodingIsStable) {
+  SeededRandom random(7);
+  EXPECT_EQ(NewTaggedId("dlv_", 1700000000123, 42, random),
+            "dlv_01hf7yat3v00nde39jb7je3jv3");
+}
+
 TEST(SeededRandomTest, IsDeterministic) {
   SeededRandom a(42), b(42), c(43);
   EXPECT_EQ(a.Bytes(33), b.Bytes(33));

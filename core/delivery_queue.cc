@@ -82,6 +82,37 @@ std::optional<int64_t> DeliveryQueue::InitialDueMicros(std::string_view id) {
   return *millis * 1000;
 }
 
+std::string DeliveryQueue::NewDeliveryId(absl::Time now,
+                                         std::string_view subscription_id,
+                                         int partitions, RandomSource& random) {
+  const int64_t millis = absl::ToUnixMillis(now);
+  if (partitions <= 1 || partitions > kMaxTaggedPartitions) {
+    return NewId(kIdPrefix, millis, random);
+  }
+  return NewTaggedId(
+      kIdPrefix, millis,
+      static_cast<uint16_t>(PartitionOf(subscription_id, partitions)), random);
+}
+
+std::optional<int> DeliveryQueue::IdPartition(std::string_view id,
+                                              int partitions) {
+  if (partitions <= 1) return 0;
+  if (partitions > kMaxTaggedPartitions) return std::nullopt;
+  const std::optional<uint16_t> tag = IdTag(kIdPrefix, id);
+  if (!tag.has_value() || *tag >= partitions) return std::nullopt;
+  return *tag;
+}
+
+std::optional<std::string> DeliveryQueue::InitialQueueKey(std::string_view id,
+                                                          int partitions) {
+  const std::optional<int64_t> initial = InitialDueMicros(id);
+  const std::optional<int> partition = IdPartition(id, partitions);
+  if (!initial.has_value() || !partition.has_value()) return std::nullopt;
+  std::string key = PartitionPrefix(*partition, partitions);
+  key += storage::keys::QueueEntry(static_cast<uint64_t>(*initial), id);
+  return key;
+}
+
 int DeliveryQueue::PartitionOf(std::string_view subscription_id,
                                int partitions) {
   if (partitions <= 1) return 0;
@@ -101,13 +132,14 @@ void DeliveryQueue::StageUpdate(const DeliveryRecord* before,
   if (before != nullptr && Pending(*before)) {
     batch.Delete(Column::kDeliveryQueue, QueueKey(*before, partitions));
   }
-  // Get finds a queue-only delivery by the key its id implies, which with
-  // partitions would need the subscription too: there the record is always
-  // written by id.
-  const bool queue_only = partitions <= 1 && before == nullptr &&
-                          Pending(after) &&
-                          InitialDueMicros(after.id()) ==
-                              after.next_attempt_micros();
+  // Get finds a queue-only delivery by the key its id implies (with
+  // partitions, a tagged id's: see NewDeliveryId); any other is written by
+  // id too.
+  const bool queue_only =
+      before == nullptr && Pending(after) &&
+      InitialDueMicros(after.id()) == after.next_attempt_micros() &&
+      (partitions <= 1 || IdPartition(after.id(), partitions) ==
+                              PartitionOf(after.subscription_id(), partitions));
   StagePut(after, /*record=*/!queue_only, batch, queued_min, partitions);
   StageDeliveryOrder(before, after, batch);
 }
@@ -398,10 +430,10 @@ absl::StatusOr<DeliveryRecord> DeliveryQueue::Get(std::string_view id) const {
   // The queue key at the initial due time first: while it exists it holds
   // the current record, and the write that removes it also writes the
   // record by id, so when it is absent the record by id is there already.
-  if (const std::optional<int64_t> initial = InitialDueMicros(id);
-      initial.has_value() && partitions_ <= 1) {
+  if (const std::optional<std::string> initial = InitialQueueKey(id, partitions_);
+      initial.has_value()) {
     ASSIGN_OR_RETURN(std::optional<std::string> queued,
-                     store_->Get(Column::kDeliveryQueue, QueueKey(*initial, id)));
+                     store_->Get(Column::kDeliveryQueue, *initial));
     if (queued.has_value() && !queued->empty()) return Parse(id, *queued);
   }
   ASSIGN_OR_RETURN(std::optional<std::string> bytes,

@@ -6,7 +6,8 @@
 // is written to the queue only: most deliveries are sent once and never
 // looked up by id, and a commit then writes one key per delivery instead of
 // two. Get finds either kind: the queue key it would have follows from the
-// id. Writers stage changes into the same batch as whatever caused them (a
+// id (with partitions, from NewDeliveryId's ids, which carry their
+// partition; a delivery whose id does not is written by id too). Writers stage changes into the same batch as whatever caused them (a
 // commit, an attempt's outcome), so queue and records never disagree.
 //
 //   int64_t queued = DeliveryQueue::kNothingQueued;
@@ -50,6 +51,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/random.h"
 #include "storage/store.h"
 #include "webhooks/internal/records.pb.h"
 
@@ -87,9 +89,8 @@ class DeliveryQueue {
   static constexpr std::string_view kIdPrefix = "dlv_";
 
   // With `partitions` above 1 (cluster mode) every queue key begins with
-  // the partition of its delivery's subscription (PartitionOf), NextDue
-  // reads only the partitions SetOwnership's owner holds, and every
-  // delivery's record is also written by id.
+  // the partition of its delivery's subscription (PartitionOf), and NextDue
+  // reads only the partitions SetOwnership's owner holds.
   explicit DeliveryQueue(storage::Store* store, int partitions = 1)
       : store_(store), partitions_(partitions < 1 ? 1 : partitions) {}
 
@@ -98,6 +99,17 @@ class DeliveryQueue {
   // The partition of a subscription's deliveries: one owner at a time sends
   // them, writes their attempts and counts their failures.
   static int PartitionOf(std::string_view subscription_id, int partitions);
+
+  // The most partitions whose number a delivery id can carry.
+  static constexpr int kMaxTaggedPartitions = 1 << 16;
+
+  // A new delivery's id: NewId(kIdPrefix, now, ...), which with
+  // `partitions` (up to kMaxTaggedPartitions) carries the partition of the
+  // subscription in its tag (NewTaggedId), so that Get finds the queue key
+  // of a delivery from its id alone, as with one partition.
+  static std::string NewDeliveryId(absl::Time now,
+                                   std::string_view subscription_id,
+                                   int partitions, RandomSource& random);
 
   // Who says which partitions NextDue may read (must outlive the queue, or
   // be replaced by null first). Until set, a partitioned queue reads none.
@@ -162,6 +174,14 @@ class DeliveryQueue {
   absl::StatusOr<int64_t> Depth() const;
 
  private:
+  // The partition a delivery id names (0 with one partition), if any: the
+  // tag of NewDeliveryId's ids, and of older ids that happen to carry one.
+  static std::optional<int> IdPartition(std::string_view id, int partitions);
+  // The queue key of a delivery with id `id` due at its creation, when the
+  // id says where that is.
+  static std::optional<std::string> InitialQueueKey(std::string_view id,
+                                                    int partitions);
+
   // The least a partition is read for at a time in NextDue.
   static constexpr int64_t kMinPartitionShare = 16;
 

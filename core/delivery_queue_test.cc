@@ -513,6 +513,67 @@ TEST_F(PartitionedQueueTest, APartitionHeldAgainIsReadFromItsHead) {
   EXPECT_EQ(ids, (std::vector<std::string>{"dlv_left"}));
 }
 
+// As with one partition, a new delivery lives in the queue only: its id
+// names its partition, so Get finds it there from the id alone.
+TEST_F(PartitionedQueueTest, NewDeliveryIdsNameTheirPartition) {
+  OwnAll ownership({0, 1, 2, 3, 4, 5, 6, 7});
+  queue_.SetOwnership(&ownership);
+  SeededRandom random(3);
+  const absl::Time created = absl::FromUnixMillis(1700000000123);
+  for (int p = 0; p < kPartitions; ++p) {
+    const std::string id = DeliveryQueue::NewDeliveryId(
+        created, subscription_of_[p], kPartitions, random);
+    EXPECT_EQ(IdTag(DeliveryQueue::kIdPrefix, id), p);
+    DeliveryRecord fresh = Delivery(id, 1700000000123000);
+    fresh.set_subscription_id(subscription_of_[p]);
+    storage::WriteBatch batch;
+    DeliveryQueue::StageUpdate(nullptr, fresh, batch, nullptr, kPartitions);
+    EXPECT_EQ(batch.size(), 1u);  // the queue key only
+    ASSERT_TRUE(store_.Write(batch).ok());
+    EXPECT_EQ(*store_.Get(storage::Column::kDeliveries, id), std::nullopt);
+    absl::StatusOr<DeliveryRecord> got = queue_.Get(id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->subscription_id(), subscription_of_[p]);
+
+    // Its outcome writes the record by id as it removes the queue key.
+    DeliveryRecord done = fresh;
+    done.set_attempt_count(1);
+    done.set_state(DeliveryRecord::SUCCEEDED);
+    batch = storage::WriteBatch();
+    DeliveryQueue::StageReplacePending(fresh.next_attempt_micros(), done,
+                                       batch, nullptr, kPartitions);
+    ASSERT_TRUE(store_.Write(batch).ok());
+    got = queue_.Get(id);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(got->state(), DeliveryRecord::SUCCEEDED);
+  }
+  EXPECT_EQ(*queue_.Depth(), 0);
+
+  // An id whose tag is not its partition (one made before ids carried
+  // them, or for another partition count) is written by id too.
+  std::string other;
+  do {
+    other = NewId(DeliveryQueue::kIdPrefix, 1700000000123, random);
+  } while (IdTag(DeliveryQueue::kIdPrefix, other) == 3);
+  DeliveryRecord old = Delivery(other, 1700000000123000);
+  old.set_subscription_id(subscription_of_[3]);
+  storage::WriteBatch batch;
+  DeliveryQueue::StageUpdate(nullptr, old, batch, nullptr, kPartitions);
+  ASSERT_TRUE(store_.Write(batch).ok());
+  EXPECT_NE(*store_.Get(storage::Column::kDeliveries, other), std::nullopt);
+  absl::StatusOr<DeliveryRecord> got = queue_.Get(other);
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(got->subscription_id(), subscription_of_[3]);
+  EXPECT_EQ(Next(10, [](std::string_view) { return false; },
+                 created + absl::Milliseconds(1)),
+            std::vector<std::string>{other});
+  EXPECT_TRUE(absl::IsNotFound(
+      queue_
+          .Get(DeliveryQueue::NewDeliveryId(created, subscription_of_[5],
+                                            kPartitions, random))
+          .status()));
+}
+
 TEST_F(PartitionedQueueTest, NothingOwnedReadsNothing) {
   Enqueue(3, 5);
   EXPECT_TRUE(Next(10).empty());

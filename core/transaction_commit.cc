@@ -35,8 +35,8 @@ absl::Status TransactionLog::StageDeliveries(
   for (const PreparedEvent& event : events) {
     for (const Recipient& recipient : event.recipients) {
       delivery.Clear();
-      delivery.set_id(
-          NewId(DeliveryQueue::kIdPrefix, absl::ToUnixMillis(now), *random_));
+      delivery.set_id(DeliveryQueue::NewDeliveryId(
+          now, recipient.subscription_id, partitions, *random_));
       delivery.set_subscription_id(recipient.subscription_id);
       delivery.set_transaction_id(transaction.id());
       delivery.set_transaction_owner(transaction.owner());
