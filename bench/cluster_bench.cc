@@ -73,7 +73,7 @@ ABSL_FLAG(std::string, shared_buffers, "256MB",
           "PostgreSQL shared_buffers (the test harness sets 32MB).");
 ABSL_FLAG(bool, statements, false,
           "delivery: load pg_stat_statements and print, after each PostgreSQL "
-          "run, the statements of the measured window by calls per delivery.");
+          "run, the statements of the measured window by execution time.");
 ABSL_FLAG(std::string, webhookd, "",
           "The webhookd binary (default: ../server/webhookd from here).");
 ABSL_FLAG(std::string, dir, "",
@@ -392,9 +392,11 @@ absl::StatusOr<Row> RunDelivery(Bench& bench, const Config& config) {
   std::string top;
   if (statements) {
     top = bench.pg->Sql("postgres",
-                        "SELECT calls, rows, regexp_replace(left(query, 150), "
+                        "SELECT calls, rows, "
+                        "round(total_exec_time::numeric, 1), "
+                        "regexp_replace(left(query, 150), "
                         "'\\s+', ' ', 'g') FROM pg_stat_statements "
-                        "ORDER BY calls DESC LIMIT 15")
+                        "ORDER BY total_exec_time DESC LIMIT 15")
               .value_or("(pg_stat_statements unreadable)");
   }
   stop.store(true);
@@ -406,7 +408,8 @@ absl::StatusOr<Row> RunDelivery(Bench& bench, const Config& config) {
   Row r = Normalize(a, b, received, outcomes);
   r.other = outcomes / (b.t - a.t);
   if (statements) {
-    std::printf("  statements in the window (calls|rows|query), %.0f outcomes:\n",
+    std::printf("  statements in the window by time (calls|rows|ms "
+                "executing|query), %.0f outcomes:\n",
                 outcomes);
     for (absl::string_view line : absl::StrSplit(top, '\n')) {
       std::printf("    %.*s\n", static_cast<int>(line.size()), line.data());
