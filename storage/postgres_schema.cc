@@ -55,6 +55,13 @@ const ColumnStatements& StatementsFor(Column column) {
                             StrCat("SELECT k, v FROM ", t,
                                    " WHERE k > $1::bytea AND k < $2::bytea",
                                    page, "$3::bigint")},
+          .scan_ranges = {n + "scan_ranges",
+                          StrCat("SELECT r.i, q.k, q.v FROM unnest($1::bytea[], "
+                                 "$2::bytea[], $3::bigint[]) WITH ORDINALITY "
+                                 "AS r(s, e, l, i) CROSS JOIN LATERAL "
+                                 "(SELECT k, v FROM ", t,
+                                 " WHERE k >= r.s AND k < r.e", page,
+                                 "r.l) q ORDER BY r.i, q.k")},
           .count = {n + "count", StrCat("SELECT count(*) FROM ", t)},
       });
     }

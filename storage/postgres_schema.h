@@ -47,6 +47,9 @@ struct ColumnStatements {
   NamedSql scan_from_to;      // k >= $1 AND k < $2
   NamedSql scan_after;        // k > $1
   NamedSql scan_after_to;     // k > $1 AND k < $2
+  // Ranges: $1 starts[], $2 ends[], $3 limits[] -> i (the range's place,
+  // from 1), k, v; by i, then k.
+  NamedSql scan_ranges;
   NamedSql count;             // -> the number of keys
 };
 // Those of `column` (a valid Column).

@@ -146,9 +146,50 @@ absl::Status PostgresStore::ScanRanges(Column column,
                                        RangeVisitor visitor) const {
   if (!IsColumn(column)) return NotAColumn(column);
   const pg::ColumnStatements& sql = pg::StatementsFor(column);
+  std::vector<size_t> range_of;  // the ranges read, in order
+  bool bounded = true;
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    const ScanRange& range = ranges[i];
+    if (range.limit <= 0 || (!range.end.empty() && range.end <= range.start)) {
+      continue;
+    }
+    range_of.push_back(i);
+    bounded = bounded && !range.end.empty();
+  }
+  if (range_of.empty()) return absl::OkStatus();
+  if (bounded) {
+    // One statement for them all: the server starts one query, not one per
+    // range.
+    std::vector<std::string_view> starts, ends;
+    std::vector<int64_t> limits;
+    for (size_t i : range_of) {
+      starts.push_back(ranges[i].start);
+      ends.push_back(ranges[i].end);
+      limits.push_back(ranges[i].limit);
+    }
+    const pg::Statement select[] = {
+        {sql.scan_ranges.name, sql.scan_ranges.sql,
+         {pg::Param::ByteaArray(starts), pg::Param::ByteaArray(ends),
+          pg::Param::Int64Array(limits)}}};
+    ASSIGN_OR_RETURN(std::vector<pg::Result> results,
+                     RunPooled(select, /*idempotent=*/true));
+    const pg::Result& rows = results[0];
+    for (int r = 0; r < rows.rows(); ++r) {
+      const int64_t place = rows.Int64(r, 0);
+      if (place < 1 || place > static_cast<int64_t>(range_of.size())) {
+        return absl::InternalError("PostgreSQL: a range scan answered a row "
+                                   "of no range");
+      }
+      if (!visitor(range_of[place - 1], rows.Value(r, 1), rows.Value(r, 2))) {
+        return absl::OkStatus();
+      }
+    }
+    return absl::OkStatus();
+  }
+  // Some unbounded: one statement per range, in one round trip.
   std::vector<pg::Statement> statements;
-  std::vector<size_t> range_of;  // statement -> range
-  statements.reserve(ranges.size());
+  statements.reserve(range_of.size());
+  range_of.clear();
   for (size_t i = 0; i < ranges.size(); ++i) {
     const ScanRange& range = ranges[i];
     if (range.limit <= 0 || (!range.end.empty() && range.end <= range.start)) {

@@ -336,6 +336,37 @@ TYPED_TEST_P(StoreConformanceTest, ScanRangesVisitsEachRangeUpToItsLimit) {
                 }),
             absl::OkStatus());
   EXPECT_THAT(seen, ElementsAre("0:c1", "0:c2", "1:a1"));
+  // Every range bounded (a store may read them all in one query), with
+  // overlapping ones.
+  const ScanRange bounded[] = {
+      {"c", "d", 2},     // c1 c2
+      {"b", "c", 0},     // nothing
+      {"a", "b", 10},    // a1 a2 a3
+      {"d", "c", 4},     // nothing
+      {"b2", "c3", 5},   // b2 c1 c2
+      {"x", "y", 5},     // none
+      {"a3", "c2", 2},   // a3 b1
+  };
+  seen.clear();
+  ASSERT_EQ(this->store_->ScanRanges(
+                Column::kDeliveryQueue, bounded,
+                [&](size_t range, std::string_view k, std::string_view v) {
+                  EXPECT_EQ(v, "v" + std::string(k));
+                  seen.push_back(std::to_string(range) + ":" + std::string(k));
+                  return true;
+                }),
+            absl::OkStatus());
+  EXPECT_THAT(seen, ElementsAre("0:c1", "0:c2", "2:a1", "2:a2", "2:a3", "4:b2",
+                                "4:c1", "4:c2", "6:a3", "6:b1"));
+  seen.clear();
+  ASSERT_EQ(this->store_->ScanRanges(
+                Column::kDeliveryQueue, bounded,
+                [&](size_t range, std::string_view k, std::string_view) {
+                  seen.push_back(std::to_string(range) + ":" + std::string(k));
+                  return seen.size() < 4;
+                }),
+            absl::OkStatus());
+  EXPECT_THAT(seen, ElementsAre("0:c1", "0:c2", "2:a1", "2:a2"));
   EXPECT_EQ(*this->store_->Count(Column::kDeliveryQueue), 10);
   EXPECT_EQ(*this->store_->Count(Column::kMeta), 0);
   const Column bogus = static_cast<Column>(kColumnCount);
