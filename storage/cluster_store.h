@@ -67,6 +67,10 @@ struct LeaseRow {
   absl::Duration expires_in;  // negative: expired
 };
 
+// The most delivery queue partitions a database may have: a queue key
+// begins with its partition in two bytes.
+inline constexpr int kMaxPartitions = 1 << 16;
+
 class ClusterStore {
  public:
   virtual ~ClusterStore() = default;

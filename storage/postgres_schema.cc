@@ -10,6 +10,7 @@
 
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "storage/cluster_store.h"
 
 namespace webhooks::storage::pg {
 
@@ -120,8 +121,10 @@ std::vector<std::string> MigrationStatements(int version, int partitions) {
 }
 
 absl::StatusOr<int> Migrate(Connection& conn, int partitions) {
-  if (partitions <= 0) {
-    return absl::InvalidArgumentError("postgres: partitions must be positive");
+  if (partitions <= 0 || partitions > kMaxPartitions) {
+    return absl::InvalidArgumentError(
+        StrCat("postgres: partitions must be between 1 and ", kMaxPartitions,
+               " (got ", partitions, ")"));
   }
   // Concurrent CREATE TABLE IF NOT EXISTS can collide on the catalog
   // (unique violation) while the other creator commits: try again.

@@ -132,6 +132,23 @@ TEST(PostgresStoreTest, ExpectedAbsentKeyLeftAbsentStaysAbsent) {
   EXPECT_EQ(changes->changes[0].key, "other");
 }
 
+// A queue key holds its partition in two bytes: more partitions than that,
+// or none, are refused before anything is created.
+TEST(PostgresStoreTest, PartitionCountOutOfRangeIsRefused) {
+  const std::string dsn = NewDatabase();
+  for (int partitions : {0, -1, kMaxPartitions + 1}) {
+    absl::StatusOr<std::unique_ptr<PostgresStore>> store =
+        PostgresStore::Open({.dsn = dsn, .partitions = partitions});
+    EXPECT_EQ(store.status().code(), absl::StatusCode::kInvalidArgument)
+        << partitions;
+    EXPECT_THAT(store.status().message(), HasSubstr("partitions"));
+  }
+  EXPECT_EQ(*SharedServer().Sql(DatabaseOf(dsn),
+                                "SELECT count(*) FROM pg_tables WHERE "
+                                "tablename LIKE 'webhookd%'"),
+            "0");
+}
+
 TEST(PostgresStoreTest, MigrationsAreIdempotentSerializedAndVersionChecked) {
   const std::string dsn = NewDatabase();
   // Concurrent Opens of a fresh database: all succeed, one schema.
