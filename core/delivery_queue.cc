@@ -388,6 +388,8 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
     next = std::move(parts[i].resume);
     for (size_t k = taken[i]; k < per_part[i].size(); ++k) {
       next = std::min(next, QueueKey(per_part[i][k], partitions_));
+      // Parsed for nothing: its storage serves the next parse.
+      if (spare != nullptr) spare->push_back(std::move(per_part[i][k]));
     }
   }
   partition_resume_ = std::move(resume);

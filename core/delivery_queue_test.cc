@@ -494,6 +494,43 @@ TEST_F(PartitionedQueueTest, EntriesReadButNotReturnedAreNotSkipped) {
   EXPECT_EQ(sending_.size(), 43u);  // each once
 }
 
+// Records parsed beyond the limit are handed back as spares (their storage
+// serves the next parse), and are read again next time.
+TEST_F(PartitionedQueueTest, RecordsReadBeyondTheLimitBecomeSpares) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 40);
+  Enqueue(1, 40);
+  std::vector<DeliveryRecord> spare;
+  const auto none = [](std::string_view) { return false; };
+  auto due = queue_.NextDue(absl::FromUnixMicros(5000), 5, none, &spare);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 5u);
+  // Each partition was read for its share (16): 32 parsed, 5 taken.
+  EXPECT_EQ(spare.size(), 27u);
+  std::set<std::string> taken;
+  for (const DeliveryRecord& d : *due) taken.insert(d.id());
+  due = queue_.NextDue(absl::FromUnixMicros(5001), 5,
+                       [&](std::string_view id) {
+                         return taken.contains(std::string(id));
+                       },
+                       &spare);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 5u);
+  for (const DeliveryRecord& d : *due) {
+    EXPECT_FALSE(taken.contains(d.id())) << d.id();
+    EXPECT_EQ(d.SerializeAsString(),
+              [&] {
+                DeliveryRecord fresh = Delivery(
+                    d.id(), 1000 + std::stoi(d.id().substr(7)));
+                fresh.set_subscription_id(
+                    subscription_of_[PartitionOfId(d.id())]);
+                return fresh.SerializeAsString();
+              }());
+  }
+  EXPECT_EQ(spare.size(), 27u);  // 32 parsed into them, 27 handed back
+}
+
 // A partition held again after another node had it is read from its head.
 TEST_F(PartitionedQueueTest, APartitionHeldAgainIsReadFromItsHead) {
   OwnAll ownership({0});
