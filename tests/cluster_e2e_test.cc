@@ -5,7 +5,8 @@
 // racing Prepares, Commits, and Commit against Abort through two nodes end
 // with one outcome; and after `kill -9` of a node every committed delivery
 // still arrives (its partitions pass to the survivors). PostgreSQL's own
-// failures are in cluster_failure_e2e_test.cc.
+// failures are in cluster_failure_e2e_test.cc. A pending delivery is found
+// by id through every node, before and after its outcome.
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -326,6 +327,46 @@ TEST_F(ClusterTest, Kill9OfANodeLosesNoCommittedDelivery) {
   admins_[1] = Api(nodes_[1]->NewChannel(), kAdminToken);
   publish_some(10, {1});
   expect_every_delivery();
+}
+
+// A new delivery is written once, to the queue: its id names its
+// partition, so every node finds it by id while it is pending, and by its
+// record once it has an outcome.
+TEST_F(ClusterTest, APendingDeliveryIsFoundByIdThroughEveryNode) {
+  // The first request hangs until the sender gives up on it; the retry is
+  // answered.
+  ASSERT_NO_FATAL_FAILURE(StartNodes(
+      2, "total_timeout_ms: 5000 retry_schedule_seconds: [0, 0]"));
+  receiver_->SetReply("/held", Reply::Status(200));
+  receiver_->QueueReplies("/held", {Reply::Hang()});
+  ASSERT_OK_AND_ASSIGN(v1::Subscription sub,
+                       Subscribe(receiver_->Url("/held"), &admins_[0]));
+  ASSERT_TRUE(WaitMatched(1, 1));
+  ASSERT_OK(PublishEvents(Publisher(1), {NewEvent("e1")}).status());
+  ASSERT_TRUE(receiver_->WaitForRequests(1, kWait, "/held"));
+  const std::string id = receiver_->Requests("/held")[0].Header("webhook-id");
+  ASSERT_THAT(id, ::testing::StartsWith("dlv_"));
+  const std::string by_id = "SELECT count(*) FROM webhookd_kv_deliveries";
+  ASSERT_OK_AND_ASSIGN(std::string records, postgres_->Sql(database_, by_id));
+  EXPECT_EQ(records, "0");
+  for (int node = 0; node < 2; ++node) {
+    ASSERT_OK_AND_ASSIGN(v1::Delivery delivery,
+                         GetDelivery(admins_[node], id));
+    EXPECT_EQ(delivery.state(), v1::Delivery::PENDING) << node;
+    EXPECT_EQ(delivery.subscription_id(), sub.id()) << node;
+    EXPECT_EQ(delivery.attempt_count(), 0) << node;
+  }
+  // Once the held attempt has failed and the retry succeeded, the record by
+  // id is what both nodes read.
+  for (int node = 0; node < 2; ++node) {
+    ASSERT_OK_AND_ASSIGN(
+        v1::Delivery delivery,
+        WaitForDeliveryState(admins_[node], id, v1::Delivery::SUCCEEDED,
+                             absl::Seconds(60)));
+    EXPECT_EQ(delivery.attempt_count(), 2) << node;
+  }
+  ASSERT_OK_AND_ASSIGN(records, postgres_->Sql(database_, by_id));
+  EXPECT_EQ(records, "1");
 }
 
 // One node on RocksDB with pending deliveries and an open transaction is
