@@ -356,14 +356,16 @@ TEST_F(ClusterTest, APendingDeliveryIsFoundByIdThroughEveryNode) {
     EXPECT_EQ(delivery.subscription_id(), sub.id()) << node;
     EXPECT_EQ(delivery.attempt_count(), 0) << node;
   }
-  // Once the held attempt has failed and the retry succeeded, the record by
-  // id is what both nodes read.
+  // Once it succeeded, the record by id is what both nodes read: after the
+  // held attempt failed and its retry (two attempts), or sent again by the
+  // node its partition passed to while the nodes were still sharing them
+  // out (the held attempt's outcome is then not written: one attempt).
   for (int node = 0; node < 2; ++node) {
     ASSERT_OK_AND_ASSIGN(
         v1::Delivery delivery,
         WaitForDeliveryState(admins_[node], id, v1::Delivery::SUCCEEDED,
                              absl::Seconds(60)));
-    EXPECT_EQ(delivery.attempt_count(), 2) << node;
+    EXPECT_GE(delivery.attempt_count(), 1) << node;
   }
   ASSERT_OK_AND_ASSIGN(records, postgres_->Sql(database_, by_id));
   EXPECT_EQ(records, "1");
