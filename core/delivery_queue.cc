@@ -275,6 +275,30 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::Due(
 absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
     absl::Time now, int limit, SkipFn skip,
     std::vector<DeliveryRecord>* spare) {
+  const PartitionOwnership* ownership =
+      ownership_.load(std::memory_order_acquire);
+  std::vector<int> owned =
+      ownership != nullptr ? ownership->Owned() : std::vector<int>();
+  if (owned.empty() || limit <= 0) return std::vector<DeliveryRecord>();
+  // Entries noted from here on may be missed by this scan; they lower the
+  // marks for the next one.
+  const int64_t noted = noted_min_.exchange(kNothingQueued);
+  const bool from_heads = now - last_head_scan_ >= kPartitionHeadScanInterval;
+  if (from_heads) last_head_scan_ = now;
+  absl::StatusOr<std::vector<DeliveryRecord>> due =
+      ReadPartitions(now, limit, skip, spare, owned, noted, from_heads);
+  if (!due.ok()) {
+    // Nothing was taken: the next scan reads what this one was to read.
+    NoteEnqueued(noted);
+    if (from_heads) last_head_scan_ = absl::InfinitePast();
+  }
+  return due;
+}
+
+absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::ReadPartitions(
+    absl::Time now, int limit, SkipFn skip,
+    std::vector<DeliveryRecord>* spare, const std::vector<int>& owned,
+    int64_t noted, bool from_heads) {
   // Each held partition is read from where the last scan stopped (lowered
   // to what was noted since), and from its head every
   // kPartitionHeadScanInterval: other nodes enqueue into these partitions
@@ -284,17 +308,7 @@ absl::StatusOr<std::vector<DeliveryRecord>> DeliveryQueue::NextDueInPartitions(
   // share of `limit` (twice its even share, so that partitions with little
   // due leave enough room to the others); a partition that filled its share
   // and is still needed is read further in the next round.
-  const PartitionOwnership* ownership =
-      ownership_.load(std::memory_order_acquire);
-  std::vector<int> owned =
-      ownership != nullptr ? ownership->Owned() : std::vector<int>();
   std::vector<DeliveryRecord> due;
-  if (owned.empty() || limit <= 0) return due;
-  // Entries noted from here on may be missed by this scan; they lower the
-  // marks for the next one.
-  const int64_t noted = noted_min_.exchange(kNothingQueued);
-  const bool from_heads = now - last_head_scan_ >= kPartitionHeadScanInterval;
-  if (from_heads) last_head_scan_ = now;
   const std::string noted_entry =
       noted == kNothingQueued
           ? std::string()
@@ -432,7 +446,8 @@ absl::StatusOr<DeliveryRecord> DeliveryQueue::Get(std::string_view id) const {
   // The queue key at the initial due time first: while it exists it holds
   // the current record, and the write that removes it also writes the
   // record by id, so when it is absent the record by id is there already.
-  if (const std::optional<std::string> initial = InitialQueueKey(id, partitions_);
+  if (const std::optional<std::string> initial =
+          InitialQueueKey(id, partitions_);
       initial.has_value()) {
     ASSIGN_OR_RETURN(std::optional<std::string> queued,
                      store_->Get(Column::kDeliveryQueue, *initial));

@@ -7,8 +7,9 @@
 // looked up by id, and a commit then writes one key per delivery instead of
 // two. Get finds either kind: the queue key it would have follows from the
 // id (with partitions, from NewDeliveryId's ids, which carry their
-// partition; a delivery whose id does not is written by id too). Writers stage changes into the same batch as whatever caused them (a
-// commit, an attempt's outcome), so queue and records never disagree.
+// partition; a delivery whose id does not is written by id too). Writers
+// stage changes into the same batch as whatever caused them (a commit, an
+// attempt's outcome), so queue and records never disagree.
 //
 //   int64_t queued = DeliveryQueue::kNothingQueued;
 //   DeliveryQueue::StageUpdate(nullptr, delivery, batch, &queued);  // enqueue
@@ -229,6 +230,12 @@ class DeliveryQueue {
       absl::Time now, int limit, SkipFn skip,
       std::vector<DeliveryRecord>* spare)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
+  // NextDueInPartitions's reads of the `owned` partitions, from where the
+  // last scan stopped (or their heads), lowered to `noted`.
+  absl::StatusOr<std::vector<DeliveryRecord>> ReadPartitions(
+      absl::Time now, int limit, SkipFn skip,
+      std::vector<DeliveryRecord>* spare, const std::vector<int>& owned,
+      int64_t noted, bool from_heads) ABSL_EXCLUSIVE_LOCKS_REQUIRED(scan_mu_);
 
   storage::Store* const store_;
   const int partitions_;

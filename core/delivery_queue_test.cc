@@ -278,6 +278,10 @@ class CountingStore final : public storage::Store {
                           std::span<const storage::ScanRange> ranges,
                           storage::RangeVisitor visitor) const override {
     ++range_scans;
+    if (fail_next_range_scan) {
+      fail_next_range_scan = false;
+      return absl::UnavailableError("store down");
+    }
     return Store::ScanRanges(
         column, ranges,
         [&](size_t r, std::string_view key, std::string_view value) {
@@ -287,6 +291,7 @@ class CountingStore final : public storage::Store {
   }
   mutable int range_scans = 0;
   mutable int rows_read = 0;
+  mutable bool fail_next_range_scan = false;
 
  private:
   storage::MemoryStore inner_;
@@ -529,6 +534,33 @@ TEST_F(PartitionedQueueTest, RecordsReadBeyondTheLimitBecomeSpares) {
               }());
   }
   EXPECT_EQ(spare.size(), 27u);  // 32 parsed into them, 27 handed back
+}
+
+// A scan that fails takes nothing and forgets nothing: what was noted for
+// it, and a head scan that was due, carry over to the next.
+TEST_F(PartitionedQueueTest, AFailedScanLeavesItsWorkToTheNext) {
+  OwnAll ownership({0, 1});
+  queue_.SetOwnership(&ownership);
+  Enqueue(0, 3);
+  const absl::Time t0 = absl::FromUnixMicros(5000);
+  ASSERT_EQ(Take(100, t0).size(), 3u);
+  EnqueueAt(1, "dlv_noted", 1500);
+  queue_.NoteEnqueued(1500);
+  store_.fail_next_range_scan = true;
+  const auto none = [](std::string_view) { return false; };
+  EXPECT_EQ(
+      queue_.NextDue(t0 + absl::Milliseconds(1), 100, none).status().code(),
+      absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Take(100, t0 + absl::Milliseconds(2)),
+            std::vector<std::string>{"dlv_noted"});
+  // Written behind the scans by another node, unnoted: the head scan due
+  // fails, so the next scan reads from the heads.
+  EnqueueAt(0, "dlv_behind", 1200);
+  store_.fail_next_range_scan = true;
+  const absl::Time later = t0 + DeliveryQueue::kPartitionHeadScanInterval;
+  EXPECT_FALSE(queue_.NextDue(later, 100, none).ok());
+  EXPECT_EQ(Take(100, later + absl::Milliseconds(1)),
+            std::vector<std::string>{"dlv_behind"});
 }
 
 // A partition held again after another node had it is read from its head.
