@@ -189,12 +189,8 @@ absl::Status PostgresStore::ScanRanges(Column column,
   // Some unbounded: one statement per range, in one round trip.
   std::vector<pg::Statement> statements;
   statements.reserve(range_of.size());
-  range_of.clear();
-  for (size_t i = 0; i < ranges.size(); ++i) {
+  for (size_t i : range_of) {
     const ScanRange& range = ranges[i];
-    if (range.limit <= 0 || (!range.end.empty() && range.end <= range.start)) {
-      continue;
-    }
     const pg::NamedSql& named =
         range.end.empty() ? sql.scan_from : sql.scan_from_to;
     pg::Statement select{named.name, named.sql, {}};
@@ -202,9 +198,7 @@ absl::Status PostgresStore::ScanRanges(Column column,
     if (!range.end.empty()) select.params.push_back(pg::Param::Bytea(range.end));
     select.params.push_back(pg::Param::Int64(range.limit));
     statements.push_back(std::move(select));
-    range_of.push_back(i);
   }
-  if (statements.empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::vector<pg::Result> results,
                    RunPooled(statements, /*idempotent=*/true));
   for (size_t s = 0; s < results.size(); ++s) {
