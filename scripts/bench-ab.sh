@@ -110,21 +110,24 @@ run_delivery() {
     }'
 }
 
-run_node() {
+# The row of cluster_bench's summary for configuration $2 at K=$3, from
+# the build in $1.
+cluster_row() {
   # shellcheck disable=SC2086
   "$1/build-bench/bench/cluster_bench" --webhookd="$1/build-bench/server/webhookd" \
-    --configs=rocksdb --modes=delivery --subs_per_event=100 --duration_s=3 \
+    --configs="$2" --modes=delivery --subs_per_event="$3" --duration_s=3 \
     --warmup_s=2 --repetitions=1 ${AB_FLAGS:-} 2>&1 |
-    awk '/^rocksdb / { printf "deliveries/s=%s node_us=%s\n", $2, $5; exit }'
+    awk -v config="$2" '$1 == config { print; exit }'
+}
+
+run_node() {
+  cluster_row "$1" rocksdb 100 |
+    awk '{ printf "deliveries/s=%s node_us=%s\n", $2, $5 }'
 }
 
 run_pg() {
-  # shellcheck disable=SC2086
-  "$1/build-bench/bench/cluster_bench" --webhookd="$1/build-bench/server/webhookd" \
-    --configs=pg1 --modes=delivery --subs_per_event=10 --duration_s=3 \
-    --warmup_s=2 --repetitions=1 ${AB_FLAGS:-} 2>&1 |
-    awk '/^pg1 / { printf "deliveries/s=%s node_us=%s pg_us=%s\n", $2, $5, $6
-                   exit }'
+  cluster_row "$1" pg1 10 |
+    awk '{ printf "deliveries/s=%s node_us=%s pg_us=%s\n", $2, $5, $6 }'
 }
 
 results=$(mktemp)
