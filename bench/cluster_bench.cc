@@ -79,6 +79,9 @@ ABSL_FLAG(std::string, webhookd, "",
 ABSL_FLAG(std::string, dir, "",
           "Parent of the temporary directory (default $TMPDIR or /tmp).");
 ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
+ABSL_FLAG(double, receiver_delay_ms, 0,
+          "The receiver answers each request this long after reading it, "
+          "as a real endpoint's work would (0: at once).");
 
 namespace webhooks::bench {
 namespace {
@@ -540,9 +543,15 @@ int Run() {
                 "shared_buffers %s)\n",
                 bench.pg->port(), absl::GetFlag(FLAGS_shared_buffers).c_str());
   }
-  auto receiver = HttpReceiver::Start({.threads = 1});
+  ReceiverOptions receiver_options;
+  receiver_options.delay_s = absl::GetFlag(FLAGS_receiver_delay_ms) / 1e3;
+  auto receiver = HttpReceiver::Start(receiver_options);
   if (!receiver.ok()) return Fail("receiver", receiver.status());
   bench.receiver = *std::move(receiver);
+  if (absl::GetFlag(FLAGS_receiver_delay_ms) > 0) {
+    std::printf("the receiver answers %g ms after each request\n",
+                absl::GetFlag(FLAGS_receiver_delay_ms));
+  }
 
   const Workload workload(
       {.subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_subscriptions)),

@@ -65,6 +65,9 @@ ABSL_FLAG(int, concurrency, 32,
 ABSL_FLAG(int, max_in_flight, 512, "The sender's global cap.");
 ABSL_FLAG(int, receiver_threads, 1, "Event loops of the receiver.");
 ABSL_FLAG(int, receiver_status, 204, "What the receiver answers: 200 or 204.");
+ABSL_FLAG(double, receiver_delay_ms, 0,
+          "The receiver answers each request this long after reading it, "
+          "as a real endpoint's work would (0: at once).");
 ABSL_FLAG(std::string, wrk, "wrk", "The wrk binary.");
 ABSL_FLAG(int, wrk_threads, 1, "wrk -t.");
 ABSL_FLAG(int, publishers, 4, "Publishing threads for ours and drain.");
@@ -153,10 +156,11 @@ int Run() {
   const int reps = std::max(1, absl::GetFlag(FLAGS_repetitions));
   std::printf("delivery_bench: %s\n", MachineSummary().c_str());
   std::printf("modes %s; concurrency %d (the sender's per-destination cap, "
-              "wrk -c, libcurl handles); receiver threads %d; absl mutex "
-              "deadlock detection: %s\n",
+              "wrk -c, libcurl handles); receiver threads %d, answering "
+              "after %g ms; absl mutex deadlock detection: %s\n",
               modes.c_str(), absl::GetFlag(FLAGS_concurrency),
               absl::GetFlag(FLAGS_receiver_threads),
+              absl::GetFlag(FLAGS_receiver_delay_ms),
               DeadlockDetectionState().c_str());
 
   Bench bench;
@@ -197,6 +201,7 @@ int Run() {
     ReceiverOptions options;
     options.threads = absl::GetFlag(FLAGS_receiver_threads);
     options.status = absl::GetFlag(FLAGS_receiver_status);
+    options.delay_s = absl::GetFlag(FLAGS_receiver_delay_ms) / 1e3;
     if (scheme == "https") {
       options.cert_file = bench.ca->cert_file();
       options.key_file = bench.ca->key_file();

@@ -15,6 +15,8 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
+#include <deque>
 #include <unordered_set>
 #include <utility>
 
@@ -67,6 +69,15 @@ struct Conn {
   size_t in_off = 0;
   std::string out;
   size_t out_off = 0;
+  int delayed = 0;      // responses held (Loop::held) for this connection
+  bool closed = false;  // closed while some were held; freed by the last
+};
+
+// A response held back (ReceiverOptions::delay_s) until `due`.
+struct Held {
+  double due;
+  Conn* conn;
+  bool close;  // the request asked for Connection: close
 };
 
 // Tags for the two non-connection descriptors in the epoll set.
@@ -99,6 +110,8 @@ struct HttpReceiver::Loop {
   SSL_CTX* ctx = nullptr;
   const OnRequest* on_request = nullptr;
   std::string response;
+  double delay_s = 0;
+  std::deque<Held> held;  // in due order: one delay for all
   std::atomic<bool> stop{false};
   std::atomic<int> tid{0};
   alignas(64) std::atomic<int64_t> requests{0};
@@ -107,6 +120,9 @@ struct HttpReceiver::Loop {
   std::unordered_set<Conn*> conns;
 
   ~Loop() {
+    for (const Held& h : held) {
+      if (--h.conn->delayed == 0 && h.conn->closed) delete h.conn;
+    }
     for (Conn* c : conns) {
       if (c->ssl != nullptr) SSL_free(c->ssl);
       close(c->fd);
@@ -121,11 +137,17 @@ struct HttpReceiver::Loop {
     tid.store(static_cast<int>(syscall(SYS_gettid)));
     epoll_event events[256];
     while (!stop.load(std::memory_order_relaxed)) {
-      const int n = epoll_wait(epoll_fd, events, 256, -1);
+      int timeout_ms = -1;
+      if (!held.empty()) {
+        timeout_ms = static_cast<int>(
+            std::max(0.0, std::ceil((held.front().due - Now()) * 1e3)));
+      }
+      const int n = epoll_wait(epoll_fd, events, 256, timeout_ms);
       if (n < 0) {
         if (errno == EINTR) continue;
         return;
       }
+      if (!held.empty()) Release();
       for (int i = 0; i < n; ++i) {
         void* ptr = events[i].data.ptr;
         if (ptr == &wake_tag) {
@@ -174,7 +196,29 @@ struct HttpReceiver::Loop {
     if (c->ssl != nullptr) SSL_free(c->ssl);
     close(c->fd);
     conns.erase(c);
-    delete c;
+    if (c->delayed > 0) {
+      c->closed = true;  // Release frees it with its last held response
+    } else {
+      delete c;
+    }
+  }
+
+  // Sends the held responses that are due.
+  void Release() {
+    const double now = Now();
+    while (!held.empty() && held.front().due <= now) {
+      const Held h = held.front();
+      held.pop_front();
+      Conn* c = h.conn;
+      if (--c->delayed == 0 && c->closed) {
+        delete c;
+        continue;
+      }
+      if (c->closed) continue;
+      c->out += response;
+      if (h.close) c->close_after_flush = true;
+      Send(c, false);
+    }
   }
 
   // Reads what the socket has; false when the connection must close
@@ -276,9 +320,14 @@ struct HttpReceiver::Loop {
                                index});
       }
       requests.fetch_add(1, std::memory_order_relaxed);
-      c->out += response;
-      if (EqualsIgnoreCase(HeaderValue(head, "connection"), "close")) {
-        c->close_after_flush = true;
+      const bool close =
+          EqualsIgnoreCase(HeaderValue(head, "connection"), "close");
+      if (delay_s > 0) {
+        held.push_back(Held{Now() + delay_s, c, close});
+        ++c->delayed;
+      } else {
+        c->out += response;
+        if (close) c->close_after_flush = true;
       }
       c->continue_sent = false;
       c->in_off += total;
@@ -330,6 +379,12 @@ struct HttpReceiver::Loop {
     bool eof = false, error = false;
     if (!ReadAll(c, eof, error)) return Close(c, error);
     if (!Process(c)) return Close(c, true);
+    Send(c, eof);
+  }
+
+  // Flushes what is queued, closes when done (or the peer is gone), and
+  // polls for writing while output is left.
+  void Send(Conn* c, bool eof) {
     if (!Flush(c)) return Close(c, false);
     if (c->out.empty() && (eof || c->close_after_flush)) return Close(c, false);
     if (eof && !c->out.empty()) return Close(c, false);  // peer is gone
@@ -376,6 +431,7 @@ absl::StatusOr<std::unique_ptr<HttpReceiver>> HttpReceiver::Start(
     loop->ctx = ctx;
     loop->on_request = &receiver->on_request_;
     loop->response = response;
+    loop->delay_s = options.delay_s;
     loop->listen_fd =
         socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     const int one = 1;

@@ -1,7 +1,8 @@
 // A fast webhook receiver for delivery_bench: HTTP/1.1 (or HTTPS through
 // OpenSSL) on 127.0.0.1, keep-alive, epoll, many connections per thread.
 // Every request is read whole — headers and the Content-Length body —
-// before it is answered (204 No Content by default), unlike nginx's
+// before it is answered (204 No Content by default, at once or after a
+// set delay), unlike nginx's
 // `return 204`, which answers before reading the body. Each thread has its
 // own epoll and its own SO_REUSEPORT listening socket, so the kernel
 // spreads connections over threads.
@@ -36,6 +37,9 @@ struct ReceiverOptions {
   std::string cert_file;
   std::string key_file;
   int status = 204;  // 200 or 204
+  // Each response is sent this long after its request was read, as a real
+  // endpoint's work would hold it (in order per connection).
+  double delay_s = 0;
 };
 
 // One whole request, valid during the callback.
