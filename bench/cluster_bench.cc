@@ -79,6 +79,11 @@ ABSL_FLAG(std::string, webhookd, "",
 ABSL_FLAG(std::string, dir, "",
           "Parent of the temporary directory (default $TMPDIR or /tmp).");
 ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
+ABSL_FLAG(int, max_in_flight, 0,
+          "delivery.max_in_flight of each node (0: the server's default).");
+ABSL_FLAG(int, max_per_destination, 0,
+          "delivery.max_per_destination of each node (0: the server's "
+          "default). Every subscription's URL is on the one receiver.");
 ABSL_FLAG(double, receiver_delay_ms, 0,
           "The receiver answers each request this long after reading it, "
           "as a real endpoint's work would (0: at once).");
@@ -178,7 +183,15 @@ struct Bench {
     std::string text = StrCat(
         "allow_http_targets: true\n"
         "delivery { allowed_cidrs: \"127.0.0.1/32\" total_timeout_ms: ",
-        3600 * 1000, " }\n");
+        3600 * 1000);
+    if (absl::GetFlag(FLAGS_max_in_flight) > 0) {
+      text += StrCat(" max_in_flight: ", absl::GetFlag(FLAGS_max_in_flight));
+    }
+    if (absl::GetFlag(FLAGS_max_per_destination) > 0) {
+      text += StrCat(" max_per_destination: ",
+                     absl::GetFlag(FLAGS_max_per_destination));
+    }
+    text += " }\n";
     if (config.postgres && absl::GetFlag(FLAGS_pool_size) > 0) {
       text += StrCat("storage { postgres { pool_size: ",
                      absl::GetFlag(FLAGS_pool_size), " } }\n");
