@@ -84,6 +84,10 @@ ABSL_FLAG(int, max_in_flight, 0,
 ABSL_FLAG(int, max_per_destination, 0,
           "delivery.max_per_destination of each node (0: the server's "
           "default). Every subscription's URL is on the one receiver.");
+ABSL_FLAG(int, receiver_ports, 1,
+          "Ports the receiver listens on; subscription i of each site "
+          "targets port i mod this, so each port is a destination of its "
+          "own (with its own connections) to the nodes.");
 ABSL_FLAG(double, receiver_delay_ms, 0,
           "The receiver answers each request this long after reading it, "
           "as a real endpoint's work would (0: at once).");
@@ -314,7 +318,8 @@ absl::Status CreateSubscriptions(const NodeProcess& node, HttpReceiver* receiver
       sub->set_site(StrCat("/bench/s", s));
       sub->set_resource_type("*");
       sub->set_event_type("*");
-      sub->set_target_url(StrCat(receiver->base_url(), "/s", s, "/", i));
+      sub->set_target_url(
+          StrCat(receiver->base_url(i % receiver->ports()), "/s", s, "/", i));
       v1::Subscription created;
       grpc::ClientContext context;
       grpc::Status status = stub->CreateSubscription(&context, request, &created);
@@ -558,12 +563,16 @@ int Run() {
   }
   ReceiverOptions receiver_options;
   receiver_options.delay_s = absl::GetFlag(FLAGS_receiver_delay_ms) / 1e3;
+  receiver_options.ports = std::max(1, absl::GetFlag(FLAGS_receiver_ports));
   auto receiver = HttpReceiver::Start(receiver_options);
   if (!receiver.ok()) return Fail("receiver", receiver.status());
   bench.receiver = *std::move(receiver);
   if (absl::GetFlag(FLAGS_receiver_delay_ms) > 0) {
     std::printf("the receiver answers %g ms after each request\n",
                 absl::GetFlag(FLAGS_receiver_delay_ms));
+  }
+  if (bench.receiver->ports() > 1) {
+    std::printf("the receiver listens on %d ports\n", bench.receiver->ports());
   }
 
   const Workload workload(

@@ -80,8 +80,9 @@ struct Held {
   bool close;  // the request asked for Connection: close
 };
 
-// Tags for the two non-connection descriptors in the epoll set.
-char listen_tag, wake_tag;
+// Tag for the wake-up descriptor in the epoll set (listening sockets are
+// tagged with their place in Loop::listen_fds).
+char wake_tag;
 
 }  // namespace
 
@@ -104,7 +105,7 @@ std::string_view HeaderValue(std::string_view head, std::string_view name) {
 
 struct HttpReceiver::Loop {
   int index = 0;
-  int listen_fd = -1;
+  std::vector<int> listen_fds;  // one per port; not resized once running
   int epoll_fd = -1;
   int wake_fd = -1;
   SSL_CTX* ctx = nullptr;
@@ -128,7 +129,7 @@ struct HttpReceiver::Loop {
       close(c->fd);
       delete c;
     }
-    if (listen_fd >= 0) close(listen_fd);
+    for (int fd : listen_fds) close(fd);
     if (epoll_fd >= 0) close(epoll_fd);
     if (wake_fd >= 0) close(wake_fd);
   }
@@ -153,8 +154,10 @@ struct HttpReceiver::Loop {
         if (ptr == &wake_tag) {
           uint64_t value;
           (void)!read(wake_fd, &value, sizeof(value));
-        } else if (ptr == &listen_tag) {
-          Accept();
+        } else if (ptr >= static_cast<void*>(listen_fds.data()) &&
+                   ptr < static_cast<void*>(listen_fds.data() +
+                                            listen_fds.size())) {
+          Accept(*static_cast<int*>(ptr));
         } else {
           Handle(static_cast<Conn*>(ptr), events[i].events);
         }
@@ -162,7 +165,7 @@ struct HttpReceiver::Loop {
     }
   }
 
-  void Accept() {
+  void Accept(int listen_fd) {
     while (true) {
       const int fd = accept4(listen_fd, nullptr, nullptr,
                              SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -424,7 +427,7 @@ absl::StatusOr<std::unique_ptr<HttpReceiver>> HttpReceiver::Start(
   std::string response =
       options.status == 200 ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
                             : "HTTP/1.1 204 No Content\r\n\r\n";
-  int port = options.port;
+  std::vector<int> ports;  // bound by the first loop, shared by the others
   for (int t = 0; t < std::max(1, options.threads); ++t) {
     auto loop = std::make_unique<Loop>();
     loop->index = t;
@@ -432,36 +435,46 @@ absl::StatusOr<std::unique_ptr<HttpReceiver>> HttpReceiver::Start(
     loop->on_request = &receiver->on_request_;
     loop->response = response;
     loop->delay_s = options.delay_s;
-    loop->listen_fd =
-        socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    setsockopt(loop->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    setsockopt(loop->listen_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    address.sin_port = htons(static_cast<uint16_t>(port));
-    if (bind(loop->listen_fd, reinterpret_cast<sockaddr*>(&address),
-             sizeof(address)) != 0 ||
-        listen(loop->listen_fd, 4096) != 0) {
-      return absl::UnavailableError(
-          StrCat("receiver: cannot listen on 127.0.0.1:", port, ": ",
-                 strerror(errno)));
-    }
-    socklen_t length = sizeof(address);
-    getsockname(loop->listen_fd, reinterpret_cast<sockaddr*>(&address), &length);
-    port = ntohs(address.sin_port);
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     loop->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event event{};
     event.events = EPOLLIN;
-    event.data.ptr = &listen_tag;
-    epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, loop->listen_fd, &event);
     event.data.ptr = &wake_tag;
     epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, loop->wake_fd, &event);
+    for (int p = 0; p < std::max(1, options.ports); ++p) {
+      int port = p < static_cast<int>(ports.size()) ? ports[p]
+                 : p == 0                           ? options.port
+                                                    : 0;
+      const int fd =
+          socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      loop->listen_fds.push_back(fd);
+      const int one = 1;
+      setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+      setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+      sockaddr_in address{};
+      address.sin_family = AF_INET;
+      address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      address.sin_port = htons(static_cast<uint16_t>(port));
+      if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) !=
+              0 ||
+          listen(fd, 4096) != 0) {
+        return absl::UnavailableError(
+            StrCat("receiver: cannot listen on 127.0.0.1:", port, ": ",
+                   strerror(errno)));
+      }
+      socklen_t length = sizeof(address);
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+      port = ntohs(address.sin_port);
+      if (p == static_cast<int>(ports.size())) ports.push_back(port);
+    }
+    // Tagged once the vector no longer moves.
+    for (int& fd : loop->listen_fds) {
+      event.data.ptr = &fd;
+      epoll_ctl(loop->epoll_fd, EPOLL_CTL_ADD, fd, &event);
+    }
     receiver->loops_.push_back(std::move(loop));
   }
-  receiver->port_ = port;
+  receiver->ports_ = std::move(ports);
   for (auto& loop : receiver->loops_) {
     receiver->threads_.emplace_back([l = loop.get()] { l->Run(); });
   }
@@ -479,8 +492,8 @@ HttpReceiver::~HttpReceiver() {
   if (ssl_ctx_ != nullptr) SSL_CTX_free(static_cast<SSL_CTX*>(ssl_ctx_));
 }
 
-std::string HttpReceiver::base_url() const {
-  return StrCat(tls_ ? "https" : "http", "://127.0.0.1:", port_);
+std::string HttpReceiver::base_url(int i) const {
+  return StrCat(tls_ ? "https" : "http", "://127.0.0.1:", ports_[i]);
 }
 
 int64_t HttpReceiver::requests() const {

@@ -33,6 +33,9 @@ namespace webhooks::bench {
 struct ReceiverOptions {
   int port = 0;     // 0: an ephemeral port
   int threads = 1;  // event loops
+  // Ports listened on (the first is `port`, the others ephemeral): each is
+  // a destination of its own to a sender, with its own connections.
+  int ports = 1;
   // Both set: HTTPS with this PEM certificate chain and key.
   std::string cert_file;
   std::string key_file;
@@ -60,10 +63,12 @@ class HttpReceiver {
       const ReceiverOptions& options, OnRequest on_request = nullptr);
   ~HttpReceiver();  // stops and joins
 
-  int port() const { return port_; }
+  int port() const { return ports_[0]; }
   bool tls() const { return tls_; }
-  // "http://127.0.0.1:<port>" or "https://..."; no trailing slash.
-  std::string base_url() const;
+  // "http://127.0.0.1:<port>" or "https://..."; no trailing slash. The
+  // i-th port's, when there are several (ReceiverOptions::ports).
+  std::string base_url(int i = 0) const;
+  int ports() const { return static_cast<int>(ports_.size()); }
 
   // Whole requests answered so far (all threads).
   int64_t requests() const;
@@ -79,7 +84,7 @@ class HttpReceiver {
  private:
   HttpReceiver() = default;
 
-  int port_ = 0;
+  std::vector<int> ports_;
   bool tls_ = false;
   void* ssl_ctx_ = nullptr;  // SSL_CTX*; this header does not include OpenSSL
   OnRequest on_request_;
