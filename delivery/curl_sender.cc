@@ -607,7 +607,10 @@ absl::StatusOr<std::unique_ptr<CurlSender>> CurlSender::Create(
   CURLM* multi = curl_multi_init();
   if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
   const long per_host = options.max_per_destination;
-  const long connections = std::max(options.max_in_flight, 4);
+  // Those in use, and room for idle ones (see max_idle_connections).
+  const long connections = std::max<long>(
+      static_cast<long>(options.max_in_flight) + options.max_idle_connections,
+      4);
   if (curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX) !=
           CURLM_OK ||
       curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, per_host) !=

@@ -25,6 +25,12 @@ namespace webhooks::delivery {
 struct CurlSenderOptions {
   int max_in_flight = 512;           // transfers at once, all destinations
   int max_per_destination = 32;      // per scheme://host:port
+  // Kept-alive connections left open beyond those in use, for the
+  // destinations used lately (the oldest idle one is closed past this).
+  // Without room for them, each transfer returning its connection to a full
+  // cache closes another destination's, which that destination then opens
+  // again (a TLS handshake over https).
+  int max_idle_connections = 512;
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration total_timeout = absl::Seconds(15);
   bool allow_http = false;           // development: http:// targets

@@ -3,6 +3,7 @@
 // notifications rather than on the clock, so nothing depends on speed.
 
 #include <map>
+#include <numeric>
 #include <memory>
 #include <string>
 #include <thread>
@@ -68,6 +69,51 @@ TEST_F(CurlSenderFlowTest, SequentialRequestsReuseOneConnection) {
   }
   EXPECT_EQ(server_.connections(), 1);
   EXPECT_EQ(server_.requests().size(), 10u);
+}
+
+// Destinations taken in turn, one transfer at a time: each one's
+// connection waits idle while the others are used.
+std::vector<int> ConnectionsPerDestination(int max_idle_connections) {
+  constexpr int kDestinations = 6;
+  std::vector<std::unique_ptr<TestHttpServer>> servers;
+  for (int i = 0; i < kDestinations; ++i) {
+    servers.push_back(std::make_unique<TestHttpServer>());
+    EXPECT_TRUE(servers.back()->Start().ok());
+    servers.back()->Handle("/ok", [](const ReceivedRequest&) {
+      return Answer(200, "OK", "thanks");
+    });
+  }
+  CurlSenderOptions options = TestOptions();
+  options.max_in_flight = 1;
+  options.max_idle_connections = max_idle_connections;
+  std::vector<int> connections;
+  {
+    auto sender = MakeSender(options);
+    EXPECT_NE(sender, nullptr);
+    if (sender == nullptr) return connections;
+    for (int round = 0; round < 3; ++round) {
+      for (auto& server : servers) {
+        EXPECT_EQ(SendAndWait(*sender, Post(server->Url("/ok"))).status_code,
+                  200);
+      }
+    }
+  }
+  for (auto& server : servers) {
+    connections.push_back(server->connections());
+    server->Stop();
+  }
+  return connections;
+}
+
+TEST(CurlSenderIdleTest, IdleConnectionsToDestinationsUsedLatelyAreKept) {
+  EXPECT_THAT(ConnectionsPerDestination(/*max_idle_connections=*/8),
+              Each(1));
+  // The control: with room for 4 connections in all (the least curl is
+  // given), six destinations in turn connect again and again.
+  const std::vector<int> churned =
+      ConnectionsPerDestination(/*max_idle_connections=*/0);
+  EXPECT_GT(std::accumulate(churned.begin(), churned.end(), 0), 12)
+      << ::testing::PrintToString(churned);
 }
 
 TEST_F(CurlSenderFlowTest, PerDestinationCapIsRespected) {

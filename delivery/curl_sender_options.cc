@@ -19,6 +19,10 @@ absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options) {
     return absl::InvalidArgumentError(
         "max_per_destination: must be at least 1");
   }
+  if (options.max_idle_connections < 0) {
+    return absl::InvalidArgumentError(
+        "max_idle_connections: must not be negative");
+  }
   if (options.connect_timeout < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError("connect_timeout: must be at least 1ms");
   }

@@ -398,6 +398,12 @@ TEST(CurlSenderCreateTest, BadOptions) {
   options.max_per_destination = 0;
   EXPECT_EQ(CurlSender::Create(options).status().code(),
             absl::StatusCode::kInvalidArgument);
+  options = TestOptions();
+  options.max_idle_connections = -1;
+  sender = CurlSender::Create(options);
+  EXPECT_EQ(sender.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(sender.status().message()),
+              HasSubstr("max_idle_connections"));
 }
 
 }  // namespace

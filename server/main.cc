@@ -96,6 +96,9 @@ webhooks::delivery::CurlSenderOptions SenderOptions(
   if (d.max_per_destination() > 0) {
     options.max_per_destination = d.max_per_destination();
   }
+  if (d.max_idle_connections() > 0) {
+    options.max_idle_connections = d.max_idle_connections();
+  }
   if (d.connect_timeout_ms() > 0) {
     options.connect_timeout = absl::Milliseconds(d.connect_timeout_ms());
   }
