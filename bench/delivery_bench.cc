@@ -65,6 +65,10 @@ ABSL_FLAG(int, concurrency, 32,
 ABSL_FLAG(int, max_in_flight, 512, "The sender's global cap.");
 ABSL_FLAG(int, receiver_threads, 1, "Event loops of the receiver.");
 ABSL_FLAG(int, receiver_status, 204, "What the receiver answers: 200 or 204.");
+ABSL_FLAG(int, receiver_ports, 1,
+          "Ports the receiver listens on; subscription i targets port i mod "
+          "this, so each port is a destination of its own to the sender "
+          "(the ceilings use the first).");
 ABSL_FLAG(double, receiver_delay_ms, 0,
           "The receiver answers each request this long after reading it, "
           "as a real endpoint's work would (0: at once).");
@@ -156,10 +160,11 @@ int Run() {
   const int reps = std::max(1, absl::GetFlag(FLAGS_repetitions));
   std::printf("delivery_bench: %s\n", MachineSummary().c_str());
   std::printf("modes %s; concurrency %d (the sender's per-destination cap, "
-              "wrk -c, libcurl handles); receiver threads %d, answering "
-              "after %g ms; absl mutex deadlock detection: %s\n",
+              "wrk -c, libcurl handles); receiver threads %d, ports %d, "
+              "answering after %g ms; absl mutex deadlock detection: %s\n",
               modes.c_str(), absl::GetFlag(FLAGS_concurrency),
               absl::GetFlag(FLAGS_receiver_threads),
+              std::max(1, absl::GetFlag(FLAGS_receiver_ports)),
               absl::GetFlag(FLAGS_receiver_delay_ms),
               DeadlockDetectionState().c_str());
 
@@ -202,6 +207,7 @@ int Run() {
     options.threads = absl::GetFlag(FLAGS_receiver_threads);
     options.status = absl::GetFlag(FLAGS_receiver_status);
     options.delay_s = absl::GetFlag(FLAGS_receiver_delay_ms) / 1e3;
+    options.ports = std::max(1, absl::GetFlag(FLAGS_receiver_ports));
     if (scheme == "https") {
       options.cert_file = bench.ca->cert_file();
       options.key_file = bench.ca->key_file();

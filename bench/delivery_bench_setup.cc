@@ -229,8 +229,9 @@ absl::Status Bench::EnsureSubscriptions(const std::string& scheme, int64_t k) {
     s->set_site(site);
     s->set_resource_type("*");
     s->set_event_type("*");
-    s->set_target_url(StrCat(receiver(scheme)->base_url(), "/", scheme, "/k",
-                             k, "/", i));
+    HttpReceiver* to = receiver(scheme);
+    s->set_target_url(StrCat(to->base_url(static_cast<int>(i % to->ports())),
+                             "/", scheme, "/k", k, "/", i));
     if (control == "limited") {
       v1::DeliveryControl* c = s->mutable_delivery();
       c->mutable_rate_limit()->set_per_second(100000);
