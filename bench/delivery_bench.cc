@@ -63,6 +63,10 @@ ABSL_FLAG(int, concurrency, 32,
           "The sender's per-destination cap (max_per_destination), and "
           "the connections of wrk and of the libcurl loop.");
 ABSL_FLAG(int, max_in_flight, 512, "The sender's global cap.");
+ABSL_FLAG(int, max_idle_connections, -1,
+          "The sender's idle connections kept beyond those in use (-1: its "
+          "default). 0 makes connections to many destinations close and "
+          "open again, as receivers' keep-alive timeouts do.");
 ABSL_FLAG(int, receiver_threads, 1, "Event loops of the receiver.");
 ABSL_FLAG(int, receiver_status, 204, "What the receiver answers: 200 or 204.");
 ABSL_FLAG(int, receiver_ports, 1,

@@ -281,6 +281,9 @@ bool Bench::Settle(double timeout_s) {
 delivery::CurlSenderOptions SenderOptions(const Bench& bench) {
   delivery::CurlSenderOptions options;
   options.max_in_flight = absl::GetFlag(FLAGS_max_in_flight);
+  if (absl::GetFlag(FLAGS_max_idle_connections) >= 0) {
+    options.max_idle_connections = absl::GetFlag(FLAGS_max_idle_connections);
+  }
   options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
   options.allow_http = true;
   options.allowed_cidrs = {"127.0.0.1/32"};
