@@ -29,6 +29,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_split.h"
 #include "bench/http_receiver.h"
+#include "bench/receiver_flags.h"
 #include "bench/ingest_load.h"
 #include "bench/node_process.h"
 #include "bench/populate.h"
@@ -84,13 +85,6 @@ ABSL_FLAG(int, max_in_flight, 0,
 ABSL_FLAG(int, max_per_destination, 0,
           "delivery.max_per_destination of each node (0: the server's "
           "default). Every subscription's URL is on the one receiver.");
-ABSL_FLAG(int, receiver_ports, 1,
-          "Ports the receiver listens on; subscription i of each site "
-          "targets port i mod this, so each port is a destination of its "
-          "own (with its own connections) to the nodes.");
-ABSL_FLAG(double, receiver_delay_ms, 0,
-          "The receiver answers each request this long after reading it, "
-          "as a real endpoint's work would (0: at once).");
 
 namespace webhooks::bench {
 namespace {
@@ -319,7 +313,7 @@ absl::Status CreateSubscriptions(const NodeProcess& node, HttpReceiver* receiver
       sub->set_resource_type("*");
       sub->set_event_type("*");
       sub->set_target_url(
-          StrCat(receiver->base_url(i % receiver->ports()), "/s", s, "/", i));
+          StrCat(receiver->base_url_for_target(i), "/s", s, "/", i));
       v1::Subscription created;
       grpc::ClientContext context;
       grpc::Status status = stub->CreateSubscription(&context, request, &created);
@@ -562,18 +556,11 @@ int Run() {
                 bench.pg->port(), absl::GetFlag(FLAGS_shared_buffers).c_str());
   }
   ReceiverOptions receiver_options;
-  receiver_options.delay_s = absl::GetFlag(FLAGS_receiver_delay_ms) / 1e3;
-  receiver_options.ports = std::max(1, absl::GetFlag(FLAGS_receiver_ports));
+  ApplyReceiverFlags(receiver_options);
   auto receiver = HttpReceiver::Start(receiver_options);
   if (!receiver.ok()) return Fail("receiver", receiver.status());
   bench.receiver = *std::move(receiver);
-  if (absl::GetFlag(FLAGS_receiver_delay_ms) > 0) {
-    std::printf("the receiver answers %g ms after each request\n",
-                absl::GetFlag(FLAGS_receiver_delay_ms));
-  }
-  if (bench.receiver->ports() > 1) {
-    std::printf("the receiver listens on %d ports\n", bench.receiver->ports());
-  }
+  std::printf("receiver: %s\n", ReceiverFlagsSummary().c_str());
 
   const Workload workload(
       {.subscriptions = static_cast<size_t>(absl::GetFlag(FLAGS_subscriptions)),

@@ -35,6 +35,7 @@
 #include "bench/curl_ceiling.h"
 #include "bench/delivery_bench.h"
 #include "bench/http_receiver.h"
+#include "bench/receiver_flags.h"
 #include "bench/run_as_webhookd.h"
 #include "bench/stats.h"
 #include "common/strings.h"
@@ -69,13 +70,6 @@ ABSL_FLAG(int, max_idle_connections, -1,
           "open again, as receivers' keep-alive timeouts do.");
 ABSL_FLAG(int, receiver_threads, 1, "Event loops of the receiver.");
 ABSL_FLAG(int, receiver_status, 204, "What the receiver answers: 200 or 204.");
-ABSL_FLAG(int, receiver_ports, 1,
-          "Ports the receiver listens on; subscription i targets port i mod "
-          "this, so each port is a destination of its own to the sender "
-          "(the ceilings use the first).");
-ABSL_FLAG(double, receiver_delay_ms, 0,
-          "The receiver answers each request this long after reading it, "
-          "as a real endpoint's work would (0: at once).");
 ABSL_FLAG(std::string, wrk, "wrk", "The wrk binary.");
 ABSL_FLAG(int, wrk_threads, 1, "wrk -t.");
 ABSL_FLAG(int, publishers, 4, "Publishing threads for ours and drain.");
@@ -164,12 +158,11 @@ int Run() {
   const int reps = std::max(1, absl::GetFlag(FLAGS_repetitions));
   std::printf("delivery_bench: %s\n", MachineSummary().c_str());
   std::printf("modes %s; concurrency %d (the sender's per-destination cap, "
-              "wrk -c, libcurl handles); receiver threads %d, ports %d, "
-              "answering after %g ms; absl mutex deadlock detection: %s\n",
+              "wrk -c, libcurl handles); receiver threads %d, %s; absl "
+              "mutex deadlock detection: %s\n",
               modes.c_str(), absl::GetFlag(FLAGS_concurrency),
               absl::GetFlag(FLAGS_receiver_threads),
-              std::max(1, absl::GetFlag(FLAGS_receiver_ports)),
-              absl::GetFlag(FLAGS_receiver_delay_ms),
+              ReceiverFlagsSummary().c_str(),
               DeadlockDetectionState().c_str());
 
   Bench bench;
@@ -210,8 +203,7 @@ int Run() {
     ReceiverOptions options;
     options.threads = absl::GetFlag(FLAGS_receiver_threads);
     options.status = absl::GetFlag(FLAGS_receiver_status);
-    options.delay_s = absl::GetFlag(FLAGS_receiver_delay_ms) / 1e3;
-    options.ports = std::max(1, absl::GetFlag(FLAGS_receiver_ports));
+    ApplyReceiverFlags(options);
     if (scheme == "https") {
       options.cert_file = bench.ca->cert_file();
       options.key_file = bench.ca->key_file();

@@ -229,9 +229,8 @@ absl::Status Bench::EnsureSubscriptions(const std::string& scheme, int64_t k) {
     s->set_site(site);
     s->set_resource_type("*");
     s->set_event_type("*");
-    HttpReceiver* to = receiver(scheme);
-    s->set_target_url(StrCat(to->base_url(static_cast<int>(i % to->ports())),
-                             "/", scheme, "/k", k, "/", i));
+    s->set_target_url(StrCat(receiver(scheme)->base_url_for_target(i), "/",
+                             scheme, "/k", k, "/", i));
     if (control == "limited") {
       v1::DeliveryControl* c = s->mutable_delivery();
       c->mutable_rate_limit()->set_per_second(100000);

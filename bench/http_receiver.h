@@ -69,6 +69,11 @@ class HttpReceiver {
   // i-th port's, when there are several (ReceiverOptions::ports).
   std::string base_url(int i = 0) const;
   int ports() const { return static_cast<int>(ports_.size()); }
+  // The base URL for the i-th of a set of targets: port i mod ports(), so
+  // the targets are spread over the ports.
+  std::string base_url_for_target(int64_t i) const {
+    return base_url(static_cast<int>(i % ports()));
+  }
 
   // Whole requests answered so far (all threads).
   int64_t requests() const;
