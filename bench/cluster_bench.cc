@@ -82,6 +82,8 @@ ABSL_FLAG(std::string, dir, "",
 ABSL_FLAG(uint64_t, seed, 42, "Workload seed.");
 ABSL_FLAG(int, max_in_flight, 0,
           "delivery.max_in_flight of each node (0: the server's default).");
+ABSL_FLAG(int, sender_threads, 0,
+          "delivery.sender_threads of each node (0: the server's default).");
 ABSL_FLAG(int, max_per_destination, 0,
           "delivery.max_per_destination of each node (0: the server's "
           "default). Every subscription's URL is on the one receiver.");
@@ -184,6 +186,9 @@ struct Bench {
         3600 * 1000);
     if (absl::GetFlag(FLAGS_max_in_flight) > 0) {
       text += StrCat(" max_in_flight: ", absl::GetFlag(FLAGS_max_in_flight));
+    }
+    if (absl::GetFlag(FLAGS_sender_threads) > 0) {
+      text += StrCat(" sender_threads: ", absl::GetFlag(FLAGS_sender_threads));
     }
     if (absl::GetFlag(FLAGS_max_per_destination) > 0) {
       text += StrCat(" max_per_destination: ",

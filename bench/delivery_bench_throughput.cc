@@ -253,7 +253,7 @@ RunFigures RunSenderCeiling(Bench& bench, const std::string& scheme,
 ThreadSnap Snap(Bench& bench) {
   return {ThreadSched(bench.store->fetcher_tid()),
           ThreadSched(bench.store->dispatcher_tid()),
-          ThreadSched(bench.gate->callback_tid()),
+          ThreadsSched(ThreadsNamed("curl-sender")),
           ThreadsSched(bench.receiver_tids()),
           ThreadsSched(ThreadsNamed("rpc-blocking")),
           ThreadsSched(ThreadsNamed("rocksdb:"))};

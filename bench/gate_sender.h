@@ -1,18 +1,13 @@
 // An HttpSender in front of the real one for delivery_bench: while the gate
 // is closed, requests are held (the dispatcher leases up to its cap and
 // then waits, so a backlog builds up on disk); Open() forwards what was
-// held and everything after. It also learns which thread runs the inner
-// sender's callbacks (the libcurl loop), for per-thread CPU figures.
+// held and everything after.
 //
 //   auto gate = std::make_unique<GateSender>(std::move(curl_sender));
 //   gate->Close();  ... commit a backlog ...  gate->Open();
 #ifndef WEBHOOKS_BENCH_GATE_SENDER_H_
 #define WEBHOOKS_BENCH_GATE_SENDER_H_
 
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -27,12 +22,6 @@ class GateSender final : public core::HttpSender {
   explicit GateSender(core::HttpSenderPtr inner) : inner_(std::move(inner)) {}
 
   void Send(core::HttpRequest request, core::HttpCallback done) override {
-    if (callback_tid_.load(std::memory_order_relaxed) == 0) {
-      done = [this, done = std::move(done)](core::HttpResult result) {
-        callback_tid_.store(static_cast<int>(syscall(SYS_gettid)));
-        done(std::move(result));
-      };
-    }
     {
       absl::MutexLock lock(&mu_);
       if (!open_) {
@@ -78,8 +67,6 @@ class GateSender final : public core::HttpSender {
     absl::MutexLock lock(&mu_);
     return static_cast<int>(held_.size());
   }
-  // The inner sender's callback thread; 0 until a callback has run.
-  int callback_tid() const { return callback_tid_.load(); }
 
  private:
   using Held = std::pair<core::HttpRequest, core::HttpCallback>;
@@ -87,7 +74,6 @@ class GateSender final : public core::HttpSender {
   mutable absl::Mutex mu_;
   bool open_ ABSL_GUARDED_BY(mu_) = true;
   std::vector<Held> held_ ABSL_GUARDED_BY(mu_);
-  std::atomic<int> callback_tid_{0};
 };
 
 }  // namespace webhooks::bench

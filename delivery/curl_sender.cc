@@ -29,6 +29,7 @@
 #include "delivery/destination_resolver.h"
 #include "delivery/inbox.h"
 #include "delivery/scheduler.h"
+#include "delivery/sender_pool.h"
 #include "delivery/transfer.h"
 
 // One loop thread owns the multi handle, the easy handles, the scheduler and
@@ -124,8 +125,9 @@ class EasySetter {
 class CurlSenderImpl final : public CurlSender {
  public:
   CurlSenderImpl(const CurlSenderOptions& options, AddressPolicy policy,
-                 CURLM* multi)
+                 CURLM* multi, std::string thread_name)
       : options_(options),
+        thread_name_(std::move(thread_name)),
         // Checked by Create (ValidateCurlSenderOptions).
         proxy_(options.proxy_url.empty()
                    ? ProxyEndpoint{}
@@ -164,13 +166,21 @@ class CurlSenderImpl final : public CurlSender {
   int InFlight() const override { return in_flight_.load(); }
 
   void Shutdown(absl::Duration grace) override {
+    StartShutdown(grace);
+    // From a callback (the loop thread itself) the loop ends on its own.
+    if (OnLoopThread()) return;
+    absl::MutexLock lock(&join_mu_);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void StartShutdown(absl::Duration grace) override {
     inbox_.Stop(grace);
     resolver_.Stop();
     curl_multi_wakeup(multi_);
-    // From a callback (the loop thread itself) the loop ends on its own.
-    if (std::this_thread::get_id() == loop_id_.load()) return;
-    absl::MutexLock lock(&join_mu_);
-    if (thread_.joinable()) thread_.join();
+  }
+
+  bool OnLoopThread() const override {
+    return std::this_thread::get_id() == loop_id_.load();
   }
 
  private:
@@ -198,6 +208,7 @@ class CurlSenderImpl final : public CurlSender {
   void AbortAll();
 
   const CurlSenderOptions options_;
+  const std::string thread_name_;  // at most 15 bytes (pthread_setname_np)
   const ProxyEndpoint proxy_;  // its url never carries the credentials
   const AddressPolicy policy_;
   CURLM* const multi_;
@@ -231,7 +242,7 @@ class CurlSenderImpl final : public CurlSender {
 };
 
 void CurlSenderImpl::Loop() {
-  pthread_setname_np(pthread_self(), "curl-sender");
+  pthread_setname_np(pthread_self(), thread_name_.c_str());
   loop_id_.store(std::this_thread::get_id());
   while (true) {
     Inbox::Batch batch = inbox_.Take();
@@ -588,22 +599,10 @@ void CurlSenderImpl::AbortAll() {
   }
 }
 
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<CurlSender>> CurlSender::Create(
-    const CurlSenderOptions& options) {
-  RETURN_IF_ERROR(ValidateCurlSenderOptions(options));
-  ASSIGN_OR_RETURN(AddressPolicy policy,
-                   AddressPolicy::Create(options.allowed_cidrs));
-  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
-  if (init != CURLE_OK) {
-    return absl::InternalError(
-        StrCat("curl_global_init: ", curl_easy_strerror(init)));
-  }
-  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
-  if (info == nullptr || (info->features & CURL_VERSION_SSL) == 0) {
-    return absl::InternalError("libcurl has no TLS support");
-  }
+// One loop: its multi handle set up for `options` (one shard's caps).
+absl::StatusOr<std::unique_ptr<CurlSenderImpl>> NewLoop(
+    const CurlSenderOptions& options, const AddressPolicy& policy,
+    std::string thread_name) {
   CURLM* multi = curl_multi_init();
   if (multi == nullptr) return absl::InternalError("curl_multi_init failed");
   const long per_host = options.max_per_destination;
@@ -620,10 +619,37 @@ absl::StatusOr<std::unique_ptr<CurlSender>> CurlSender::Create(
     curl_multi_cleanup(multi);
     return absl::InternalError("curl_multi_setopt failed");
   }
-  auto sender =
-      std::make_unique<CurlSenderImpl>(options, std::move(policy), multi);
-  sender->StartLoop();
-  return std::unique_ptr<CurlSender>(std::move(sender));
+  auto loop = std::make_unique<CurlSenderImpl>(options, policy, multi,
+                                               std::move(thread_name));
+  loop->StartLoop();
+  return loop;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CurlSender>> CurlSender::Create(
+    const CurlSenderOptions& options) {
+  RETURN_IF_ERROR(ValidateCurlSenderOptions(options));
+  ASSIGN_OR_RETURN(AddressPolicy policy,
+                   AddressPolicy::Create(options.allowed_cidrs));
+  static const CURLcode init = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (init != CURLE_OK) {
+    return absl::InternalError(
+        StrCat("curl_global_init: ", curl_easy_strerror(init)));
+  }
+  const curl_version_info_data* info = curl_version_info(CURLVERSION_NOW);
+  if (info == nullptr || (info->features & CURL_VERSION_SSL) == 0) {
+    return absl::InternalError("libcurl has no TLS support");
+  }
+  if (options.sender_threads == 1) {
+    return NewLoop(options, policy, "curl-sender");
+  }
+  return MakeSenderPool(
+      options,
+      [&policy](const CurlSenderOptions& part, std::string thread_name)
+          -> absl::StatusOr<std::unique_ptr<CurlSender>> {
+        return NewLoop(part, policy, std::move(thread_name));
+      });
 }
 
 }  // namespace webhooks::delivery

@@ -1,9 +1,10 @@
-// The HttpSender over a libcurl multi loop on a thread of its own: many
-// transfers in flight, connection reuse (HTTP/1.1 keep-alive, HTTP/2 over
-// TLS where the receiver offers it), a global and a per-destination cap,
-// connect and total timeouts, TLS verification always on, no redirects, and
-// the SSRF guard applied to the address actually connected to. This header
-// does not include curl; only curl_sender.cc does.
+// The HttpSender over a libcurl multi loop on a thread of its own (or
+// several: sender_threads): many transfers in flight, connection reuse
+// (HTTP/1.1 keep-alive, HTTP/2 over TLS where the receiver offers it), a
+// global and a per-destination cap, connect and total timeouts, TLS
+// verification always on, no redirects, and the SSRF guard applied to the
+// address actually connected to. This header does not include curl; only
+// curl_sender.cc does.
 //
 //   ASSIGN_OR_RETURN(auto sender, CurlSender::Create(options));
 //   sender->Send(request, [](core::HttpResult r) { ... });
@@ -31,6 +32,12 @@ struct CurlSenderOptions {
   // cache closes another destination's, which that destination then opens
   // again (a TLS handshake over https).
   int max_idle_connections = 512;
+  // Loop threads, each with its own multi handle and connections; a
+  // destination's requests all go to one of them (sender_pool.h). The
+  // caps above are shared out between them: each thread gets its part of
+  // max_in_flight and max_idle_connections, and max_per_destination
+  // whole. At most max_in_flight.
+  int sender_threads = 1;
   absl::Duration connect_timeout = absl::Seconds(5);
   absl::Duration total_timeout = absl::Seconds(15);
   bool allow_http = false;           // development: http:// targets
@@ -43,6 +50,11 @@ struct CurlSenderOptions {
   // Requests without bypass_proxy go through it (see below).
   std::string proxy_url;
 };
+
+// sender_threads for this machine when none is configured: one per two
+// cores, at most 8 (one with fewer than four cores), and at most
+// `max_in_flight`.
+int DefaultSenderThreads(int max_in_flight);
 
 // INVALID_ARGUMENT naming the option for what Create would refuse: caps
 // below 1, timeouts under 1ms, an unreadable ca_bundle, a malformed CIDR
@@ -104,6 +116,12 @@ class CurlSender : public core::HttpSender {
   // (the loop thread): then it only starts the shutdown. Do not destroy the
   // sender from one of its callbacks.
   virtual void Shutdown(absl::Duration grace) = 0;
+
+  // What Shutdown does from a callback: stops taking requests and starts
+  // the grace, without waiting for the loop to end.
+  virtual void StartShutdown(absl::Duration grace) = 0;
+  // Whether the caller is on a loop thread of this sender (in a callback).
+  virtual bool OnLoopThread() const = 0;
 };
 
 }  // namespace webhooks::delivery

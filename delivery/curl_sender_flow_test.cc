@@ -36,30 +36,7 @@ using ::testing::Pair;
 
 constexpr absl::Duration kLong = absl::Seconds(60);
 
-class CurlSenderFlowTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(server_.Start().ok());
-    server_.Handle("/ok", [](const ReceivedRequest&) {
-      return Answer(200, "OK", "thanks");
-    });
-    server_.Handle("/slow", [](const ReceivedRequest&) {
-      return Delayed(absl::Milliseconds(200));
-    });
-    // Answers once `release_` is notified (or the server stops).
-    server_.Handle("/held", [this](const ReceivedRequest&) {
-      release_.WaitForNotificationWithTimeout(kLong);
-      return Answer(200, "OK", "released");
-    });
-  }
-  void TearDown() override {
-    if (!release_.HasBeenNotified()) release_.Notify();
-    server_.Stop();
-  }
-
-  absl::Notification release_;  // outlives the server's handler threads
-  TestHttpServer server_;
-};
+class CurlSenderFlowTest : public testing::SenderServerTest {};
 
 TEST_F(CurlSenderFlowTest, SequentialRequestsReuseOneConnection) {
   auto sender = MakeSender(TestOptions());
@@ -75,14 +52,10 @@ TEST_F(CurlSenderFlowTest, SequentialRequestsReuseOneConnection) {
 // connection waits idle while the others are used.
 std::vector<int> ConnectionsPerDestination(int max_idle_connections) {
   constexpr int kDestinations = 6;
-  std::vector<std::unique_ptr<TestHttpServer>> servers;
-  for (int i = 0; i < kDestinations; ++i) {
-    servers.push_back(std::make_unique<TestHttpServer>());
-    EXPECT_TRUE(servers.back()->Start().ok());
-    servers.back()->Handle("/ok", [](const ReceivedRequest&) {
-      return Answer(200, "OK", "thanks");
-    });
-  }
+  absl::Notification release;  // outlives the servers
+  release.Notify();
+  std::vector<std::unique_ptr<TestHttpServer>> servers =
+      testing::StartServers(kDestinations, release);
   CurlSenderOptions options = TestOptions();
   options.max_in_flight = 1;
   options.max_idle_connections = max_idle_connections;

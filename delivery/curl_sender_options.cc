@@ -1,6 +1,9 @@
 // CurlSenderOptions checks that do not need curl (see curl_sender.h).
 #include <unistd.h>
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "common/strings.h"
@@ -11,6 +14,17 @@
 
 namespace webhooks::delivery {
 
+namespace {
+
+constexpr int kMaxThreads = 64;
+
+}  // namespace
+
+int DefaultSenderThreads(int max_in_flight) {
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return std::max(1, std::min({cores / 2, 8, max_in_flight}));
+}
+
 absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options) {
   if (options.max_in_flight < 1) {
     return absl::InvalidArgumentError("max_in_flight: must be at least 1");
@@ -18,6 +32,16 @@ absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options) {
   if (options.max_per_destination < 1) {
     return absl::InvalidArgumentError(
         "max_per_destination: must be at least 1");
+  }
+  if (options.sender_threads < 1 || options.sender_threads > kMaxThreads) {
+    return absl::InvalidArgumentError(
+        StrCat("sender_threads: must be from 1 to ", kMaxThreads, " (got ",
+               options.sender_threads, ")"));
+  }
+  if (options.sender_threads > options.max_in_flight) {
+    return absl::InvalidArgumentError(
+        StrCat("sender_threads: must be at most max_in_flight (",
+               options.max_in_flight, "), each thread needs a transfer"));
   }
   if (options.max_idle_connections < 0) {
     return absl::InvalidArgumentError(

@@ -14,6 +14,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "core/http_sender.h"
 #include "delivery/curl_sender.h"
@@ -120,6 +121,54 @@ inline ScriptedResponse Delayed(absl::Duration delay) {
   response.delay = delay;
   return response;
 }
+
+// Makes `server`'s "/held" answer 200 "released" once `release` is notified
+// (which must outlive the server's handler threads), or after kWait.
+inline void HandleHeld(TestHttpServer& server, absl::Notification& release) {
+  server.Handle("/held", [&release](const ReceivedRequest&) {
+    release.WaitForNotificationWithTimeout(kWait);
+    return Answer(200, "OK", "released");
+  });
+}
+
+// `n` started TestHttpServers (each a destination of its own) that answer
+// "/ok" at once and "/held" once `release` is notified (see HandleHeld).
+inline std::vector<std::unique_ptr<TestHttpServer>> StartServers(
+    int n, absl::Notification& release) {
+  std::vector<std::unique_ptr<TestHttpServer>> servers;
+  for (int i = 0; i < n; ++i) {
+    servers.push_back(std::make_unique<TestHttpServer>());
+    EXPECT_TRUE(servers.back()->Start().ok());
+    servers.back()->Handle("/ok", [](const ReceivedRequest&) {
+      return Answer(200, "OK", "thanks");
+    });
+    HandleHeld(*servers.back(), release);
+  }
+  return servers;
+}
+
+// A TestHttpServer on 127.0.0.1 that answers "/ok" at once, "/slow" after
+// 200 ms and "/held" once release_ is notified (at TearDown at the latest).
+class SenderServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(server_.Start().ok());
+    server_.Handle("/ok", [](const ReceivedRequest&) {
+      return Answer(200, "OK", "thanks");
+    });
+    server_.Handle("/slow", [](const ReceivedRequest&) {
+      return Delayed(absl::Milliseconds(200));
+    });
+    HandleHeld(server_, release_);
+  }
+  void TearDown() override {
+    if (!release_.HasBeenNotified()) release_.Notify();
+    server_.Stop();
+  }
+
+  absl::Notification release_;  // outlives the server's handler threads
+  TestHttpServer server_;
+};
 
 }  // namespace webhooks::delivery::testing
 

@@ -60,9 +60,6 @@ core::HttpResult RejectedResult(std::string error) {
   return result;
 }
 
-namespace {
-
-// The URL part of CheckRequest.
 absl::StatusOr<CheckedRequest> CheckUrl(std::string_view url, bool allow_http) {
   core::TargetUrlOptions url_options;
   url_options.allow_http = allow_http;
@@ -80,6 +77,8 @@ absl::StatusOr<CheckedRequest> CheckUrl(std::string_view url, bool allow_http) {
           : StrCat(parsed.scheme, "://", parsed.host, ":", parsed.port);
   return checked;
 }
+
+namespace {
 
 // The method and header part of CheckRequest (no allocation unless it
 // fails).

@@ -52,6 +52,10 @@ struct Pending {
 // A result for a request that was not attempted (kRejected).
 core::HttpResult RejectedResult(std::string error);
 
+// The URL part of CheckRequest (below): `url` normalized, and its
+// destination key.
+absl::StatusOr<CheckedRequest> CheckUrl(std::string_view url, bool allow_http);
+
 // INVALID_ARGUMENT when the URL is not an absolute http(s) URL that
 // core::ParseTargetUrl accepts (https only unless `allow_http`; no
 // credentials), the method is not POST, PUT or PATCH (upper case), or a

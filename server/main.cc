@@ -99,6 +99,11 @@ webhooks::delivery::CurlSenderOptions SenderOptions(
   if (d.max_idle_connections() > 0) {
     options.max_idle_connections = d.max_idle_connections();
   }
+  // Zero: the default; a negative value is left for Create to refuse.
+  options.sender_threads = d.sender_threads() != 0
+                               ? d.sender_threads()
+                               : webhooks::delivery::DefaultSenderThreads(
+                                     options.max_in_flight);
   if (d.connect_timeout_ms() > 0) {
     options.connect_timeout = absl::Milliseconds(d.connect_timeout_ms());
   }

@@ -3,8 +3,14 @@
 // core::VerifyV1 and with the openssl CLI; failures are retried on the
 // schedule with the same webhook-id and every attempt is recorded;
 // Retry-After is honoured; a slow answer within the timeout succeeds; after
-// a secret rotation both secrets sign.
+// a secret rotation both secrets sign; several sending threads deliver to
+// every destination.
+#include <sys/types.h>
+
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,6 +34,21 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
+
+// The names of process `pid`'s threads.
+std::set<std::string> ThreadNamesOf(pid_t pid) {
+  std::set<std::string> names;
+  const std::filesystem::path tasks =
+      std::filesystem::path("/proc") / std::to_string(pid) / "task";
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator(tasks, error)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
 
 int64_t TimestampOf(const ReceivedRequest& request) {
   int64_t timestamp = 0;
@@ -268,6 +289,50 @@ TEST_F(DeliveryE2eTest, AfterRotationBothSecretsSign) {
   EXPECT_FALSE(core::VerifyV1(new_secret, id, timestamp, got.body, parts[1]));
   EXPECT_TRUE(core::VerifyV1(old_secret, id, timestamp, got.body, parts[1]));
   EXPECT_FALSE(core::VerifyV1(old_secret, id, timestamp, got.body, parts[0]));
+}
+
+// With several sending threads (delivery.sender_threads) every destination
+// gets each of its deliveries once, signed, and recorded.
+TEST_F(DeliveryE2eTest, SeveralSenderThreadsDeliverToEveryDestination) {
+  ASSERT_NO_FATAL_FAILURE(StartReceiver());
+  ASSERT_NO_FATAL_FAILURE(StartTlsServer("sender_threads: 3"));
+  std::vector<std::unique_ptr<HttpsReceiver>> receivers;
+  std::vector<v1::Subscription> subs;
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<HttpsReceiver> receiver,
+                         HttpsReceiver::Start(certs_));
+    ASSERT_OK_AND_ASSIGN(v1::Subscription sub,
+                         Subscribe(receiver->Url("/hook")));
+    receivers.push_back(std::move(receiver));
+    subs.push_back(std::move(sub));
+  }
+  const std::vector<std::string> events = {"e1", "e2", "e3", "e4", "e5"};
+  ASSERT_OK(Publish(events));
+  for (size_t i = 0; i < receivers.size(); ++i) {
+    SCOPED_TRACE(i);
+    ASSERT_TRUE(receivers[i]->WaitForRequests(events.size(), kWait, "/hook"));
+    std::set<std::string> got;
+    for (const ReceivedRequest& r : receivers[i]->Requests("/hook")) {
+      ExpectSigned(r, subs[i].secret());
+      got.insert(EventIdOf(r));
+    }
+    EXPECT_EQ(got, std::set<std::string>(events.begin(), events.end()));
+    ASSERT_OK_AND_ASSIGN(
+        Attempts attempts,
+        WaitForResolvedAttempts(admin(), subs[i].id(), events.size()));
+    ASSERT_THAT(attempts, SizeIs(events.size()));
+    for (const v1::DeliveryAttempt& a : attempts) {
+      EXPECT_EQ(a.status(), v1::DeliveryAttempt::SUCCESSFUL);
+    }
+  }
+  // Nothing more comes: each delivery was sent once.
+  absl::SleepFor(absl::Milliseconds(200));
+  for (const auto& receiver : receivers) {
+    EXPECT_THAT(receiver->Requests("/hook"), SizeIs(events.size()));
+  }
+  EXPECT_THAT(ThreadNamesOf(server_->pid()),
+              ::testing::IsSupersetOf(
+                  {"curl-sender-0", "curl-sender-1", "curl-sender-2"}));
 }
 
 }  // namespace

@@ -135,6 +135,10 @@ TEST(ServerE2eTest, InvalidConfigIsRefused) {
        "subscriptions[1]"},
       {"dialects { name: \"default\" }", "dialects[0]"},
       {"dialects { name: \"z\" http_method: \"GET\" }", "dialect.http_method"},
+      {"delivery { sender_threads: -1 }", "sender_threads: must be from 1"},
+      {"delivery { sender_threads: 65 }", "sender_threads: must be from 1"},
+      {"delivery { max_in_flight: 2 sender_threads: 3 }",
+       "sender_threads: must be at most max_in_flight (2)"},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.config);

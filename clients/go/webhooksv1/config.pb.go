@@ -384,6 +384,11 @@ type DeliveryConfig struct {
 	// Kept-alive connections left open beyond those in use (for destinations
 	// used lately; the oldest idle one is closed past this); default 512.
 	MaxIdleConnections int32 `protobuf:"varint,13,opt,name=max_idle_connections,json=maxIdleConnections,proto3" json:"max_idle_connections,omitempty"`
+	// Threads sending deliveries, each with its own connections; a
+	// destination's deliveries all go through one of them, and max_in_flight
+	// and max_idle_connections are shared out between them. Default: one per
+	// two cores, at most 8 (one on a machine with fewer than four cores).
+	SenderThreads int32 `protobuf:"varint,14,opt,name=sender_threads,json=senderThreads,proto3" json:"sender_threads,omitempty"`
 	// Egress proxy: every delivery is sent through this HTTP CONNECT proxy
 	// (a tunnel for https and http targets alike), except for subscriptions
 	// with bypass_proxy. `http://host:port` or `https://host:port` (TLS to
@@ -514,6 +519,13 @@ func (x *DeliveryConfig) GetShutdownGraceMs() int32 {
 func (x *DeliveryConfig) GetMaxIdleConnections() int32 {
 	if x != nil {
 		return x.MaxIdleConnections
+	}
+	return 0
+}
+
+func (x *DeliveryConfig) GetSenderThreads() int32 {
+	if x != nil {
+		return x.SenderThreads
 	}
 	return 0
 }
@@ -995,7 +1007,7 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x1fmax_delivery_connect_timeout_ms\x18\x14 \x01(\x05R\x1bmaxDeliveryConnectTimeoutMs\x125\n" +
 	"\x17max_delivery_timeout_ms\x18\x15 \x01(\x05R\x14maxDeliveryTimeoutMs\x12;\n" +
 	"\x1amax_retry_schedule_entries\x18\x16 \x01(\x05R\x17maxRetryScheduleEntries\x125\n" +
-	"\x17max_retry_delay_seconds\x18\x17 \x01(\x05R\x14maxRetryDelaySeconds\"\xe6\x04\n" +
+	"\x17max_retry_delay_seconds\x18\x17 \x01(\x05R\x14maxRetryDelaySeconds\"\x8d\x05\n" +
 	"\x0eDeliveryConfig\x12\"\n" +
 	"\rmax_in_flight\x18\x01 \x01(\x05R\vmaxInFlight\x12.\n" +
 	"\x13max_per_destination\x18\x02 \x01(\x05R\x11maxPerDestination\x12,\n" +
@@ -1010,7 +1022,8 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	" \x01(\x05R\x14maxResponseBodyBytes\x124\n" +
 	"\x16metrics_listen_address\x18\v \x01(\tR\x14metricsListenAddress\x12*\n" +
 	"\x11shutdown_grace_ms\x18\f \x01(\x05R\x0fshutdownGraceMs\x120\n" +
-	"\x14max_idle_connections\x18\r \x01(\x05R\x12maxIdleConnections\x12\x1b\n" +
+	"\x14max_idle_connections\x18\r \x01(\x05R\x12maxIdleConnections\x12%\n" +
+	"\x0esender_threads\x18\x0e \x01(\x05R\rsenderThreads\x12\x1b\n" +
 	"\tproxy_url\x18\x14 \x01(\tR\bproxyUrl\"_\n" +
 	"\x0ePostgresConfig\x12\x10\n" +
 	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12\x1e\n" +
