@@ -64,7 +64,9 @@ ABSL_FLAG(int, concurrency, 32,
           "The sender's per-destination cap (max_per_destination), and "
           "the connections of wrk and of the libcurl loop.");
 ABSL_FLAG(int, max_in_flight, 512, "The sender's global cap.");
-ABSL_FLAG(int, sender_threads, 1, "The sender's loop threads.");
+ABSL_FLAG(int, sender_threads, 0,
+          "The sender's loop threads (0: webhookd's default for this "
+          "machine).");
 ABSL_FLAG(int, max_idle_connections, -1,
           "The sender's idle connections kept beyond those in use (-1: its "
           "default). 0 makes connections to many destinations close and "

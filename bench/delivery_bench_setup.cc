@@ -284,7 +284,10 @@ delivery::CurlSenderOptions SenderOptions(const Bench& bench) {
     options.max_idle_connections = absl::GetFlag(FLAGS_max_idle_connections);
   }
   options.max_per_destination = absl::GetFlag(FLAGS_concurrency);
-  options.sender_threads = absl::GetFlag(FLAGS_sender_threads);
+  options.sender_threads =
+      absl::GetFlag(FLAGS_sender_threads) > 0
+          ? absl::GetFlag(FLAGS_sender_threads)
+          : delivery::DefaultSenderThreads(options.max_in_flight);
   options.allow_http = true;
   options.allowed_cidrs = {"127.0.0.1/32"};
   if (bench.ca != nullptr) options.ca_bundle = bench.ca->ca_file();

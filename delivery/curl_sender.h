@@ -52,7 +52,7 @@ struct CurlSenderOptions {
 };
 
 // sender_threads for this machine when none is configured: one per two
-// cores, at most 8 (one with fewer than four cores), and at most
+// cores, at least 2 and at most 8 (one on a single core), and at most
 // `max_in_flight`.
 int DefaultSenderThreads(int max_in_flight);
 

@@ -22,7 +22,8 @@ constexpr int kMaxThreads = 64;
 
 int DefaultSenderThreads(int max_in_flight) {
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  return std::max(1, std::min({cores / 2, 8, max_in_flight}));
+  const int threads = cores < 2 ? 1 : std::clamp(cores / 2, 2, 8);
+  return std::max(1, std::min(threads, max_in_flight));
 }
 
 absl::Status ValidateCurlSenderOptions(const CurlSenderOptions& options) {

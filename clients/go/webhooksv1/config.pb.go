@@ -387,7 +387,7 @@ type DeliveryConfig struct {
 	// Threads sending deliveries, each with its own connections; a
 	// destination's deliveries all go through one of them, and max_in_flight
 	// and max_idle_connections are shared out between them. Default: one per
-	// two cores, at most 8 (one on a machine with fewer than four cores).
+	// two cores, at least 2 and at most 8 (one on a single core).
 	SenderThreads int32 `protobuf:"varint,14,opt,name=sender_threads,json=senderThreads,proto3" json:"sender_threads,omitempty"`
 	// Egress proxy: every delivery is sent through this HTTP CONNECT proxy
 	// (a tunnel for https and http targets alike), except for subscriptions
