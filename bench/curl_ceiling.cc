@@ -1,7 +1,8 @@
-// NOTE: the project rule "only delivery/curl_sender.cc includes curl" is
-// about product code. This file is a benchmark ceiling (bench/, never
-// linked into webhookd): it uses libcurl directly on purpose, to measure
-// what a bare libcurl loop achieves next to the product's CurlSender.
+// NOTE: the project rule "only delivery/curl_sender.cc and curl_easy
+// include curl" is about product code. This file is a benchmark ceiling
+// (bench/, never linked into webhookd): it uses libcurl directly on
+// purpose, to measure what a bare libcurl loop achieves next to the
+// product's CurlSender.
 #include "bench/curl_ceiling.h"
 
 #include <curl/curl.h>

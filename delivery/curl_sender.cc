@@ -2,13 +2,10 @@
 
 #include <curl/curl.h>
 #include <pthread.h>
-#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstring>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,13 +16,13 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "delivery/address_policy.h"
+#include "delivery/curl_easy.h"
 #include "delivery/destination_resolver.h"
 #include "delivery/inbox.h"
 #include "delivery/scheduler.h"
@@ -43,84 +40,6 @@ using core::HttpResult;
 using Outcome = core::HttpResult::Outcome;
 
 constexpr char kShuttingDown[] = "shutting down";
-
-// One request on the wire: its state (transfer.h) and its easy handle.
-struct Transfer : TransferState {
-  using TransferState::TransferState;
-
-  CURL* easy = nullptr;
-  // The list curl reads over header_text's lines (curl never changes or
-  // frees it): one block, where curl_slist_append would allocate two per
-  // line.
-  std::vector<curl_slist> headers;
-  curl_slist* connect_to = nullptr;
-  std::shared_ptr<CURLU> url;  // parsed once per URL (CurlSenderImpl::urls_)
-  char error[CURL_ERROR_SIZE] = {};
-};
-
-size_t OnBody(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  // Returning less than given (only once the cap is passed) makes curl stop
-  // with CURLE_WRITE_ERROR; the result then still counts as a response.
-  return transfer->response.OnBody({data, size * count}) ? size * count : 0;
-}
-
-size_t OnHeader(char* data, size_t size, size_t count, void* user) {
-  static_cast<Transfer*>(user)->response.OnHeaderLine({data, size * count});
-  return size * count;
-}
-
-// The SSRF guard: every socket curl opens for a transfer comes through here
-// with the address it is about to connect to.
-curl_socket_t OpenSocket(void* user, curlsocktype purpose,
-                         curl_sockaddr* address) {
-  auto* transfer = static_cast<Transfer*>(user);
-  if (purpose != CURLSOCKTYPE_IPCXN ||
-      (!transfer->proxied && !transfer->guard.Allow(&address->addr))) {
-    return CURL_SOCKET_BAD;
-  }
-  return socket(address->family, address->socktype | SOCK_CLOEXEC,
-                address->protocol);
-}
-
-// CURLE_SSL_* and certificate verification failures.
-constexpr CURLcode kTlsErrors[] = {
-    CURLE_SSL_CONNECT_ERROR,     CURLE_SSL_ENGINE_NOTFOUND,
-    CURLE_SSL_ENGINE_SETFAILED,  CURLE_SSL_CERTPROBLEM,
-    CURLE_SSL_CIPHER,            CURLE_PEER_FAILED_VERIFICATION,
-    CURLE_SSL_ENGINE_INITFAILED, CURLE_SSL_CACERT_BADFILE,
-    CURLE_SSL_SHUTDOWN_FAILED,   CURLE_SSL_CRL_BADFILE,
-    CURLE_SSL_ISSUER_ERROR,      CURLE_SSL_PINNEDPUBKEYNOTMATCH,
-    CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_CLIENTCERT,
-    CURLE_USE_SSL_FAILED};
-
-Outcome OutcomeOf(CURLcode code) {
-  if (code == CURLE_OPERATION_TIMEDOUT) return Outcome::kTimeout;
-  if (std::find(std::begin(kTlsErrors), std::end(kTlsErrors), code) !=
-      std::end(kTlsErrors)) {
-    return Outcome::kTlsError;
-  }
-  if (code == CURLE_UNSUPPORTED_PROTOCOL || code == CURLE_URL_MALFORMAT) {
-    return Outcome::kRejected;  // CheckRequest should have caught these
-  }
-  return Outcome::kConnectError;  // resolve, connect, send, receive, ...
-}
-
-// Sets options in order, keeping the first failure.
-class EasySetter {
- public:
-  explicit EasySetter(CURL* easy) : easy_(easy) {}
-  template <typename T>
-  EasySetter& Set(CURLoption option, T value) {
-    if (code_ == CURLE_OK) code_ = curl_easy_setopt(easy_, option, value);
-    return *this;
-  }
-  CURLcode code() const { return code_; }
-
- private:
-  CURL* easy_;
-  CURLcode code_ = CURLE_OK;
-};
 
 class CurlSenderImpl final : public CurlSender {
  public:
@@ -193,17 +112,12 @@ class CurlSenderImpl final : public CurlSender {
     return !proxy_.url.empty() && !pending.request.bypass_proxy;
   }
   void StartTransfer(Pending pending);
-  // Sets the options every transfer shares, once per easy handle.
-  CURLcode ConfigureHandle(CURL* easy);
-  // Sets the options of this transfer (the handle is configured).
-  CURLcode Configure(Transfer* transfer);
   // Ends the transfer on `easy` (started, perhaps not added to the multi
   // handle): updates the counts, recycles the handle, returns the Transfer
   // whose callback is still to run.
   std::unique_ptr<Transfer> Finish(CURL* easy);
   // Keeps a finished transfer (its callback taken) for the next one.
   void Recycle(std::unique_ptr<Transfer> transfer);
-  HttpResult ResultOf(Transfer* transfer, CURLcode code);
   bool ReapCompleted();
   void AbortAll();
 
@@ -223,14 +137,12 @@ class CurlSenderImpl final : public CurlSender {
 
   // Loop thread only.
   RequestChecker checker_{options_.allow_http};
-  // Parsed URLs by normalized URL, at most kMaxUrls (all dropped when full;
-  // transfers keep theirs alive).
-  static constexpr size_t kMaxUrls = 4096;
-  absl::flat_hash_map<std::string, std::shared_ptr<CURLU>> urls_;
+  UrlCache urls_;
   Scheduler scheduler_;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;
   // Idle easy handles, configured by ConfigureHandle (curl keeps options
-  // between transfers; Configure sets every per-transfer one again).
+  // between transfers; ConfigureTransfer sets every per-transfer one
+  // again).
   std::vector<CURL*> pool_;
   // ReapCompleted's list of callbacks to run, empty between calls.
   std::vector<std::pair<core::HttpCallback, HttpResult>> reaped_;
@@ -322,7 +234,7 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
   } else {
     transfer->easy = curl_easy_init();
     if (transfer->easy != nullptr &&
-        ConfigureHandle(transfer->easy) != CURLE_OK) {
+        ConfigureHandle(transfer->easy, options_) != CURLE_OK) {
       curl_easy_cleanup(transfer->easy);
       transfer->easy = nullptr;
     }
@@ -337,7 +249,8 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
   Transfer* t = transfer.get();
   transfers_.emplace(easy, std::move(transfer));
   in_flight_.fetch_add(1);
-  const CURLcode code = Configure(t);
+  t->proxied = Proxied(t->pending);
+  const CURLcode code = ConfigureTransfer(t, options_, proxy_, urls_);
   if (code == CURLE_OK && curl_multi_add_handle(multi_, easy) == CURLM_OK) {
     return;
   }
@@ -347,111 +260,6 @@ void CurlSenderImpl::StartTransfer(Pending pending) {
              code == CURLE_OK ? "curl_multi_add_handle failed"
                               : curl_easy_strerror(code))));
   Recycle(std::move(failed));
-}
-
-CURLcode CurlSenderImpl::ConfigureHandle(CURL* easy) {
-  EasySetter set(easy);
-  set.Set(CURLOPT_NOSIGNAL, 1L)
-      .Set(CURLOPT_FOLLOWLOCATION, 0L)
-      .Set(CURLOPT_PROTOCOLS_STR, options_.allow_http ? "http,https" : "https")
-      .Set(CURLOPT_SSL_VERIFYPEER, 1L)
-      .Set(CURLOPT_SSL_VERIFYHOST, 2L)  // 2 is "verify"; 1 means the same
-      .Set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS))
-      .Set(CURLOPT_WRITEFUNCTION, &OnBody)
-      .Set(CURLOPT_HEADERFUNCTION, &OnHeader)
-      .Set(CURLOPT_OPENSOCKETFUNCTION, &OpenSocket)
-      // The same for every transfer: Basic with a proxy's CONNECT, PEM
-      // client certificates.
-      .Set(CURLOPT_PROXYAUTH, static_cast<long>(CURLAUTH_BASIC))
-      .Set(CURLOPT_SSLCERTTYPE, "PEM")
-      .Set(CURLOPT_SSLKEYTYPE, "PEM");
-  if (!options_.ca_bundle.empty()) {
-    set.Set(CURLOPT_CAINFO, options_.ca_bundle.c_str())
-        .Set(CURLOPT_PROXY_CAINFO, options_.ca_bundle.c_str());  // https://
-  }
-  return set.code();
-}
-
-CURLcode CurlSenderImpl::Configure(Transfer* t) {
-  AppendCurlHeaderText(t->pending.request.headers, &t->header_text);  // empty: Reset
-  t->headers.clear();
-  // Checked: no NUL inside a line, so each NUL ends one.
-  char* const end = t->header_text.data() + t->header_text.size();
-  for (char* line = t->header_text.data(); line < end;
-       line = static_cast<char*>(memchr(line, '\0', end - line)) + 1) {
-    t->headers.push_back(curl_slist{line, nullptr});
-  }
-  for (size_t i = 1; i < t->headers.size(); ++i) {
-    t->headers[i - 1].next = &t->headers[i];
-  }
-  const core::HttpRequest& request = t->pending.request;
-  t->proxied = Proxied(t->pending);
-  if (t->proxied) {
-    t->connect_to = curl_slist_append(nullptr,
-                                      ConnectToEntry(t->pending).c_str());
-    if (t->connect_to == nullptr) return CURLE_OUT_OF_MEMORY;
-  }
-  // curl copies blobs (CURL_BLOB_COPY) while setting them.
-  curl_blob cert{const_cast<char*>(request.client_certificate_pem.data()),
-                 request.client_certificate_pem.size(), CURL_BLOB_COPY};
-  curl_blob key{const_cast<char*>(request.client_key_pem.data()),
-                request.client_key_pem.size(), CURL_BLOB_COPY};
-  const bool has_cert = !request.client_certificate_pem.empty();
-  const bool authenticate = t->proxied && !proxy_.user.empty();
-  // Every option a transfer sets differently, all of them each time: the
-  // handle keeps the previous transfer's values.
-  EasySetter set(t->easy);
-  auto parsed = urls_.find(t->pending.checked->url);
-  if (parsed == urls_.end()) {
-    std::shared_ptr<CURLU> url(curl_url(), &curl_url_cleanup);
-    if (url == nullptr || curl_url_set(url.get(), CURLUPART_URL,
-                                       t->pending.checked->url.c_str(),
-                                       0) != CURLUE_OK) {
-      return CURLE_URL_MALFORMAT;
-    }
-    if (urls_.size() >= kMaxUrls) urls_.clear();
-    parsed = urls_.emplace(t->pending.checked->url, std::move(url)).first;
-  }
-  t->url = parsed->second;
-  set.Set(CURLOPT_CURLU, t->url.get())
-      .Set(CURLOPT_ERRORBUFFER, t->error)
-      // Over TLS, wait for ALPN to tell whether an existing connection can
-      // multiplex (HTTP/2) rather than open more. Not over plain http, where
-      // curl learns "HTTP/1.1, no multiplexing" only from the first response
-      // and would hold the other transfers back until then.
-      .Set(CURLOPT_PIPEWAIT,
-           absl::StartsWith(t->pending.checked->url, "https:") ? 1L : 0L)
-      .Set(CURLOPT_HTTPHEADER, t->headers.empty() ? nullptr : &t->headers[0])
-      .Set(CURLOPT_WRITEDATA, static_cast<void*>(t))
-      .Set(CURLOPT_HEADERDATA, static_cast<void*>(t))
-      .Set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(t))
-      .Set(CURLOPT_POSTFIELDSIZE_LARGE,
-           static_cast<curl_off_t>(request.body.size()))
-      .Set(CURLOPT_POSTFIELDS, request.body.data())
-      .Set(CURLOPT_CUSTOMREQUEST,
-           request.method == "POST" ? nullptr : request.method.c_str())
-      // "" ignores the *_proxy environment variables.
-      .Set(CURLOPT_PROXY, t->proxied ? proxy_.url.c_str() : "")
-      // Basic, sent with the CONNECT (an https:// proxy keeps it private).
-      .Set(CURLOPT_PROXYUSERNAME, authenticate ? proxy_.user.c_str() : nullptr)
-      .Set(CURLOPT_PROXYPASSWORD,
-           authenticate ? proxy_.password.c_str() : nullptr)
-      .Set(CURLOPT_HTTPPROXYTUNNEL, t->proxied ? 1L : 0L)
-      .Set(CURLOPT_CONNECT_TO, t->connect_to)
-      .Set(CURLOPT_SSLCERT_BLOB, has_cert ? &cert : nullptr)
-      .Set(CURLOPT_SSLKEY_BLOB, has_cert ? &key : nullptr)
-      // The request's own timeouts (a subscription's), else the server's.
-      .Set(CURLOPT_CONNECTTIMEOUT_MS,
-           static_cast<long>(absl::ToInt64Milliseconds(
-               request.connect_timeout > absl::ZeroDuration()
-                   ? request.connect_timeout
-                   : options_.connect_timeout)))
-      .Set(CURLOPT_TIMEOUT_MS,
-           static_cast<long>(absl::ToInt64Milliseconds(
-               request.total_timeout > absl::ZeroDuration()
-                   ? request.total_timeout
-                   : options_.total_timeout)));
-  return set.code();
 }
 
 std::unique_ptr<Transfer> CurlSenderImpl::Finish(CURL* easy) {
@@ -481,83 +289,6 @@ void CurlSenderImpl::Recycle(std::unique_ptr<Transfer> transfer) {
   spare_transfers_.push_back(std::move(transfer));
 }
 
-// What a timed-out transfer was waiting for (see TimeoutMessage).
-std::string TimeoutMessageOf(CURL* easy, absl::Duration elapsed) {
-  curl_off_t connected_us = 0, tls_us = 0, first_byte_us = 0;
-  curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &connected_us);
-  curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls_us);
-  curl_easy_getinfo(easy, CURLINFO_STARTTRANSFER_TIME_T, &first_byte_us);
-  char* scheme = nullptr;
-  curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
-  // curl 7.88 times the connect only once TLS is up too; a local port
-  // means the TCP connection was made.
-  long local_port = 0;
-  curl_easy_getinfo(easy, CURLINFO_LOCAL_PORT, &local_port);
-  return TimeoutMessage(
-      {.connected = connected_us != 0 || local_port != 0,
-       .https = scheme != nullptr && absl::EqualsIgnoreCase(scheme, "https"),
-       .tls_done = tls_us != 0,
-       .first_byte = first_byte_us != 0},
-      elapsed);
-}
-
-// Names the proxy in failures that are its own (see ExplainProxyFailure).
-void ExplainProxyFailureOf(CURL* easy, CURLcode code, const std::string& proxy,
-                           HttpResult* result) {
-  long connect_code = 0, verify = 0;
-  curl_easy_getinfo(easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-  const bool bad_certificate =  // an https:// proxy's
-      curl_easy_getinfo(easy, CURLINFO_PROXY_SSL_VERIFYRESULT, &verify) ==
-          CURLE_OK &&
-      verify != 0;
-  ExplainProxyFailure(
-      {.connect_code = connect_code,
-       .timed_out = code == CURLE_OPERATION_TIMEDOUT,
-       .unreachable = code == CURLE_COULDNT_RESOLVE_PROXY ||
-                      code == CURLE_COULDNT_CONNECT || bad_certificate},
-      proxy, result);
-}
-
-HttpResult CurlSenderImpl::ResultOf(Transfer* t, CURLcode code) {
-  HttpResult result;
-  curl_off_t total_us = 0;
-  if (curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us) ==
-      CURLE_OK) {
-    result.elapsed = absl::Microseconds(total_us);
-  } else {
-    result.elapsed = absl::Now() - t->start;
-  }
-  if (code == CURLE_OK ||
-      (code == CURLE_WRITE_ERROR && t->response.body_truncated())) {
-    result.outcome = Outcome::kResponse;
-    t->response.MoveInto(&result);
-    long status = 0;
-    if (curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status) ==
-            CURLE_OK &&
-        status != 0) {
-      result.status_code = static_cast<int>(status);
-    }
-    return result;
-  }
-  if (t->guard.refused_all()) {
-    result.outcome = Outcome::kRefusedAddress;
-    result.error = t->guard.refusal();
-    return result;
-  }
-  result.outcome = OutcomeOf(code);
-  result.error = code == CURLE_OPERATION_TIMEDOUT
-                     ? TimeoutMessageOf(t->easy, result.elapsed)
-                 : t->error[0] != '\0' ? std::string(t->error)
-                                       : std::string(curl_easy_strerror(code));
-  if (t->proxied) ExplainProxyFailureOf(t->easy, code, proxy_.url, &result);
-  ExplainClientCertificateFailure(
-      !t->pending.request.client_certificate_pem.empty(), &result);
-  if (!t->guard.refusal().empty()) {
-    result.error += StrCat("; ", t->guard.refusal());
-  }
-  return result;
-}
-
 bool CurlSenderImpl::ReapCompleted() {
   std::vector<std::pair<core::HttpCallback, HttpResult>> done =
       std::move(reaped_);
@@ -569,7 +300,7 @@ bool CurlSenderImpl::ReapCompleted() {
     const CURLcode code = message->data.result;
     auto it = transfers_.find(easy);
     if (it == transfers_.end()) continue;
-    HttpResult result = ResultOf(it->second.get(), code);
+    HttpResult result = ResultOf(it->second.get(), code, proxy_);
     std::unique_ptr<Transfer> transfer = Finish(easy);
     done.emplace_back(std::move(transfer->pending.done), std::move(result));
     Recycle(std::move(transfer));

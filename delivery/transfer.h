@@ -1,7 +1,8 @@
 // The parts of one delivery transfer that do not need curl: checking a
 // request before it is queued, the header lines curl is given, the record of
-// SSRF refusals, and collecting a response within its caps. Used by curl_sender.cc (the only file that
-// includes curl); tested on their own.
+// SSRF refusals, and collecting a response within its caps. Used by
+// curl_sender.cc and curl_easy.cc (the only files that include curl);
+// tested on their own.
 //
 //   ASSIGN_OR_RETURN(CheckedRequest checked, CheckRequest(request, false));
 //   ResponseCollector response(16 << 10, 16 << 10);
