@@ -4,7 +4,7 @@
 // global and a per-destination cap, connect and total timeouts, TLS
 // verification always on, no redirects, and the SSRF guard applied to the
 // address actually connected to. This header does not include curl; only
-// curl_sender.cc does.
+// curl_sender.cc and curl_easy.{h,cc} do.
 //
 //   ASSIGN_OR_RETURN(auto sender, CurlSender::Create(options));
 //   sender->Send(request, [](core::HttpResult r) { ... });

@@ -18,15 +18,14 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
-
 #include "delivery/curl_sender.h"
 
 namespace webhooks::delivery {
 
 // The shard of `shards` that `url` is sent by: the same for every URL of
 // one destination however it is spelled ("HTTPS://Example.com/a" and
-// "https://example.com:443/b"). A URL the sender would refuse goes to
-// shard 0, which refuses it.
+// "https://example.com:443/b"). A URL that does not parse as an http(s)
+// target goes to shard 0, which refuses it.
 size_t DestinationShard(std::string_view url, size_t shards);
 
 // One loop of the pool, with its part of the caps, its thread named
