@@ -22,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/delivery_bench.h"
+#include "bench/fake_sender.h"
 #include "bench/gate_sender.h"
 #include "bench/http_receiver.h"
 #include "bench/observed_store.h"
@@ -303,9 +304,15 @@ absl::Status StartApp(Bench& bench) {
   if (!opened.ok()) return opened.status();
   auto observed = std::make_unique<ObservedStore>(*std::move(opened));
   const delivery::CurlSenderOptions sender_options = SenderOptions(bench);
-  auto curl_sender = delivery::CurlSender::Create(sender_options);
-  if (!curl_sender.ok()) return curl_sender.status();
-  auto gate = std::make_unique<GateSender>(*std::move(curl_sender));
+  core::HttpSenderPtr sender;
+  if (absl::GetFlag(FLAGS_instant_sender)) {
+    sender = std::make_unique<FakeSender>(FakeSender::Mode::kOk);
+  } else {
+    auto curl_sender = delivery::CurlSender::Create(sender_options);
+    if (!curl_sender.ok()) return curl_sender.status();
+    sender = *std::move(curl_sender);
+  }
+  auto gate = std::make_unique<GateSender>(std::move(sender));
 
   v1::ServerConfig config;
   config.set_listen_address("127.0.0.1:0");
