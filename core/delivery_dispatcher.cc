@@ -31,13 +31,6 @@ bool Transient(const absl::Status& status) {
          absl::IsDeadlineExceeded(status) || absl::IsUnknown(status);
 }
 
-// The room a fetch waits for while deliveries are held: a quarter of
-// max_leased, at most a fetch's worth, at least one.
-size_t RefillRoom(const DispatcherOptions& options) {
-  return static_cast<size_t>(std::max(
-      1, std::min(options.fetch_batch, options.max_leased / 4)));
-}
-
 }  // namespace
 
 struct DeliveryDispatcher::FetchCache {
@@ -144,23 +137,13 @@ void DeliveryDispatcher::FetchLoop() {
       const auto room = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return !draining_ && Held() < static_cast<size_t>(options_.max_leased);
       };
-      // Room for a scan worth its cost. With the sender's queue full, each
-      // synced write frees a few dozen leases; scanning for each few dozen
-      // would repeat the scan's fixed cost (its seek, its wake-up) that
-      // often, while the sender still holds enough to stay busy.
-      const auto refill = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !draining_ &&
-               Held() + RefillRoom(options_) <=
-                   static_cast<size_t>(options_.max_leased);
-      };
       // A waiting delivery's subscription gets its next token.
       const auto throttle_due = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return throttle_wake_ <= absl::Now();
       };
       bool timed_out = false;
       while (!stopping_ &&
-             !((refill() && (woken_ || more)) || (room() && throttle_due())) &&
-             !timed_out) {
+             !(room() && (woken_ || more || throttle_due())) && !timed_out) {
         absl::Time until = deadline;
         if (room()) until = std::min(deadline, throttle_wake_);
         // Woken early for a token: the loop's test sees it.

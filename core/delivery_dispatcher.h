@@ -72,8 +72,6 @@ struct DispatcherDeps {
 
 struct DispatcherOptions {
   // Deliveries handed to the sender and not yet written back, at most.
-  // Once near it, a fetch waits until a quarter of it (at most
-  // fetch_batch) is free again, so scans come in fewer, larger batches.
   int max_leased = 2048;
   // Due deliveries read from the queue per fetch.
   int fetch_batch = 512;
