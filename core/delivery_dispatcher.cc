@@ -157,7 +157,19 @@ void DeliveryDispatcher::FetchLoop() {
   }
 }
 
+bool DeliveryDispatcher::BatchOutcomes() const {
+  return options_.saturated_write_interval > absl::ZeroDuration() &&
+         waited_on_.load(std::memory_order_relaxed) == 0 &&
+         2 * stats_.in_flight.load(std::memory_order_relaxed) >=
+             options_.max_leased;
+}
+
+size_t DeliveryDispatcher::OutcomeBatchTarget() const {
+  return static_cast<size_t>(std::max(1, options_.max_leased / 4));
+}
+
 void DeliveryDispatcher::WriteLoop() {
+  absl::Time last_write = absl::InfinitePast();
   while (true) {
     std::vector<Arrival> arrivals;
     {
@@ -165,9 +177,19 @@ void DeliveryDispatcher::WriteLoop() {
       while (!writer_stopping_ && arrivals_.empty()) {
         arrivals_cv_.Wait(&arrivals_mu_);
       }
+      // Saturated: the outcomes that arrive meanwhile join this write. At
+      // this rate each synced write's fixed cost (the sync, the wake-ups,
+      // the scan that follows) is worth sharing; a delivery's receipt is
+      // not delayed, only its outcome's write.
+      const absl::Time until = last_write + options_.saturated_write_interval;
+      while (!writer_stopping_ && arrivals_.size() < OutcomeBatchTarget() &&
+             BatchOutcomes() && absl::Now() < until) {
+        arrivals_cv_.WaitWithDeadline(&arrivals_mu_, until);
+      }
       if (arrivals_.empty()) return;  // stopping
       arrivals.swap(arrivals_);
     }
+    last_write = absl::Now();
     WriteBack(std::move(arrivals));
   }
 }
@@ -412,6 +434,7 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
     cache.spare_records.push_back(std::move(delivery));
   }
   lease->throttled = throttled;
+  if (throttled || lease->delivery.order_seq() != 0) ++waited_on_;
   {
     absl::MutexLock lock(&mu_);
     leased_[id] = std::move(lease);
@@ -424,10 +447,12 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
   deps_.sender->Send(*std::move(request), [this, id = std::move(id)](
                                               HttpResult result) mutable {
     absl::MutexLock lock(&arrivals_mu_);
-    // Only the writer waits for arrivals; it takes all there are.
-    const bool first = arrivals_.empty();
+    // Only the writer waits for arrivals; it takes all there are, or waits
+    // for a batch's worth (WriteLoop).
     arrivals_.push_back(Arrival{std::move(id), std::move(result)});
-    if (first) arrivals_cv_.Signal();
+    if (arrivals_.size() == 1 || arrivals_.size() == OutcomeBatchTarget()) {
+      arrivals_cv_.Signal();
+    }
   });
 }
 

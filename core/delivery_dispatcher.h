@@ -86,6 +86,13 @@ struct DispatcherOptions {
   // again by later scans); as many again of ordered deliveries waiting for
   // their turn.
   size_t max_waiting = 65536;
+  // While the dispatcher is saturated (at least half of max_leased in
+  // flight) and nothing in flight is ordered or held to a subscription's
+  // limits, the writer starts a synced write at most this often, or once a
+  // quarter of max_leased has arrived: outcomes then reach the disk in
+  // fewer, larger batches. Otherwise (and with zero) each is written as
+  // soon as the previous write ends.
+  absl::Duration saturated_write_interval = absl::Milliseconds(5);
 };
 
 // Counters for the metrics endpoint. Monotonic unless noted.
@@ -272,6 +279,16 @@ class DeliveryDispatcher {
   // when it ends (DeliveryQueue::kNothingQueued: none).
   int64_t resolved_during_fetch_due_ ABSL_GUARDED_BY(mu_) =
       DeliveryQueue::kNothingQueued;
+  // Whether the writer may wait for more outcomes before its next write
+  // (see saturated_write_interval).
+  bool BatchOutcomes() const;
+  // How many arrivals end that wait early.
+  size_t OutcomeBatchTarget() const;
+  // Leases of ordered deliveries and of deliveries that took from a
+  // subscription's limits (throttle_): their outcome lets another go, so
+  // the writer does not hold them back.
+  std::atomic<int64_t> waited_on_{0};
+
   // Results on their way to the writer, under a lock of their own: the
   // curl thread adds one per request and should not contend for mu_ with
   // the fetch thread. Never held while taking mu_.
