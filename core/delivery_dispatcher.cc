@@ -107,6 +107,13 @@ void DeliveryDispatcher::Shutdown(absl::Duration grace) {
     if (!started_ || stopping_) return;
     draining_ = true;
     cv_.SignalAll();
+    {
+      // The writer stops waiting for larger batches: the grace is for
+      // writing what arrives.
+      absl::MutexLock arrivals_lock(&arrivals_mu_);
+      writer_draining_ = true;
+      arrivals_cv_.Signal();
+    }
     const absl::Time deadline = absl::Now() + grace;
     while (Held() > 0 && absl::Now() < deadline) {
       cv_.WaitWithDeadline(&mu_, deadline);
@@ -182,7 +189,7 @@ void DeliveryDispatcher::WriteLoop() {
       // the scan that follows) is worth sharing; a delivery's receipt is
       // not delayed, only its outcome's write.
       const absl::Time until = last_write + options_.saturated_write_interval;
-      while (!writer_stopping_ && arrivals_.size() < OutcomeBatchTarget() &&
+      while (!writer_draining_ && arrivals_.size() < OutcomeBatchTarget() &&
              BatchOutcomes() && absl::Now() < until) {
         arrivals_cv_.WaitWithDeadline(&arrivals_mu_, until);
       }

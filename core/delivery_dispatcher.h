@@ -296,6 +296,7 @@ class DeliveryDispatcher {
   absl::CondVar arrivals_cv_;
   std::vector<Arrival> arrivals_ ABSL_GUARDED_BY(arrivals_mu_);
   bool writer_stopping_ ABSL_GUARDED_BY(arrivals_mu_) = false;
+  bool writer_draining_ ABSL_GUARDED_BY(arrivals_mu_) = false;
   // Read from the queue, waiting for their subscription's rate limit or
   // in-flight cap; busy like leased ones.
   DeliveryWaitroom waiting_ ABSL_GUARDED_BY(mu_);

@@ -315,6 +315,7 @@ class DeliveryDispatcherTest : public RegistryFixture {
     options.fetch_batch = fetch_batch_;
     options.max_waiting = max_waiting_;
     options.max_recorded_body = max_recorded_body_;
+    options.saturated_write_interval = saturated_write_interval_;
     dispatcher_ = std::make_unique<DeliveryDispatcher>(
         DispatcherDeps{&view_, &queue_, registry_.get(), catalog_.get(),
                        attempts_.get(), retry_.get(),
@@ -374,6 +375,8 @@ class DeliveryDispatcherTest : public RegistryFixture {
   int fetch_batch_ = DispatcherOptions().fetch_batch;
   size_t max_waiting_ = DispatcherOptions().max_waiting;
   size_t max_recorded_body_ = DispatcherOptions().max_recorded_body;
+  absl::Duration saturated_write_interval_ =
+      DispatcherOptions().saturated_write_interval;
   FakeSender sender_;
   FetchGateClock dispatch_clock_{&clock_};
   OutcomeBus bus_;
