@@ -84,6 +84,9 @@ ABSL_FLAG(int, max_in_flight, 0,
           "delivery.max_in_flight of each node (0: the server's default).");
 ABSL_FLAG(int, sender_threads, 0,
           "delivery.sender_threads of each node (0: the server's default).");
+ABSL_FLAG(int, saturated_write_interval_ms, 0,
+          "delivery.saturated_write_interval_ms of each node (0: the "
+          "server's default; -1: off).");
 ABSL_FLAG(int, max_per_destination, 0,
           "delivery.max_per_destination of each node (0: the server's "
           "default). Every subscription's URL is on the one receiver.");
@@ -189,6 +192,10 @@ struct Bench {
     }
     if (absl::GetFlag(FLAGS_sender_threads) > 0) {
       text += StrCat(" sender_threads: ", absl::GetFlag(FLAGS_sender_threads));
+    }
+    if (absl::GetFlag(FLAGS_saturated_write_interval_ms) != 0) {
+      text += StrCat(" saturated_write_interval_ms: ",
+                     absl::GetFlag(FLAGS_saturated_write_interval_ms));
     }
     if (absl::GetFlag(FLAGS_max_per_destination) > 0) {
       text += StrCat(" max_per_destination: ",

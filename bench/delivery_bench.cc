@@ -67,6 +67,9 @@ ABSL_FLAG(int, max_in_flight, 512, "The sender's global cap.");
 ABSL_FLAG(int, sender_threads, 0,
           "The sender's loop threads (0: webhookd's default for this "
           "machine).");
+ABSL_FLAG(int, saturated_write_interval_ms, 0,
+          "delivery.saturated_write_interval_ms (0: webhookd's default; -1: "
+          "each outcome write as soon as the previous one ends).");
 ABSL_FLAG(bool, instant_sender, false,
           "drain: a sender that answers 200 at once on a thread of its own "
           "instead of libcurl, so the rate is the dispatcher's alone (fetch, "

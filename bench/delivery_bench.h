@@ -44,6 +44,7 @@ ABSL_DECLARE_FLAG(int, max_in_flight);
 ABSL_DECLARE_FLAG(int, max_idle_connections);
 ABSL_DECLARE_FLAG(int, sender_threads);
 ABSL_DECLARE_FLAG(bool, instant_sender);
+ABSL_DECLARE_FLAG(int, saturated_write_interval_ms);
 ABSL_DECLARE_FLAG(std::string, wrk);
 ABSL_DECLARE_FLAG(int, wrk_threads);
 ABSL_DECLARE_FLAG(int, publishers);

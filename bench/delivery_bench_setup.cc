@@ -321,6 +321,8 @@ absl::Status StartApp(Bench& bench) {
   config.mutable_delivery()->set_max_per_destination(
       sender_options.max_per_destination);
   config.mutable_delivery()->add_allowed_cidrs("127.0.0.1/32");
+  config.mutable_delivery()->set_saturated_write_interval_ms(
+      absl::GetFlag(FLAGS_saturated_write_interval_ms));
   if (bench.ca != nullptr) {
     config.mutable_delivery()->set_ca_bundle(bench.ca->ca_file());
   }

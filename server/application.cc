@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -89,6 +90,23 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
   return grpc::SslServerCredentials(options);
 }
 
+// The dispatcher's settings from the config (zero values: the defaults).
+absl::StatusOr<core::DispatcherOptions> DispatcherOptionsFrom(
+    const v1::DeliveryConfig& config) {
+  core::DispatcherOptions options;
+  if (config.failure_limit() > 0) options.failure_limit = config.failure_limit();
+  const int interval = config.saturated_write_interval_ms();
+  if (interval < -1 || interval > 1000) {
+    return absl::InvalidArgumentError(StrCat(
+        "delivery.saturated_write_interval_ms: must be from -1 (off) to 1000 "
+        "(got ", interval, ")"));
+  }
+  if (interval != 0) {
+    options.saturated_write_interval = absl::Milliseconds(std::max(0, interval));
+  }
+  return options;
+}
+
 class ApplicationImpl final : public Application {
  public:
   ~ApplicationImpl() override {
@@ -111,6 +129,8 @@ class ApplicationImpl final : public Application {
   static absl::StatusOr<std::unique_ptr<Application>> Start(
       const v1::ServerConfig& config, storage::StorePtr store,
       core::HttpSenderPtr sender, const Clock* clock, RandomSource* random) {
+    ASSIGN_OR_RETURN(const core::DispatcherOptions dispatcher_options,
+                     DispatcherOptionsFrom(config.delivery()));
     std::unique_ptr<ApplicationImpl> app(new ApplicationImpl());
     app->store_ = std::move(store);
     app->sender_ = std::move(sender);
@@ -195,7 +215,7 @@ class ApplicationImpl final : public Application {
     if (!metrics_address.empty()) {
       ASSIGN_OR_RETURN(app->metrics_, ServiceMetrics::Create());
     }
-    app->StartDeliveries(config.delivery(), clock, random);
+    app->StartDeliveries(config.delivery(), dispatcher_options, clock, random);
     if (app->cluster_store_ != nullptr) {
       app->StartCluster(config.cluster(), random, feed_seen);
     }
@@ -230,8 +250,9 @@ class ApplicationImpl final : public Application {
  private:
   ApplicationImpl() = default;
 
-  void StartDeliveries(const v1::DeliveryConfig& config, const Clock* clock,
-                       RandomSource* random) {
+  void StartDeliveries(const v1::DeliveryConfig& config,
+                       const core::DispatcherOptions& options,
+                       const Clock* clock, RandomSource* random) {
     attempts_ = std::make_unique<core::AttemptLog>(
         store_.get(), config.keep_attempts() > 0 ? config.keep_attempts() : 50,
         limits_);
@@ -244,8 +265,6 @@ class ApplicationImpl final : public Application {
     }
     retry_ = std::make_unique<core::RetryPolicy>(std::move(retry), random);
     outcomes_ = std::make_unique<core::OutcomeBus>();
-    core::DispatcherOptions options;
-    if (config.failure_limit() > 0) options.failure_limit = config.failure_limit();
     dispatcher_ = std::make_unique<core::DeliveryDispatcher>(
         core::DispatcherDeps{store_.get(), queue_.get(), registry_.get(),
                              catalog_.get(), attempts_.get(), retry_.get(),

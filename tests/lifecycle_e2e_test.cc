@@ -139,6 +139,11 @@ TEST(ServerE2eTest, InvalidConfigIsRefused) {
       {"delivery { sender_threads: 65 }", "sender_threads: must be from 1"},
       {"delivery { max_in_flight: 2 sender_threads: 3 }",
        "sender_threads: must be at most max_in_flight (2)"},
+      {"delivery { saturated_write_interval_ms: -2 }",
+       "delivery.saturated_write_interval_ms: must be from -1 (off) to 1000 "
+       "(got -2)"},
+      {"delivery { saturated_write_interval_ms: 1001 }",
+       "delivery.saturated_write_interval_ms: must be from -1"},
   };
   for (const auto& c : kCases) {
     SCOPED_TRACE(c.config);

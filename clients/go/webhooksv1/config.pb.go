@@ -389,6 +389,13 @@ type DeliveryConfig struct {
 	// and max_idle_connections are shared out between them. Default: one per
 	// two cores, at least 2 and at most 8 (one on a single core).
 	SenderThreads int32 `protobuf:"varint,14,opt,name=sender_threads,json=senderThreads,proto3" json:"sender_threads,omitempty"`
+	// While the dispatcher is saturated (half its leases or more in flight,
+	// none of them ordered or held to a subscription's limits), outcomes are
+	// written at most this often (or once a quarter of the leases has
+	// arrived), so each synced write carries more of them. A delivery's send
+	// is not delayed, only its outcome's write. Default 5; -1: each write
+	// starts as soon as the previous one ends.
+	SaturatedWriteIntervalMs int32 `protobuf:"varint,15,opt,name=saturated_write_interval_ms,json=saturatedWriteIntervalMs,proto3" json:"saturated_write_interval_ms,omitempty"`
 	// Egress proxy: every delivery is sent through this HTTP CONNECT proxy
 	// (a tunnel for https and http targets alike), except for subscriptions
 	// with bypass_proxy. `http://host:port` or `https://host:port` (TLS to
@@ -526,6 +533,13 @@ func (x *DeliveryConfig) GetMaxIdleConnections() int32 {
 func (x *DeliveryConfig) GetSenderThreads() int32 {
 	if x != nil {
 		return x.SenderThreads
+	}
+	return 0
+}
+
+func (x *DeliveryConfig) GetSaturatedWriteIntervalMs() int32 {
+	if x != nil {
+		return x.SaturatedWriteIntervalMs
 	}
 	return 0
 }
@@ -1007,7 +1021,7 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x1fmax_delivery_connect_timeout_ms\x18\x14 \x01(\x05R\x1bmaxDeliveryConnectTimeoutMs\x125\n" +
 	"\x17max_delivery_timeout_ms\x18\x15 \x01(\x05R\x14maxDeliveryTimeoutMs\x12;\n" +
 	"\x1amax_retry_schedule_entries\x18\x16 \x01(\x05R\x17maxRetryScheduleEntries\x125\n" +
-	"\x17max_retry_delay_seconds\x18\x17 \x01(\x05R\x14maxRetryDelaySeconds\"\x8d\x05\n" +
+	"\x17max_retry_delay_seconds\x18\x17 \x01(\x05R\x14maxRetryDelaySeconds\"\xcc\x05\n" +
 	"\x0eDeliveryConfig\x12\"\n" +
 	"\rmax_in_flight\x18\x01 \x01(\x05R\vmaxInFlight\x12.\n" +
 	"\x13max_per_destination\x18\x02 \x01(\x05R\x11maxPerDestination\x12,\n" +
@@ -1023,7 +1037,8 @@ const file_webhooks_v1_config_proto_rawDesc = "" +
 	"\x16metrics_listen_address\x18\v \x01(\tR\x14metricsListenAddress\x12*\n" +
 	"\x11shutdown_grace_ms\x18\f \x01(\x05R\x0fshutdownGraceMs\x120\n" +
 	"\x14max_idle_connections\x18\r \x01(\x05R\x12maxIdleConnections\x12%\n" +
-	"\x0esender_threads\x18\x0e \x01(\x05R\rsenderThreads\x12\x1b\n" +
+	"\x0esender_threads\x18\x0e \x01(\x05R\rsenderThreads\x12=\n" +
+	"\x1bsaturated_write_interval_ms\x18\x0f \x01(\x05R\x18saturatedWriteIntervalMs\x12\x1b\n" +
 	"\tproxy_url\x18\x14 \x01(\tR\bproxyUrl\"_\n" +
 	"\x0ePostgresConfig\x12\x10\n" +
 	"\x03dsn\x18\x01 \x01(\tR\x03dsn\x12\x1e\n" +
