@@ -7,8 +7,9 @@
 // sent again after restart, with the same webhook-id (at-least-once).
 //
 // Two threads: the fetcher reads due deliveries and hands them to the
-// sender; the writer writes outcomes back as they arrive, so a WAL sync
-// never holds up fetching. A delivery is "busy" from its lease until its
+// sender; the writer writes outcomes back as they arrive (saturated, it
+// lets them gather into larger batches: saturated_write_interval), so a WAL
+// sync never holds up fetching. A delivery is "busy" from its lease until its
 // outcome is written, and also while a fetch that began before that write
 // is running (its scan may have read the record as it was), so it is never
 // leased twice.
