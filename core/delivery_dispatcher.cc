@@ -441,7 +441,8 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
     cache.spare_records.push_back(std::move(delivery));
   }
   lease->throttled = throttled;
-  if (throttled || lease->delivery.order_seq() != 0) ++waited_on_;
+  const bool waited_on = throttled || lease->delivery.order_seq() != 0;
+  if (waited_on) ++waited_on_;
   {
     absl::MutexLock lock(&mu_);
     leased_[id] = std::move(lease);
@@ -451,13 +452,14 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
     deps_.metrics->FirstAttemptSent(absl::Microseconds(since_commit_micros));
   }
   // The callback runs once: it gives its id to the arrival.
-  deps_.sender->Send(*std::move(request), [this, id = std::move(id)](
+  deps_.sender->Send(*std::move(request), [this, id = std::move(id), waited_on](
                                               HttpResult result) mutable {
     absl::MutexLock lock(&arrivals_mu_);
     // Only the writer waits for arrivals; it takes all there are, or waits
-    // for a batch's worth (WriteLoop).
+    // for a batch's worth (WriteLoop), which one waited on ends.
     arrivals_.push_back(Arrival{std::move(id), std::move(result)});
-    if (arrivals_.size() == 1 || arrivals_.size() == OutcomeBatchTarget()) {
+    if (arrivals_.size() == 1 || arrivals_.size() == OutcomeBatchTarget() ||
+        waited_on) {
       arrivals_cv_.Signal();
     }
   });

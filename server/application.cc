@@ -94,7 +94,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 absl::StatusOr<core::DispatcherOptions> DispatcherOptionsFrom(
     const v1::DeliveryConfig& config) {
   core::DispatcherOptions options;
-  if (config.failure_limit() > 0) options.failure_limit = config.failure_limit();
+  if (config.failure_limit() > 0) {
+    options.failure_limit = config.failure_limit();
+  }
   const int interval = config.saturated_write_interval_ms();
   if (interval < -1 || interval > 1000) {
     return absl::InvalidArgumentError(StrCat(
@@ -102,7 +104,8 @@ absl::StatusOr<core::DispatcherOptions> DispatcherOptionsFrom(
         "(got ", interval, ")"));
   }
   if (interval != 0) {
-    options.saturated_write_interval = absl::Milliseconds(std::max(0, interval));
+    options.saturated_write_interval =
+        absl::Milliseconds(std::max(0, interval));
   }
   return options;
 }
