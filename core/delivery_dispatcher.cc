@@ -441,7 +441,7 @@ void DeliveryDispatcher::Launch(DeliveryRecord delivery, FetchCache& cache,
     cache.spare_records.push_back(std::move(delivery));
   }
   lease->throttled = throttled;
-  const bool waited_on = throttled || lease->delivery.order_seq() != 0;
+  const bool waited_on = lease->WaitedOn();
   if (waited_on) ++waited_on_;
   {
     absl::MutexLock lock(&mu_);

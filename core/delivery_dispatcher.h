@@ -154,6 +154,10 @@ class DeliveryDispatcher {
     // The subscription's retry delays (empty: the server's schedule).
     std::vector<absl::Duration> retries;
     bool throttled = false;   // took from throttle_: Done when it ends
+    // Whether another delivery waits for this one's outcome to be written
+    // (the next of its ordered lane, or of its limited subscription): the
+    // writer then does not hold it back for a batch (waited_on_).
+    bool WaitedOn() const { return throttled || delivery.order_seq() != 0; }
   };
   // Empties a lease whose outcome was written so the fetch thread can fill
   // it again: its records keep their strings' and headers' storage, and

@@ -77,7 +77,7 @@ void DeliveryDispatcher::WriteBack(std::vector<Arrival> arrivals) {
       writing_.insert(arrival.delivery_id);
       done.push_back(arrival.delivery_id);
       if (lease->throttled) throttle_.Done(lease->delivery.subscription_id());
-      if (lease->throttled || lease->delivery.order_seq() != 0) --waited_on_;
+      if (lease->WaitedOn()) --waited_on_;
     }
   }
   std::vector<bool> staged(arrivals.size(), false);
